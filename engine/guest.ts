@@ -1,0 +1,53 @@
+// A Guest is a kernel running as a process (or, for rv64, inside this one). Engines implement it; the CLI, the
+// gdb stub and the bisect driver use only this interface.
+import type { Readable, Writable, Duplex } from 'node:stream';
+import type { Target } from '../gdbstub/target.js';
+import type { GuestResult } from './results.js';
+
+export type EngineName = 'uml' | 'rv64';
+
+export interface ShareSpec {
+  host: string;
+  guest: string;
+}
+
+export interface BootOptions {
+  kernel: string;
+  engine?: EngineName;
+  /** Root filesystem: exactly one of these, or none for kwb's own (busybox + kwb's init). */
+  initrd?: string;
+  rootfs?: string;
+  disk?: string;
+  share?: ShareSpec[];
+  /** Guest memory, e.g. "256M". */
+  mem?: string;
+  /** Extra kernel command line arguments. */
+  append?: string[];
+  /** A command to run in the guest (kwb's init runs it, then powers off with its status); none: a shell. */
+  command?: string[];
+  /** Working directory for the command inside the guest. */
+  cwd?: string;
+  timeoutSec?: number;
+  /** Copy of the console output. */
+  log?: string;
+  /** 'terminal': the console is this process's TTY (raw mode); 'pipe': console on guest.console streams. */
+  console: 'terminal' | 'pipe';
+  /** Start the guest under debugger control; wait: hold it before the kernel runs. */
+  debug?: { wait: boolean };
+  /** Extra directories engines may use for temporary files (defaults to the OS temp dir). */
+  tmpdir?: string;
+}
+
+export interface Guest {
+  readonly engine: EngineName;
+  /** Console output (both engines: the kernel log and the guest's stdout/stderr) when console is 'pipe'. */
+  readonly output: Readable;
+  /** Console input when console is 'pipe'. */
+  readonly input: Writable;
+  /** Resolves once, when the guest is gone and everything it made on the host is cleaned up. */
+  wait(): Promise<GuestResult>;
+  /** Shut the guest down (SIGTERM-then-SIGKILL for a process); resolves when wait() would. */
+  stop(reason?: string): Promise<GuestResult>;
+  /** For a guest started with `debug`: the debug interface, either an in-process Target or an RSP channel. */
+  debugChannel?(): Promise<{ kind: 'target'; target: Target } | { kind: 'rsp'; stream: Duplex }>;
+}

@@ -1,0 +1,62 @@
+// The Target interface: what the RSP server needs from whatever it debugs (a gdbserver relay, the rv64 machine,
+// an in-memory test target). Everything is in target byte order; registers in the order of the target XML.
+
+/** Why the target stopped. `thread` is the thread that stopped (1 when the target has a single thread). */
+export interface StopReason {
+  kind: 'breakpoint' | 'watchpoint' | 'step' | 'signal' | 'interrupt' | 'exited';
+  thread: number;
+  /** The data address for a watchpoint, or the pc for a breakpoint. */
+  address?: bigint;
+  /** GDB signal number (gdb/signals.def numbering, e.g. 5 = SIGTRAP, 2 = SIGINT). */
+  signal?: number;
+  exitCode?: number;
+  /** Watchpoint flavour, for the T packet's watch/rwatch/awatch key. */
+  watch?: 'write' | 'read' | 'access';
+}
+
+/** Z/z packet types: 0 software bp, 1 hardware bp, 2 write watchpoint, 3 read watchpoint, 4 access watchpoint. */
+export type BreakpointType = 0 | 1 | 2 | 3 | 4;
+
+export type AddressSpace = 'virtual' | 'physical';
+
+export interface ResumeAction {
+  step: boolean;
+  /** The thread to resume or step (undefined: all / the current one). */
+  thread?: number;
+  /** GDB signal number to deliver on resume (C/S packets), if any. */
+  signal?: number;
+}
+
+export interface ThreadInfo {
+  id: number;
+  name: string;
+  /** Extra text for qThreadExtraInfo (e.g. "pid 1 S"). */
+  extra?: string;
+}
+
+export interface Target {
+  readonly arch: 'riscv64' | 'x86_64';
+  /** The target description for qXfer:features:read (annex "target.xml" and any it includes); undefined if none. */
+  targetXml(annex: string): string | undefined;
+  readRegisters(thread: number): Promise<Uint8Array>;
+  writeRegisters?(thread: number, data: Uint8Array): Promise<void>;
+  readRegister?(thread: number, regno: number): Promise<Uint8Array | undefined>;
+  writeRegister(thread: number, regno: number, value: Uint8Array): Promise<void>;
+  readMemory(addr: bigint, len: number, space?: AddressSpace): Promise<Uint8Array>;
+  writeMemory(addr: bigint, data: Uint8Array, space?: AddressSpace): Promise<void>;
+  /** false when this type of breakpoint is unsupported (the stub then answers with an empty packet). */
+  insertBreakpoint(type: BreakpointType, addr: bigint, kind: number): Promise<boolean>;
+  removeBreakpoint(type: BreakpointType, addr: bigint, kind: number): Promise<boolean>;
+  /** Run or step until the target stops; interrupt() makes a pending resume settle with kind 'interrupt'. */
+  resume(action: ResumeAction): Promise<StopReason>;
+  interrupt(): void;
+  /** Why the target is stopped right now (for the `?` packet after a client attaches). */
+  lastStop(): StopReason;
+  threads(): Promise<ThreadInfo[]>;
+  /** Answer a `monitor` command (qRcmd); undefined when the target has no such command. */
+  monitor?(command: string): Promise<string | undefined>;
+  /** The client detached: let the guest run free. */
+  detach(): Promise<void>;
+  /** The client asked to kill the guest (k / vKill): shut it down cleanly. */
+  kill(): Promise<void>;
+}

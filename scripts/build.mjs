@@ -1,0 +1,26 @@
+// Bundle kwb with esbuild: the CLI, the VS Code extension and the debug adapter, each one file in dist/.
+import { build } from 'esbuild';
+import { existsSync } from 'node:fs';
+
+const entries = [
+  { in: 'engine/cli/main.ts', out: 'cli', banner: '#!/usr/bin/env node' },
+  { in: 'extension/extension.ts', out: 'extension' },
+  { in: 'extension/adapter/main.ts', out: 'debugAdapter' },
+].filter((e) => existsSync(e.in));
+
+await Promise.all(
+  entries.map((e) =>
+    build({
+      entryPoints: [e.in],
+      outfile: `dist/${e.out}.js`,
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'cjs',
+      sourcemap: 'linked',
+      external: ['vscode'],
+      banner: e.banner ? { js: e.banner } : undefined,
+      logLevel: 'warning',
+    }),
+  ),
+);
