@@ -1,6 +1,6 @@
 // Bundle kwb with esbuild: the CLI, the VS Code extension and the debug adapter, each one file in dist/.
 import { build } from 'esbuild';
-import { existsSync } from 'node:fs';
+import { copyFileSync, existsSync } from 'node:fs';
 
 const entries = [
   { in: 'engine/cli/main.ts', out: 'cli', banner: '#!/usr/bin/env node' },
@@ -24,3 +24,6 @@ await Promise.all(
     }),
   ),
 );
+
+// kwb compiles this C helper on the user's machine (engine/uml/shim.ts); it ships beside the bundle
+copyFileSync('engine/uml/xstate-shim.c', 'dist/xstate-shim.c');

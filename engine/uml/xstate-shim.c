@@ -28,9 +28,14 @@ static ptrace_fn real_ptrace;
 static size_t host_size; /* the host's full XSAVE size, learned from the first GETREGSET */
 static unsigned char scratch[MAX_XSTATE];
 
-/* Components (bits of XSTATE_BV) that lie entirely within the first `len` bytes of the standard format. */
+/* Components (bits of XSTATE_BV) that lie entirely within the first `len` bytes of the standard format.
+   CPUID traps to the hypervisor in a VM, so the answer is computed once per length. */
 static uint64_t components_within(size_t len)
 {
+    static size_t cached_len;
+    static uint64_t cached_mask;
+    if (len == cached_len)
+        return cached_mask;
     uint64_t mask = 3; /* x87 and SSE live in the legacy area */
     for (unsigned i = 2; i < 63; i++) {
         unsigned size, offset, ecx, edx;
@@ -38,6 +43,8 @@ static uint64_t components_within(size_t len)
         if (size && offset + size <= len)
             mask |= 1ULL << i;
     }
+    cached_len = len;
+    cached_mask = mask;
     return mask;
 }
 

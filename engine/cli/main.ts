@@ -1,0 +1,56 @@
+// kwb's command line: one small module per command; this file only dispatches and turns errors into exit codes.
+import { ExitCode, KwbError } from '../results.js';
+import { bootCommand, bootOptions } from './boot.js';
+import { helpText } from './args.js';
+import { doctorCommand } from './doctor.js';
+
+const USAGE = `kwb: run a freshly built Linux kernel as a process on this machine, and debug it
+
+usage: kwb <command> [options]
+
+  boot    boot a kernel; its console is this terminal (kwb boot --help)
+  run     boot, run a command in the guest, exit with its status (kwb run [options] -- CMD...)
+  doctor  check this host and say how to fix what is missing
+
+Exit codes: the guest command's status; 2 usage error; 122 interrupted; 123 kernel panic; 124 timeout;
+125 could not test. See README.md.`;
+
+const commands: Record<string, { run(argv: string[]): Promise<number>; help: string }> = {
+  boot: { run: (argv) => bootCommand('boot', argv), help: helpText('kwb boot [options] [-- CMD...]', bootOptions) },
+  run: { run: (argv) => bootCommand('run', argv), help: helpText('kwb run [options] -- CMD...', bootOptions) },
+  doctor: { run: () => doctorCommand(), help: 'usage: kwb doctor' },
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(USAGE + '\n');
+    return name ? ExitCode.ok : ExitCode.usage;
+  }
+  if (name === '--version') {
+    process.stdout.write('kwb 0.1.0\n');
+    return ExitCode.ok;
+  }
+  const command = commands[name];
+  if (!command) throw new KwbError(`unknown command '${name}'; run kwb --help for the list`);
+  if (rest.includes('--help') && !rest.slice(0, rest.indexOf('--help')).includes('--')) {
+    process.stdout.write(command.help + '\n');
+    return ExitCode.ok;
+  }
+  return command.run(rest);
+}
+
+function exit(code: number): void {
+  // leave once what we printed is flushed; nothing else (a paused stdin, a timer) keeps kwb alive
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+}
+
+main(process.argv.slice(2)).then(exit, (err: unknown) => {
+  if (err instanceof KwbError) {
+    process.stderr.write(`kwb: ${err.message}\n`);
+    exit(err.exitCode);
+  } else {
+    process.stderr.write(`kwb: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    exit(ExitCode.couldNotTest);
+  }
+});

@@ -1,0 +1,69 @@
+// Host resources a guest owns: temp dirs and child process groups. Each is registered so that it is released on
+// every exit path: the normal one (release()), and process exit (the 'exit' hook kills groups and removes dirs
+// synchronously, for when kwb is ending because of a signal or an uncaught error).
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const liveGroups = new Set<number>();
+const liveDirs = new Set<string>();
+let hooked = false;
+
+function hookExit(): void {
+  if (hooked) return;
+  hooked = true;
+  process.on('exit', () => {
+    for (const pgid of liveGroups) killGroup(pgid, 'SIGKILL');
+    for (const dir of liveDirs) rmSync(dir, { recursive: true, force: true });
+  });
+}
+
+/** A fresh private temp dir, removed by removeTempDir() or at process exit. */
+export function makeTempDir(prefix: string, parent = tmpdir()): string {
+  hookExit();
+  const dir = mkdtempSync(join(parent, `kwb-${prefix}-`));
+  liveDirs.add(dir);
+  return dir;
+}
+
+export function removeTempDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+  liveDirs.delete(dir);
+}
+
+export function killGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+/** Whether any process of the group is still alive. */
+export function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Spawn a child as the leader of its own process group, so that the whole tree it starts can be killed at once. */
+export function spawnGroup(command: string, args: string[], options: SpawnOptions): ChildProcess & { pid: number } {
+  hookExit();
+  const child = spawn(command, args, { ...options, detached: true });
+  if (child.pid === undefined) {
+    // spawn failed (ENOENT etc.): the 'error' event carries the reason; give the caller a usable object anyway
+    return child as ChildProcess & { pid: number };
+  }
+  const pgid = child.pid;
+  liveGroups.add(pgid);
+  child.once('exit', () => {
+    // the leader is gone; helpers it left behind in the group are killed too
+    killGroup(pgid, 'SIGKILL');
+    liveGroups.delete(pgid);
+  });
+  return child as ChildProcess & { pid: number };
+}

@@ -1,0 +1,57 @@
+// The default root filesystem for UML: a directory on the host (mounted as hostfs root, which works on a plain
+// `make ARCH=um defconfig` kernel with no initrd support) holding Debian's static busybox and kwb's init.
+import { spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { KwbError, ExitCode } from '../results.js';
+import { INIT_SCRIPT, initConfig, type InitConfig } from './init.js';
+
+export const BUSYBOX = process.env.KWB_BUSYBOX || '/bin/busybox';
+
+let appletCache: string[] | undefined;
+
+/** The applets of the host's busybox, asked once per process. */
+function busyboxApplets(): string[] {
+  if (appletCache) return appletCache;
+  if (!existsSync(BUSYBOX)) {
+    throw new KwbError(`${BUSYBOX} is missing: kwb's default root needs Debian's busybox-static (sudo apt-get install busybox-static)`, ExitCode.couldNotTest);
+  }
+  const r = spawnSync(BUSYBOX, ['--list'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new KwbError(`${BUSYBOX} --list failed; reinstall busybox-static`, ExitCode.couldNotTest);
+  appletCache = r.stdout.split('\n').filter((name) => /^[\w.[-]+$/.test(name));
+  return appletCache;
+}
+
+function placeBusybox(dest: string): void {
+  try {
+    linkSync(BUSYBOX, dest); // same file system: no copy
+  } catch {
+    copyFileSync(BUSYBOX, dest);
+  }
+}
+
+/** Write kwb's init, its config and a busybox into `kwbDir` (the directory the guest sees as $KWB). */
+export function writeKwbDir(kwbDir: string, config: InitConfig): void {
+  mkdirSync(join(kwbDir, 'bin'), { recursive: true });
+  placeBusybox(join(kwbDir, 'bin', 'busybox'));
+  for (const applet of ['sh', 'mount', 'mkdir', 'poweroff', 'setsid', 'cttyhack', 'sync']) {
+    symlinkSync('busybox', join(kwbDir, 'bin', applet));
+  }
+  writeFileSync(join(kwbDir, 'init'), INIT_SCRIPT.replace('#!/bin/sh', '#!/kwb/bin/sh'));
+  chmodSync(join(kwbDir, 'init'), 0o755);
+  writeFileSync(join(kwbDir, 'config'), initConfig(config));
+}
+
+/** Build the default root in `root`: /bin with busybox and its applets, the usual mount points, /kwb. */
+export function buildHostRoot(root: string, config: InitConfig): void {
+  for (const dir of ['bin', 'sbin', 'etc', 'proc', 'sys', 'dev', 'tmp', 'root', 'mnt', 'usr/bin', 'usr/sbin']) {
+    mkdirSync(join(root, dir), { recursive: true });
+  }
+  placeBusybox(join(root, 'bin', 'busybox'));
+  for (const applet of busyboxApplets()) {
+    if (applet !== 'busybox') symlinkSync('busybox', join(root, 'bin', applet));
+  }
+  writeFileSync(join(root, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
+  writeFileSync(join(root, 'etc', 'group'), 'root:x:0:\n');
+  writeKwbDir(join(root, 'kwb'), config);
+}

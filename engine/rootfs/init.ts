@@ -1,0 +1,54 @@
+// kwb's guest init: a busybox shell script that mounts proc/sys/dev, mounts the host shares, runs the requested
+// command (or an interactive shell), records its exit status and powers off. Its settings come from a generated
+// `config` file beside it, so the script itself never changes.
+import type { ShareSpec } from '../guest.js';
+
+/** Quote one word for a POSIX shell. */
+export function shellQuote(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+export const INIT_SCRIPT = `#!/bin/sh
+# kwb's guest init. $KWB is the directory holding this script, its config and busybox.
+KWB=\${KWB:-/kwb}
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$KWB/bin HOME=/root TERM=\${TERM:-linux}
+# every command is a fork+exec under the guest kernel: keep them few, use shell builtins where possible
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+[ -c /dev/null ] || mount -t devtmpfs devtmpfs /dev
+mkdir -p /dev/pts /dev/shm && mount -t devpts devpts /dev/pts
+[ -d /tmp ] && mount -t tmpfs tmpfs /tmp
+echo kwb > /proc/sys/kernel/hostname
+share() { mkdir -p "$2" && mount -t hostfs hostfs "$2" -o "$1" || echo "kwb: cannot mount host directory $1 at $2" >&2; }
+. "$KWB/config"
+if [ $# -gt 0 ]; then
+  "$@"
+  status=$?
+else
+  echo "kwb: guest shell; 'poweroff' (or Ctrl-D) ends the guest"
+  # busybox's halt/poweroff/reboot signal init (USR1/USR2/TERM); a trap runs only while the shell sits in wait
+  trap 'kill -HUP -- -$shell 2>/dev/null' USR1 USR2 TERM
+  setsid cttyhack sh -l &
+  shell=$!
+  wait $shell
+  status=0
+fi
+echo "$status" > "$KWB/status"
+echo "$status" > /proc/exitcode 2>/dev/null
+sync
+exec poweroff -f
+`;
+
+export interface InitConfig {
+  shares: ShareSpec[];
+  cwd?: string;
+  command?: string[];
+}
+
+export function initConfig(config: InitConfig): string {
+  const lines = ['# written by kwb for this boot'];
+  for (const share of config.shares) lines.push(`share ${shellQuote(share.host)} ${shellQuote(share.guest)}`);
+  if (config.cwd) lines.push(`cd ${shellQuote(config.cwd)} || exit 1`);
+  lines.push(config.command?.length ? `set -- ${config.command.map(shellQuote).join(' ')}` : 'set --');
+  return lines.join('\n') + '\n';
+}

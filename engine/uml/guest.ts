@@ -1,0 +1,234 @@
+// The UML engine: a User-mode Linux kernel run as a host process in a process group of its own, with kwb's root
+// filesystem (or the user's), its console on pipes, and everything it creates on the host inside one temp dir.
+import type { ChildProcess } from 'node:child_process';
+import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Duplex, PassThrough, type Readable, type Writable } from 'node:stream';
+import type { BootOptions, Guest } from '../guest.js';
+import { groupAlive, killGroup, makeTempDir, removeTempDir, spawnGroup } from '../host.js';
+import { ExitCode, KwbError, type GuestResult } from '../results.js';
+import { buildHostRoot, writeKwbDir } from '../rootfs/hostroot.js';
+import { umlArgv, type UmlRoot } from './argv.js';
+import { xstateShim } from './shim.js';
+import { PanicWatch } from '../panic.js';
+
+let guestCounter = 0;
+const STOP_GRACE_MS = 3000;
+
+export interface UmlStartInfo {
+  dynamic: boolean;
+}
+
+function checkReadable(path: string, what: string): string {
+  const abs = resolve(path);
+  try {
+    accessSync(abs, constants.R_OK);
+  } catch {
+    throw new KwbError(`${what} ${path} does not exist or is not readable`);
+  }
+  return abs;
+}
+
+function checkDir(path: string, what: string): string {
+  const abs = checkReadable(path, what);
+  if (!statSync(abs).isDirectory()) throw new KwbError(`${what} ${path} is not a directory`);
+  return abs;
+}
+
+/** The guest directory the command starts in: where the host's cwd is shared, else /. */
+function guestCwd(opts: BootOptions): string | undefined {
+  if (opts.cwd) return opts.cwd;
+  const here = process.cwd();
+  for (const share of opts.share ?? []) {
+    if (here === share.host || here.startsWith(share.host + '/')) return share.guest + here.slice(share.host.length);
+  }
+  return undefined;
+}
+
+export class UmlGuest implements Guest {
+  readonly engine = 'uml' as const;
+  readonly output = new PassThrough();
+  readonly input: Writable;
+  private readonly done: Promise<GuestResult>;
+  private readonly panic = new PanicWatch();
+  private stopping?: GuestResult;
+  private hostExit?: { code: number | null; signal: string | null };
+  private readonly rsp?: Duplex;
+  private readonly timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly child: ChildProcess & { pid: number },
+    private readonly tmp: string,
+    private readonly statusFile: string | undefined,
+    private readonly underGdbserver: boolean,
+    opts: BootOptions,
+  ) {
+    const stdio = child.stdio;
+    const consoleIn = (underGdbserver ? stdio[3] : stdio[0]) as Writable;
+    const consoleOut = (underGdbserver ? stdio[4] : stdio[1]) as Readable;
+    this.input = consoleIn;
+    consoleIn.on('error', () => {}); // the guest may be gone while input is still arriving
+    consoleOut.on('data', (chunk: Buffer) => {
+      this.panic.feed(chunk);
+      this.output.write(chunk);
+    });
+    const hostErr = child.stderr!;
+    let stderrTail = '';
+    hostErr.on('data', (chunk: Buffer) => {
+      const text = chunk.toString('utf8');
+      if (underGdbserver) {
+        // gdbserver's own chatter ("Process ... created", "Child exited with status N") is parsed, not shown
+        stderrTail = (stderrTail + text).slice(-4096);
+        const exited = /Child exited with status (\d+)/.exec(stderrTail);
+        const killed = /Child terminated with signal = \w+ \((SIG\w+)\)/.exec(stderrTail);
+        if (exited) this.hostExit = { code: Number(exited[1]), signal: null };
+        if (killed) this.hostExit = { code: null, signal: killed[1] };
+        return;
+      }
+      this.panic.feed(chunk);
+      this.output.write(chunk);
+    });
+    if (underGdbserver) this.rsp = Duplex.from({ readable: stdio[1] as Readable, writable: stdio[0] as Writable });
+    if (opts.timeoutSec && opts.timeoutSec > 0) {
+      this.timer = setTimeout(() => void this.stop('timeout'), opts.timeoutSec * 1000);
+    }
+    const streamsClosed = Promise.all(
+      [consoleOut, hostErr].map((s) => new Promise<void>((r) => (s.readableEnded || s.destroyed ? r() : s.once('close', () => r())))),
+    );
+    this.done = new Promise<GuestResult>((resolveDone) => {
+      child.once('exit', (code, signal) => {
+        if (this.timer) clearTimeout(this.timer);
+        if (!underGdbserver) this.hostExit = { code, signal };
+        // drain what the guest printed last (a panic message, the command's final output) before deciding
+        void Promise.race([streamsClosed, new Promise((r) => setTimeout(r, 500))]).then(() => {
+          const result = this.decide();
+          removeTempDir(this.tmp);
+          this.output.end();
+          resolveDone(result);
+        });
+      });
+    });
+  }
+
+  private decide(): GuestResult {
+    if (this.stopping) return this.stopping;
+    if (this.statusFile && existsSync(this.statusFile)) {
+      const code = Number.parseInt(readFileSync(this.statusFile, 'utf8').trim(), 10);
+      if (Number.isInteger(code)) return { kind: 'exited', code };
+    }
+    const exit = this.hostExit;
+    if (this.panic.message) return { kind: 'panic', detail: this.panic.message };
+    if (exit?.signal) return { kind: 'panic', detail: `the UML kernel died by ${exit.signal}` };
+    if (this.statusFile) {
+      // kwb's init was to run a command but never reported: the guest did not get that far
+      return { kind: 'failed-to-start', detail: `the guest stopped before running the command (UML exit status ${exit?.code ?? '?'})` };
+    }
+    return { kind: 'exited', code: exit?.code ?? 0 };
+  }
+
+  wait(): Promise<GuestResult> {
+    return this.done;
+  }
+
+  async stop(reason = 'killed'): Promise<GuestResult> {
+    if (!this.stopping) {
+      this.stopping =
+        reason === 'timeout'
+          ? { kind: 'timeout', detail: 'the guest did not finish within the timeout' }
+          : { kind: 'killed', detail: reason === 'killed' ? 'stopped by kwb' : reason };
+      const pgid = this.child.pid;
+      // UML's SIGTERM handler kills its helper processes and removes its umid dir; SIGKILL the group if it lingers
+      killGroup(pgid, 'SIGTERM');
+      const deadline = setTimeout(() => killGroup(pgid, 'SIGKILL'), this.underGdbserver ? 0 : STOP_GRACE_MS);
+      void this.done.finally(() => clearTimeout(deadline));
+    }
+    return this.done;
+  }
+
+  async debugChannel(): Promise<{ kind: 'rsp'; stream: Duplex }> {
+    if (!this.rsp) throw new Error('this guest was not started for debugging (BootOptions.debug)');
+    return { kind: 'rsp', stream: this.rsp };
+  }
+
+  /** For tests and diagnostics: is any process of this guest still alive? */
+  alive(): boolean {
+    return groupAlive(this.child.pid);
+  }
+
+  get pid(): number {
+    return this.child.pid;
+  }
+}
+
+export async function startUml(opts: BootOptions, info: UmlStartInfo): Promise<UmlGuest> {
+  const kernel = checkReadable(opts.kernel, 'kernel');
+  const rootChoices = [opts.initrd, opts.rootfs, opts.disk].filter((x) => x !== undefined);
+  if (rootChoices.length > 1) throw new KwbError('choose one of --initrd, --rootfs and --disk');
+  if (opts.initrd) {
+    throw new KwbError('the uml engine boots with kwb\'s own root or --rootfs DIR / --disk IMG; --initrd is for rv64 (most UML builds lack initrd support)');
+  }
+  const shares = (opts.share ?? []).map((s) => ({ host: checkDir(s.host, 'shared directory'), guest: s.guest }));
+  const rootfs = opts.rootfs ? checkDir(opts.rootfs, 'root directory') : undefined;
+  const disk = opts.disk ? checkReadable(opts.disk, 'disk image') : undefined;
+  if (disk && !statSync(disk).isFile()) throw new KwbError(`disk image ${opts.disk} is not a regular file`);
+
+  let shim: string | undefined;
+  if (info.dynamic) {
+    const built = xstateShim();
+    if ('error' in built) throw new KwbError(`${built.error} (install gcc, or run kwb doctor)`, ExitCode.couldNotTest);
+    shim = built.path;
+  }
+
+  const tmp = makeTempDir('uml', opts.tmpdir);
+  try {
+    const umid = `kwb-${process.pid}-${++guestCounter}`;
+    const initConfig = { shares, cwd: guestCwd({ ...opts, share: shares }), command: opts.command };
+    const wantsKwbInit = !!opts.command?.length || shares.length > 0;
+    let root: UmlRoot;
+    let kwbDir: string | undefined;
+    if (rootfs) root = { kind: 'hostfs', dir: rootfs };
+    else if (disk) root = { kind: 'disk', image: disk, cow: join(tmp, 'disk.cow') };
+    else root = { kind: 'kwb', dir: join(tmp, 'root') };
+    if (root.kind === 'kwb') {
+      buildHostRoot(root.dir, initConfig);
+      kwbDir = join(root.dir, 'kwb');
+    } else if (wantsKwbInit) {
+      kwbDir = join(tmp, 'kwb');
+      writeKwbDir(kwbDir, initConfig);
+    }
+    const debug = !!opts.debug;
+    const argv = umlArgv({
+      umid,
+      umlDir: tmp,
+      mem: opts.mem ?? '256M',
+      root,
+      kwbDir: root.kind === 'kwb' ? undefined : kwbDir,
+      quiet: !!opts.command?.length,
+      consoleFds: debug ? [3, 4] : [0, 1],
+      append: opts.append ?? [],
+    });
+    const env: NodeJS.ProcessEnv = { ...process.env, TERM: process.env.TERM || 'linux' };
+    delete env.TMPDIR; // UML puts its memory file in $TMPDIR when set; /dev/shm (its default) is RAM
+    // core dumps of a panicking UML would land in the cwd (a user's directory) and take seconds: none
+    const launcher = ['-c', 'ulimit -c 0; exec "$@"', 'kwb-uml'];
+    const preload = shim ? ['env', `LD_PRELOAD=${shim}`] : [];
+    const command = debug
+      ? ['gdbserver', '--once', ...(preload.length ? ['--wrapper', ...preload, '--'] : []), '-', kernel, ...argv]
+      : [...preload, kernel, ...argv];
+    const child = spawnGroup('/bin/sh', [...launcher, ...command], {
+      cwd: tmp,
+      env,
+      stdio: debug ? ['pipe', 'pipe', 'pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'],
+    });
+    const spawnError = await new Promise<Error | undefined>((r) => {
+      child.once('spawn', () => r(undefined));
+      child.once('error', (err) => r(err));
+    });
+    if (spawnError) throw new KwbError(`cannot start the UML kernel: ${spawnError.message}`, ExitCode.couldNotTest);
+    const statusFile = kwbDir && opts.command?.length ? join(kwbDir, 'status') : undefined;
+    return new UmlGuest(child, tmp, statusFile, debug, opts);
+  } catch (err) {
+    removeTempDir(tmp);
+    throw err;
+  }
+}
