@@ -22,6 +22,8 @@ echo kwb > /proc/sys/kernel/hostname
 share() { mkdir -p "$2" && mount -t hostfs hostfs "$2" -o "$1" || echo "kwb: cannot mount host directory $1 at $2" >&2; }
 . "$KWB/config"
 if [ $# -gt 0 ]; then
+  # the command's output should reach the host as it wrote it: no CR added, no echo of forwarded input
+  stty -echo -onlcr 2>/dev/null
   "$@"
   status=$?
 else

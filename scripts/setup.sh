@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Install the host tools kwb uses, from Debian's packages. Safe to run again: apt skips what is installed.
+set -euo pipefail
+packages=(
+  # debugging
+  gdb gdbserver gdb-multiarch
+  # the uml engine: Debian's ready-made UML kernel, busybox for kwb's guest root, cc for kwb's xstate shim
+  user-mode-linux busybox-static gcc libc6-dev e2fsprogs
+  # building test kernels from Debian's kernel source
+  linux-source-6.1 make flex bison bc cpio xz-utils libelf-dev libssl-dev dwarves python3 rsync
+  # the rv64 engine: cross compilers for test programs and kernels, QEMU and OpenSBI as references
+  gcc-riscv64-linux-gnu gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf binutils-riscv64-unknown-elf
+  qemu-system-misc opensbi
+  # terminal tests
+  tmux
+)
+as_root=()
+if [ "$(id -u)" != 0 ]; then
+  command -v sudo >/dev/null || { echo "setup: run this as root (apt-get needs it)" >&2; exit 1; }
+  as_root=(sudo)
+fi
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  "${as_root[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+echo "setup: host tools ready" >&2

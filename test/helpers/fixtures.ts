@@ -1,0 +1,24 @@
+// Test kernels, built by test/fixtures/build-kernel.sh from Debian's linux-source-6.1 and cached outside the repo.
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+
+const trees = new Map<string, string>();
+
+/** The kernel tree of the fixture for `arch`, building it on first use (minutes) and reusing the cache after. */
+export function fixtureTree(arch: 'um' | 'riscv'): string {
+  let tree = trees.get(arch);
+  if (!tree) {
+    const script = join(__dirname, '..', 'fixtures', 'build-kernel.sh');
+    tree = execFileSync('bash', [script, arch], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+    trees.set(arch, tree);
+  }
+  return tree;
+}
+
+/** The UML fixture: ./linux of `make ARCH=um defconfig` + DWARF5, GDB_SCRIPTS, FRAME_POINTER, MAGIC_SYSRQ. */
+export function umlKernel(): string {
+  return join(fixtureTree('um'), 'linux');
+}
+
+/** Generous per-test budget: the first run of a fresh machine builds the kernel (several minutes). */
+export const FIXTURE_TIMEOUT_MS = 30 * 60 * 1000;

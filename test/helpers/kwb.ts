@@ -1,0 +1,69 @@
+// Run the real `kwb` CLI (dist/cli.js, built by `npm test`) the way a user does, with a private TMPDIR so each
+// test can prove that nothing was left behind: no temp dir, no process.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const CLI = join(__dirname, '..', '..', 'dist', 'cli.js');
+
+export interface KwbRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** A scratch TMPDIR for kwb; leftovers() lists what kwb left in it and which processes still mention it. */
+export class Sandbox {
+  readonly tmp = mkdtempSync(join(tmpdir(), 'kwb-test-'));
+
+  env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+    return { ...process.env, TMPDIR: this.tmp, ...extra };
+  }
+
+  start(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): ChildProcess {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd, env: this.env(opts.env), stdio: ['pipe', 'pipe', 'pipe'] });
+    if (opts.input !== undefined) child.stdin!.end(opts.input);
+    return child;
+  }
+
+  run(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<KwbRun> {
+    return collect(this.start(args, opts));
+  }
+
+  /** Temp files and live processes that belong to guests started from this sandbox. */
+  leftovers(): { files: string[]; processes: string[] } {
+    const processes: string[] = [];
+    for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+      try {
+        const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+        if (cmdline.includes(this.tmp)) processes.push(`${pid}: ${cmdline.slice(0, 120)}`);
+      } catch {
+        // exited meanwhile
+      }
+    }
+    return { files: readdirSync(this.tmp), processes };
+  }
+
+  dispose(): void {
+    rmSync(this.tmp, { recursive: true, force: true });
+  }
+}
+
+export function collect(child: ChildProcess): Promise<KwbRun> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+}
+
+/** Wait until `predicate` holds, polling; for readiness checks that have no event to wait on. */
+export async function until(predicate: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
