@@ -12,6 +12,11 @@ export interface StopReason {
   exitCode?: number;
   /** Watchpoint flavour, for the T packet's watch/rwatch/awatch key. */
   watch?: 'write' | 'read' | 'access';
+  /** For kind 'breakpoint': a hardware breakpoint (hwbreak) rather than a software one (swbreak). */
+  hw?: boolean;
+  /** Registers to expedite in the stop reply, already in RSP form: "nn:hexvalue;" pairs in target.xml numbering
+   *  (a relay passes its server's through, which saves the client a `g` round trip per stop). */
+  expedited?: string;
 }
 
 /** Z/z packet types: 0 software bp, 1 hardware bp, 2 write watchpoint, 3 read watchpoint, 4 access watchpoint. */
@@ -55,8 +60,16 @@ export interface Target {
   threads(): Promise<ThreadInfo[]>;
   /** Answer a `monitor` command (qRcmd); undefined when the target has no such command. */
   monitor?(command: string): Promise<string | undefined>;
-  /** The client detached: let the guest run free. */
+  /** Signals (GDB numbering) the target should deliver to the guest without stopping (QPassSignals). A target with
+   *  signals of its own to pass (UML's) keeps passing those too. */
+  passSignals?(signals: number[]): Promise<void>;
+  /** The client detached or went away: forget per-client state. The stub removes the client's breakpoints first and
+   *  resumes the target afterwards, so detach() itself must not resume. */
   detach(): Promise<void>;
   /** The client asked to kill the guest (k / vKill): shut it down cleanly. */
   kill(): Promise<void>;
 }
+
+/** Thrown by a Target method for a request it cannot serve at all: the stub answers with the empty reply (so gdb
+ *  falls back, e.g. from P to G), not with an error. */
+export class Unsupported extends Error {}

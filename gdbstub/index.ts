@@ -1,0 +1,55 @@
+// The gdb stub's entry for the CLI and the engines: serve a Target over RSP on a TCP port.
+import type { Duplex } from 'node:stream';
+import { GdbStubServer, type GdbStubOptions } from './server.js';
+import { connectProxy, UML_PASS_SIGNALS, type ProxyOptions } from './proxy.js';
+import type { Target } from './target.js';
+
+export type { Target, StopReason } from './target.js';
+export { GdbStubServer, BUSY_MESSAGE } from './server.js';
+export { connectProxy, ProxyTarget, UML_PASS_SIGNALS } from './proxy.js';
+
+export interface GdbStubHandle {
+  host: string;
+  port: number;
+  /** Settles when a client killed the target (gdb's `kill`): the caller should then stop the guest and exit. */
+  killed: Promise<void>;
+  /** Whether a client is attached right now. */
+  readonly attached: boolean;
+  /** Stop listening and drop any client (the guest is left as it is). */
+  close(): Promise<void>;
+}
+
+/** Serve `target` over RSP. `port` 0 picks a free port; `host` defaults to 127.0.0.1; `waitGdb` holds the target
+ *  where it is until a client connects and resumes it (otherwise it is resumed right away). */
+export async function startGdbStub(
+  target: Target,
+  opts: { host?: string; port: number; waitGdb?: boolean; log?: (line: string) => void },
+): Promise<GdbStubHandle> {
+  const server = new GdbStubServer(target, opts as GdbStubOptions);
+  const { host, port } = await server.listen();
+  return {
+    host,
+    port,
+    killed: server.killed,
+    get attached() {
+      return server.hasClient;
+    },
+    close: () => server.close(),
+  };
+}
+
+/** For a guest whose debugChannel() is an RSP stream (UML under gdbserver): connect the relay with UML's signals
+ *  passed silently, then serve it. `onKill` runs after a client killed the target (stop the guest there). */
+export async function startGdbStubOnRsp(
+  stream: Duplex,
+  opts: { host?: string; port: number; waitGdb?: boolean; log?: (line: string) => void; onKill?: () => Promise<void> | void; uml?: boolean },
+): Promise<GdbStubHandle> {
+  const proxyOpts: ProxyOptions = {
+    passSignals: opts.uml === false ? [] : UML_PASS_SIGNALS,
+    threadName: opts.uml === false ? 'thread' : 'UML kernel',
+    onKill: opts.onKill,
+    log: opts.log,
+  };
+  const target = await connectProxy(stream, proxyOpts);
+  return startGdbStub(target, opts);
+}

@@ -1,0 +1,398 @@
+// A Target that is itself an RSP client over any Duplex stream: gdbserver running the UML kernel (the engine hands us
+// its channel), or any other stub (QEMU's -s). Lean by design: one request in flight, no Nagle, no-ack mode with the
+// server, thread ids passed through, expedited registers passed through to the stop reply.
+import type { Duplex } from 'node:stream';
+import { frame, PacketReader, toHex, fromHex, escapeBinary } from './packet.js';
+import { Unsupported, type AddressSpace, type BreakpointType, type ResumeAction, type StopReason, type Target, type ThreadInfo } from './target.js';
+
+/** UML's own signals, in GDB's numbering (gdb/signals.def): SEGV 11, ALRM 14, CHLD 20, IO 23, VTALRM 26, WINCH 28,
+ *  USR1 30. UML uses them internally (page faults, timers, I/O); passed back silently, a client never sees them. */
+export const UML_PASS_SIGNALS = [11, 14, 20, 23, 26, 28, 30];
+
+export interface ProxyOptions {
+  /** Signals (GDB numbering) the server should deliver without stopping, always. */
+  passSignals?: number[];
+  /** Called after the target was killed (k), e.g. to stop the guest's processes. */
+  onKill?: () => Promise<void> | void;
+  /** Name shown for threads (qfThreadInfo / info threads). */
+  threadName?: string;
+  log?: (line: string) => void;
+  /** How long to wait for the server's answers during connect (ms). */
+  timeoutMs?: number;
+}
+
+export class RspError extends Error {}
+
+/** A minimal RSP client: sequential requests, replies in order. */
+export class RspClient {
+  private readonly reader: PacketReader;
+  private noAck = false;
+  private waiting: { resolve: (b: Buffer) => void; reject: (e: Error) => void; skipOutput: boolean }[] = [];
+  private lastSent?: Buffer;
+  private closedError?: Error;
+  private chain: Promise<unknown> = Promise.resolve();
+  onOutput?: (text: string) => void;
+
+  constructor(private readonly stream: Duplex) {
+    this.reader = new PacketReader((ev) => {
+      if (ev.type === 'packet') {
+        if (!this.noAck) this.stream.write('+');
+        const head = this.waiting[0];
+        if (!head) return; // unsolicited: ignore
+        const d = ev.data;
+        if (head.skipOutput && d.length > 1 && d[0] === 0x4f && isHexOutput(d)) {
+          this.onOutput?.(Buffer.from(d.subarray(1).toString('latin1'), 'hex').toString('utf8'));
+          return;
+        }
+        this.waiting.shift();
+        head.resolve(d);
+      } else if (ev.type === 'nak') {
+        if (this.lastSent && !this.noAck) this.stream.write(this.lastSent);
+      } else if (ev.type === 'bad') {
+        if (!this.noAck) this.stream.write('-');
+      }
+    }, { maxRaw: 4 * 1024 * 1024, maxDecoded: 8 * 1024 * 1024 });
+    stream.on('data', (chunk: Buffer) => this.reader.feed(chunk));
+    const fail = (err: Error) => {
+      this.closedError = err;
+      for (const w of this.waiting.splice(0)) w.reject(err);
+    };
+    stream.on('error', (err) => fail(new RspError(`the debug channel failed: ${err.message}`)));
+    stream.on('close', () => fail(new RspError('the debug channel closed')));
+    stream.on('end', () => fail(new RspError('the debug channel closed')));
+  }
+
+  setNoAck(): void {
+    this.noAck = true;
+  }
+
+  get closed(): boolean {
+    return this.closedError !== undefined;
+  }
+
+  /** Send a packet and wait for its reply (skipOutput: skip `O` console packets, for resume). */
+  request(payload: string | Buffer, skipOutput = false): Promise<Buffer> {
+    const run = this.chain.then(
+      () =>
+        new Promise<Buffer>((resolve, reject) => {
+          if (this.closedError) return reject(this.closedError);
+          this.waiting.push({ resolve, reject, skipOutput });
+          const packet = frame(payload);
+          this.lastSent = packet;
+          this.stream.write(packet);
+        }),
+    );
+    this.chain = run.catch(() => {});
+    return run;
+  }
+
+  /** Send without waiting for a reply (k). */
+  send(payload: string): void {
+    if (!this.closedError) this.stream.write(frame(payload));
+  }
+
+  /** ^C, out of band. */
+  interrupt(): void {
+    if (!this.closedError) this.stream.write(Buffer.from([0x03]));
+  }
+}
+
+function isHexOutput(d: Buffer): boolean {
+  if ((d.length - 1) % 2 !== 0) return false;
+  for (let i = 1; i < d.length; i++) {
+    const c = d[i]!;
+    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46))) return false;
+  }
+  return true;
+}
+
+function text(b: Buffer): string {
+  return b.toString('latin1');
+}
+
+function isError(reply: string): boolean {
+  return /^E[0-9a-fA-F]{2}$/.test(reply) || reply.startsWith('E.');
+}
+
+/** Parse a stop reply (T/S/W/X) into a StopReason. */
+export function parseStopReply(reply: string, hint: { stepping: boolean; interrupted: boolean; thread: number }): StopReason {
+  const kind = reply[0];
+  if (kind === 'W' || kind === 'X') {
+    const code = Number.parseInt(reply.slice(1, 3), 16);
+    return kind === 'W'
+      ? { kind: 'exited', thread: hint.thread, exitCode: code }
+      : { kind: 'exited', thread: hint.thread, signal: code };
+  }
+  if (kind !== 'T' && kind !== 'S') throw new RspError(`unexpected stop reply "${reply.slice(0, 40)}"`);
+  const signal = Number.parseInt(reply.slice(1, 3), 16);
+  let thread = hint.thread;
+  let expedited = '';
+  let watch: StopReason['watch'];
+  let address: bigint | undefined;
+  let sw = false;
+  let hw = false;
+  if (kind === 'T') {
+    for (const pair of reply.slice(3).split(';')) {
+      if (!pair) continue;
+      const colon = pair.indexOf(':');
+      const key = colon < 0 ? pair : pair.slice(0, colon);
+      const value = colon < 0 ? '' : pair.slice(colon + 1);
+      if (/^[0-9a-fA-F]+$/.test(key)) expedited += `${key}:${value};`;
+      else if (key === 'thread') {
+        const m = /^(?:p[0-9a-fA-F]+\.)?([0-9a-fA-F]+)$/.exec(value);
+        if (m) thread = Number.parseInt(m[1]!, 16);
+      } else if (key === 'watch' || key === 'rwatch' || key === 'awatch') {
+        watch = key === 'watch' ? 'write' : key === 'rwatch' ? 'read' : 'access';
+        address = BigInt('0x' + (value || '0'));
+      } else if (key === 'swbreak') sw = true;
+      else if (key === 'hwbreak') hw = true;
+    }
+  }
+  const base = { thread, signal, ...(expedited ? { expedited } : {}) };
+  if (watch) return { ...base, kind: 'watchpoint', watch, address };
+  if (signal === 5 && (sw || hw)) return { ...base, kind: 'breakpoint', hw };
+  if (signal === 5 && hint.stepping) return { ...base, kind: 'step' };
+  if (signal === 2 && hint.interrupted) return { ...base, kind: 'interrupt' };
+  return { ...base, kind: 'signal' };
+}
+
+export class ProxyTarget implements Target {
+  arch: 'riscv64' | 'x86_64' = 'x86_64';
+  private xml = new Map<string, string>();
+  private stop: StopReason = { kind: 'signal', thread: 1, signal: 5 };
+  /** The server's general thread (Hg): after a stop in all-stop mode it is the thread that stopped. */
+  private serverG = 0;
+  private packetSize = 0x3fff;
+  private resuming = false;
+  private interrupted = false;
+  private threadCache?: ThreadInfo[];
+  private clientPass: number[] = [];
+  private readonly alwaysPass: number[];
+  private killed = false;
+
+  constructor(private readonly rsp: RspClient, private readonly opts: ProxyOptions = {}) {
+    this.alwaysPass = opts.passSignals ?? [];
+  }
+
+  /** Handshake with the server: features, no-ack mode, the initial stop, signals to pass, the target description. */
+  async init(): Promise<void> {
+    const supported = text(await this.rsp.request('qSupported:swbreak+;hwbreak+;vContSupported+'));
+    const size = /PacketSize=([0-9a-fA-F]+)/.exec(supported);
+    if (size) this.packetSize = Number.parseInt(size[1]!, 16);
+    if (supported.includes('QStartNoAckMode+')) {
+      if (text(await this.rsp.request('QStartNoAckMode')) === 'OK') this.rsp.setNoAck();
+    }
+    this.setStop(text(await this.rsp.request('?')), false);
+    await this.sendPassSignals();
+    if (supported.includes('qXfer:features:read+')) await this.fetchXml('target.xml');
+    const xml = this.xml.get('target.xml') ?? '';
+    if (/riscv/.test(xml)) this.arch = 'riscv64';
+  }
+
+  private async fetchXml(annex: string): Promise<void> {
+    if (this.xml.has(annex)) return;
+    let data = '';
+    const chunk = Math.max(256, this.packetSize - 32);
+    for (;;) {
+      const reply = await this.rsp.request(`qXfer:features:read:${annex}:${data.length.toString(16)},${chunk.toString(16)}`);
+      const head = String.fromCharCode(reply[0] ?? 0);
+      if (head !== 'm' && head !== 'l') {
+        if (annex === 'target.xml') throw new RspError(`the server has no target description (${text(reply).slice(0, 20)})`);
+        return;
+      }
+      data += reply.subarray(1).toString('utf8');
+      if (head === 'l') break;
+    }
+    this.xml.set(annex, data);
+    for (const m of data.matchAll(/<xi:include\s+href="([^"]+)"/g)) await this.fetchXml(m[1]!);
+  }
+
+  private async sendPassSignals(): Promise<void> {
+    const all = [...new Set([...this.alwaysPass, ...this.clientPass])].sort((a, b) => a - b);
+    if (all.length === 0) return;
+    const reply = text(await this.rsp.request('QPassSignals:' + all.map((s) => s.toString(16).padStart(2, '0')).join(';')));
+    if (reply !== 'OK') this.opts.log?.(`gdbstub proxy: the server did not take QPassSignals (${reply || 'unsupported'})`);
+  }
+
+  private setStop(reply: string, stepping: boolean): StopReason {
+    const stop = parseStopReply(reply, { stepping, interrupted: this.interrupted, thread: this.stop.thread });
+    this.stop = stop;
+    this.serverG = stop.thread;
+    this.threadCache = undefined;
+    return stop;
+  }
+
+  targetXml(annex: string): string | undefined {
+    return this.xml.get(annex);
+  }
+
+  private async selectThread(thread: number): Promise<void> {
+    if (thread <= 0 || thread === this.serverG) return;
+    const reply = text(await this.rsp.request(`Hg${thread.toString(16)}`));
+    if (reply !== 'OK') throw new RspError(`no thread ${thread}`);
+    this.serverG = thread;
+  }
+
+  async readRegisters(thread: number): Promise<Uint8Array> {
+    await this.selectThread(thread);
+    const reply = text(await this.rsp.request('g'));
+    const data = isError(reply) ? undefined : fromHex(reply.replace(/x/g, '0'));
+    if (!data) throw new RspError(`reading registers: ${reply.slice(0, 20)}`);
+    return data;
+  }
+
+  async writeRegisters(thread: number, data: Uint8Array): Promise<void> {
+    await this.selectThread(thread);
+    const reply = text(await this.rsp.request('G' + toHex(data)));
+    if (reply === '') throw new Unsupported('G');
+    if (reply !== 'OK') throw new RspError(`writing registers: ${reply}`);
+  }
+
+  async readRegister(thread: number, regno: number): Promise<Uint8Array | undefined> {
+    await this.selectThread(thread);
+    const reply = text(await this.rsp.request('p' + regno.toString(16)));
+    if (reply === '' || isError(reply)) return undefined;
+    return fromHex(reply.replace(/x/g, '0'));
+  }
+
+  async writeRegister(thread: number, regno: number, value: Uint8Array): Promise<void> {
+    await this.selectThread(thread);
+    const reply = text(await this.rsp.request(`P${regno.toString(16)}=${toHex(value)}`));
+    if (reply === '') throw new Unsupported('P');
+    if (reply !== 'OK') throw new RspError(`writing register ${regno}: ${reply || 'unsupported'}`);
+  }
+
+  async readMemory(addr: bigint, len: number, _space?: AddressSpace): Promise<Uint8Array> {
+    const max = Math.max(16, Math.floor((this.packetSize - 8) / 2));
+    const parts: Buffer[] = [];
+    let done = 0;
+    while (done < len) {
+      const n = Math.min(max, len - done);
+      const reply = await this.rsp.request(`m${(addr + BigInt(done)).toString(16)},${n.toString(16)}`);
+      const s = text(reply);
+      const data = isError(s) ? undefined : fromHex(s);
+      if (!data || data.length === 0) {
+        if (done === 0) throw new RspError(`cannot read memory at 0x${addr.toString(16)}`);
+        break;
+      }
+      parts.push(data);
+      done += data.length;
+      if (data.length < n) break;
+    }
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  }
+
+  async writeMemory(addr: bigint, data: Uint8Array, _space?: AddressSpace): Promise<void> {
+    const max = Math.max(16, Math.floor((this.packetSize - 64) / 2));
+    for (let off = 0; off < data.length; off += max) {
+      const part = data.subarray(off, Math.min(data.length, off + max));
+      const a = (addr + BigInt(off)).toString(16);
+      const reply = text(await this.rsp.request(`M${a},${part.length.toString(16)}:${toHex(part)}`));
+      if (reply !== 'OK') throw new RspError(`cannot write memory at 0x${a}`);
+    }
+  }
+
+  /** Binary write (X), for servers that prefer it; not used by default. */
+  async writeMemoryBinary(addr: bigint, data: Uint8Array): Promise<void> {
+    const head = Buffer.from(`X${addr.toString(16)},${data.length.toString(16)}:`, 'latin1');
+    const reply = text(await this.rsp.request(Buffer.concat([head, escapeBinary(data)])));
+    if (reply !== 'OK') throw new RspError(`cannot write memory at 0x${addr.toString(16)}`);
+  }
+
+  private async breakpoint(op: 'Z' | 'z', type: BreakpointType, addr: bigint, kind: number): Promise<boolean> {
+    const reply = text(await this.rsp.request(`${op}${type},${addr.toString(16)},${kind.toString(16)}`));
+    if (reply === 'OK') return true;
+    if (reply === '') return false;
+    throw new RspError(`${op}${type} at 0x${addr.toString(16)}: ${reply}`);
+  }
+
+  insertBreakpoint(type: BreakpointType, addr: bigint, kind: number): Promise<boolean> {
+    return this.breakpoint('Z', type, addr, kind);
+  }
+
+  removeBreakpoint(type: BreakpointType, addr: bigint, kind: number): Promise<boolean> {
+    return this.breakpoint('z', type, addr, kind);
+  }
+
+  async resume(action: ResumeAction): Promise<StopReason> {
+    if (this.killed || this.stop.kind === 'exited') return this.stop;
+    const tid = (action.thread && action.thread > 0 ? action.thread : this.stop.thread).toString(16);
+    const sig = action.signal !== undefined ? action.signal.toString(16).padStart(2, '0') : undefined;
+    let packet: string;
+    if (action.step) packet = sig ? `vCont;S${sig}:${tid}` : `vCont;s:${tid}`;
+    else packet = sig ? `vCont;C${sig}:${tid};c` : 'vCont;c';
+    this.resuming = true;
+    this.interrupted = false;
+    try {
+      const reply = text(await this.rsp.request(packet, true));
+      return this.setStop(reply, action.step);
+    } finally {
+      this.resuming = false;
+    }
+  }
+
+  interrupt(): void {
+    if (!this.resuming) return;
+    this.interrupted = true;
+    this.rsp.interrupt();
+  }
+
+  lastStop(): StopReason {
+    return this.stop;
+  }
+
+  async threads(): Promise<ThreadInfo[]> {
+    if (this.threadCache) return this.threadCache;
+    const ids: number[] = [];
+    let reply = text(await this.rsp.request('qfThreadInfo'));
+    while (reply.startsWith('m')) {
+      for (const id of reply.slice(1).split(',')) {
+        const m = /^(?:p[0-9a-fA-F]+\.)?([0-9a-fA-F]+)$/.exec(id);
+        if (m) ids.push(Number.parseInt(m[1]!, 16));
+      }
+      reply = text(await this.rsp.request('qsThreadInfo'));
+    }
+    if (ids.length === 0) ids.push(this.stop.thread);
+    const name = this.opts.threadName ?? 'thread';
+    this.threadCache = ids.map((id) => ({ id, name: ids.length === 1 ? name : `${name} ${id}` }));
+    return this.threadCache;
+  }
+
+  async passSignals(signals: number[]): Promise<void> {
+    this.clientPass = signals;
+    await this.sendPassSignals();
+  }
+
+  async detach(): Promise<void> {
+    // stay attached to the server: the next client will need it
+  }
+
+  async kill(): Promise<void> {
+    if (this.killed) return;
+    this.killed = true;
+    this.rsp.send('k');
+    this.stop = { kind: 'exited', thread: this.stop.thread, signal: 9 };
+    await this.opts.onKill?.();
+  }
+}
+
+/** Connect a proxy Target to an RSP server on the given stream (e.g. Guest.debugChannel()'s). */
+export async function connectProxy(stream: Duplex, opts: ProxyOptions = {}): Promise<ProxyTarget> {
+  const setNoDelay = (stream as Duplex & { setNoDelay?: (b: boolean) => void }).setNoDelay;
+  if (typeof setNoDelay === 'function') setNoDelay.call(stream, true);
+  const rsp = new RspClient(stream);
+  const target = new ProxyTarget(rsp, opts);
+  const timeout = opts.timeoutMs ?? 15000;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      target.init(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new RspError(`the RSP server did not answer within ${timeout} ms`)), timeout);
+      }),
+    ]);
+  } finally {
+    if (timer) clearTimeout(timer);
+  }
+  return target;
+}

@@ -1,0 +1,317 @@
+// The RSP server: a TCP listener (loopback unless an address is named) serving ONE client at a time over a Target.
+// The server owns run control: whether the target is running, resuming it when no client holds it (a client that
+// goes away without detaching leaves the guest running), stopping it when a client attaches.
+import { createServer, type Server, type Socket } from 'node:net';
+import { dispatch, stopReply, type BreakpointRecord, type StubContext } from './commands.js';
+import { frame, PacketReader, type PacketEvent } from './packet.js';
+import type { ResumeAction, StopReason, Target } from './target.js';
+
+export interface GdbStubOptions {
+  /** Address to listen on; 127.0.0.1 unless named. */
+  host?: string;
+  /** TCP port; 0 picks a free one. */
+  port: number;
+  /** Hold the guest (stopped where the target starts) until a client connects and resumes it. */
+  waitGdb?: boolean;
+  log?: (line: string) => void;
+}
+
+export const BUSY_MESSAGE = 'kwb: another debugger is attached';
+
+export class GdbStubServer {
+  private readonly server: Server;
+  private client?: ClientSession;
+  private running?: Promise<StopReason>;
+  /** > 0 while a client is being attached or released: no automatic resume then. */
+  private holds = 0;
+  /** Serialises attach / release transitions. */
+  private transition: Promise<void> = Promise.resolve();
+  private closed = false;
+  private exited = false;
+  private resolveKilled!: () => void;
+  /** Settles when a client killed the target (k / vKill). */
+  readonly killed = new Promise<void>((r) => (this.resolveKilled = r));
+  private readonly sockets = new Set<Socket>();
+
+  constructor(readonly target: Target, private readonly opts: GdbStubOptions) {
+    this.server = createServer((sock) => this.accept(sock));
+  }
+
+  log(line: string): void {
+    this.opts.log?.(line);
+  }
+
+  async listen(): Promise<{ host: string; port: number }> {
+    const host = this.opts.host ?? '127.0.0.1';
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.opts.port, host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    this.server.on('error', (err) => this.log(`gdbstub: ${err.message}`));
+    const addr = this.server.address();
+    const port = typeof addr === 'object' && addr ? addr.port : this.opts.port;
+    if (!this.opts.waitGdb) this.runFree();
+    return { host, port };
+  }
+
+  get isRunning(): boolean {
+    return this.running !== undefined;
+  }
+
+  get hasClient(): boolean {
+    return this.client !== undefined;
+  }
+
+  /** Resume the target; the promise settles at the next stop. */
+  resume(action: ResumeAction): Promise<StopReason> {
+    if (this.running) return this.running;
+    if (this.exited) return Promise.resolve(this.target.lastStop());
+    const run = this.target.resume(action).then(
+      (stop) => {
+        this.running = undefined;
+        if (stop.kind === 'exited') {
+          this.exited = true;
+          this.log(`gdbstub: the target exited`);
+        }
+        if (!this.client && this.holds === 0 && !this.closed) this.runFree(stop);
+        return stop;
+      },
+      (err: unknown) => {
+        this.running = undefined;
+        throw err;
+      },
+    );
+    this.running = run;
+    run.catch((err: unknown) => this.log(`gdbstub: resume failed: ${err instanceof Error ? err.message : String(err)}`));
+    return run;
+  }
+
+  /** Let the target run with nobody attached; a stop for a signal hands the signal back to the guest. */
+  private runFree(last?: StopReason): void {
+    if (this.running || this.exited || this.closed) return;
+    const signal = last?.kind === 'signal' && last.signal !== undefined && last.signal !== 5 ? last.signal : undefined;
+    this.resume({ step: false, signal }).catch(() => {});
+  }
+
+  interrupt(): void {
+    if (this.running) this.target.interrupt();
+  }
+
+  private async stopTarget(): Promise<void> {
+    const run = this.running;
+    if (!run) return;
+    this.target.interrupt();
+    await run.catch(() => {});
+  }
+
+  private accept(sock: Socket): void {
+    sock.setNoDelay(true);
+    this.sockets.add(sock);
+    sock.once('close', () => this.sockets.delete(sock));
+    sock.on('error', () => {});
+    if (this.closed) {
+      sock.destroy();
+      return;
+    }
+    if (this.client || this.exited) {
+      refuse(sock, this.exited ? 'kwb: the guest has exited' : BUSY_MESSAGE);
+      this.log(`gdbstub: refused a second client from ${sock.remoteAddress}:${sock.remotePort}`);
+      return;
+    }
+    const session = new ClientSession(this, sock);
+    this.client = session;
+    this.log(`gdbstub: client connected from ${sock.remoteAddress}:${sock.remotePort}`);
+    this.holds++;
+    const ready = this.transition.then(() => this.stopTarget());
+    this.transition = ready.finally(() => this.holds--);
+    session.start(this.transition);
+  }
+
+  /** The client detached or went away: remove its breakpoints and let the guest run. */
+  release(session: ClientSession, why: string): void {
+    if (this.client !== session) return;
+    this.client = undefined;
+    this.log(`gdbstub: client ${why}`);
+    this.holds++;
+    this.transition = this.transition
+      .then(async () => {
+        if (this.exited || this.closed) return;
+        await this.stopTarget();
+        for (const bp of session.breakpoints.values()) {
+          await this.target.removeBreakpoint(bp.type, bp.addr, bp.kind).catch(() => false);
+        }
+        session.breakpoints.clear();
+        await this.target.detach();
+      })
+      .catch((err: unknown) => this.log(`gdbstub: releasing the client: ${err instanceof Error ? err.message : String(err)}`))
+      .finally(() => {
+        this.holds--;
+        if (!this.client) this.runFree();
+      });
+  }
+
+  async killTarget(): Promise<void> {
+    if (this.closed) return;
+    await this.target.kill();
+    this.exited = true;
+    this.resolveKilled();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+}
+
+function refuse(sock: Socket, message: string): void {
+  // Answer the client's first packet with a textual error (gdb prints it), then hang up.
+  let done = false;
+  const reader = new PacketReader((ev) => {
+    if (done || ev.type !== 'packet') return;
+    done = true;
+    sock.write('+');
+    sock.end(frame('E.' + message));
+  });
+  sock.on('data', (chunk: Buffer) => reader.feed(chunk));
+  setTimeout(() => sock.destroy(), 5000).unref();
+}
+
+type Queued = { kind: 'packet'; data: Buffer } | { kind: 'overflow' };
+
+class ClientSession implements StubContext {
+  readonly target: Target;
+  clientFeatures = new Set<string>();
+  gThread = 0;
+  cThread = 0;
+  threadCursor: number[] = [];
+  breakpoints = new Map<string, BreakpointRecord>();
+  private noAck = false;
+  private pendingNoAck = false;
+  private queue: Queued[] = [];
+  private busy = false;
+  private ready = false;
+  private gone = false;
+  private lastReply?: Buffer;
+  private resuming = false;
+  private afterReply?: () => void;
+  private readonly reader: PacketReader;
+
+  constructor(private readonly server: GdbStubServer, private readonly sock: Socket) {
+    this.target = server.target;
+    this.reader = new PacketReader((ev) => this.onEvent(ev));
+  }
+
+  start(ready: Promise<void>): void {
+    this.sock.on('data', (chunk: Buffer) => this.reader.feed(chunk));
+    this.sock.once('close', () => {
+      this.gone = true;
+      this.server.release(this, 'disconnected');
+    });
+    void ready.then(() => {
+      this.ready = true;
+      this.pump();
+    });
+  }
+
+  log(line: string): void {
+    this.server.log(line);
+  }
+
+  private write(data: Buffer | string): void {
+    if (!this.gone && !this.sock.destroyed) this.sock.write(data);
+  }
+
+  private onEvent(ev: PacketEvent): void {
+    switch (ev.type) {
+      case 'packet':
+        if (!this.noAck) this.write('+');
+        this.queue.push({ kind: 'packet', data: ev.data });
+        this.pump();
+        break;
+      case 'bad':
+        if (!this.noAck) this.write('-');
+        break;
+      case 'overflow':
+        if (!this.noAck) this.write('+');
+        this.queue.push({ kind: 'overflow' });
+        this.pump();
+        break;
+      case 'nak':
+        if (this.lastReply && !this.noAck) this.write(this.lastReply);
+        break;
+      case 'interrupt':
+        if (this.resuming) this.server.interrupt();
+        break;
+      case 'ack':
+        break;
+    }
+  }
+
+  private pump(): void {
+    if (this.busy || !this.ready) return;
+    const item = this.queue.shift();
+    if (!item) return;
+    this.busy = true;
+    void this.handle(item).finally(() => {
+      this.busy = false;
+      if (!this.gone) this.pump();
+    });
+  }
+
+  private async handle(item: Queued): Promise<void> {
+    if (this.gone) return;
+    const reply = item.kind === 'overflow' ? 'E22' : await dispatch(this, item.data);
+    if (reply !== undefined) {
+      const packet = frame(reply);
+      this.lastReply = packet;
+      this.write(packet);
+    }
+    if (this.pendingNoAck) {
+      this.pendingNoAck = false;
+      this.noAck = true;
+    }
+    const after = this.afterReply;
+    this.afterReply = undefined;
+    after?.();
+  }
+
+  startNoAck(): void {
+    this.pendingNoAck = true;
+  }
+
+  async resume(action: ResumeAction): Promise<StopReason> {
+    this.resuming = true;
+    try {
+      return await this.server.resume(action);
+    } finally {
+      this.resuming = false;
+    }
+  }
+
+  detach(): void {
+    this.afterReply = () => {
+      this.server.release(this, 'detached');
+      this.gone = true;
+      this.sock.end();
+    };
+  }
+
+  async kill(): Promise<void> {
+    await this.server.killTarget();
+    this.afterReply = () => {
+      this.server.release(this, 'killed the target');
+      this.gone = true;
+      this.sock.end();
+    };
+  }
+
+  /** For tests/diagnostics. */
+  stopText(stop: StopReason): string {
+    return stopReply(stop, this);
+  }
+}

@@ -1,0 +1,99 @@
+// Helpers for tests that drive a real gdb against kwb's stub (and a real UML kernel under gdbserver).
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { bootGuest } from '../../engine/boot.js';
+import type { Guest } from '../../engine/guest.js';
+import { startGdbStubOnRsp, type GdbStubHandle } from '../../gdbstub/index.js';
+
+let treeCache: string | undefined;
+
+/** The cached UML fixture kernel tree (built by test/fixtures/build-kernel.sh um). */
+export function umlTree(): string {
+  if (treeCache) return treeCache;
+  const r = spawnSync('bash', ['test/fixtures/build-kernel.sh', 'um'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const tree = r.stdout.trim().split('\n').pop() ?? '';
+  if (r.status !== 0 || !existsSync(join(tree, 'linux'))) throw new Error(`cannot get the UML fixture kernel: ${r.stdout}`);
+  treeCache = tree;
+  return tree;
+}
+
+export interface GdbResult {
+  code: number | null;
+  out: string;
+  err: string;
+}
+
+/** Run gdb in batch mode on `file` with the given commands, attached to 127.0.0.1:port; killed after timeoutMs. */
+export function runGdb(
+  file: string | undefined,
+  commands: string[],
+  opts: { timeoutMs?: number; t?: TestContext; signalAfterMs?: number } = {},
+): Promise<GdbResult> {
+  const args = ['-nx', '-q', '-batch', '-iex', 'set pagination off', '-iex', 'set confirm off'];
+  for (const c of commands) args.push('-ex', c);
+  if (file) args.push(file);
+  const child = spawn('gdb', args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const kill = () => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  };
+  opts.t?.after(kill);
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const timer = setTimeout(() => {
+    err += '\n[test: gdb timed out]\n';
+    kill();
+  }, opts.timeoutMs ?? 60000);
+  return new Promise((resolve) => {
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      kill();
+      resolve({ code, out, err });
+    });
+  });
+}
+
+export interface DebugUml {
+  guest: Guest & { alive?(): boolean; pid?: number };
+  stub: GdbStubHandle;
+  vmlinux: string;
+  output: () => string;
+}
+
+/** Boot the UML fixture kernel under gdbserver (the engine's debug mode) and serve it with kwb's stub. */
+export async function bootDebugUml(
+  t: TestContext,
+  opts: { command?: string[]; waitGdb: boolean; log?: (line: string) => void },
+): Promise<DebugUml> {
+  const tree = umlTree();
+  const guest = (await bootGuest({
+    kernel: join(tree, 'linux'),
+    console: 'pipe',
+    debug: { wait: opts.waitGdb },
+    command: opts.command,
+    mem: '128M',
+    timeoutSec: 300,
+  })) as DebugUml['guest'];
+  t.after(() => guest.stop());
+  let output = '';
+  guest.output.on('data', (d: Buffer) => (output += d.toString()));
+  const channel = await guest.debugChannel!();
+  if (channel.kind !== 'rsp') throw new Error('the UML guest should give an RSP channel');
+  const stub = await startGdbStubOnRsp(channel.stream, {
+    port: 0,
+    waitGdb: opts.waitGdb,
+    log: opts.log,
+    onKill: async () => {
+      await guest.stop('killed by gdb');
+    },
+  });
+  t.after(() => stub.close());
+  return { guest, stub, vmlinux: join(tree, 'vmlinux'), output: () => output };
+}
