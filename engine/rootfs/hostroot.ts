@@ -1,25 +1,35 @@
 // The default root filesystem for UML: a directory on the host (mounted as hostfs root, which works on a plain
 // `make ARCH=um defconfig` kernel with no initrd support) holding Debian's static busybox and kwb's init.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, copyFileSync, linkSync, mkdirSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { cacheDir } from '../cache.js';
 import { KwbError, ExitCode } from '../results.js';
 import { INIT_SCRIPT, initConfig, type InitConfig } from './init.js';
 
 export const BUSYBOX = process.env.KWB_BUSYBOX || '/bin/busybox';
 
-let appletCache: string[] | undefined;
-
-/** The applets of the host's busybox, asked once per process. */
+/** The applets of the host's busybox; asked once per busybox build and remembered in kwb's cache. */
 function busyboxApplets(): string[] {
-  if (appletCache) return appletCache;
-  if (!existsSync(BUSYBOX)) {
+  let stat;
+  try {
+    stat = statSync(BUSYBOX);
+  } catch {
     throw new KwbError(`${BUSYBOX} is missing: kwb's default root needs Debian's busybox-static (sudo apt-get install busybox-static)`, ExitCode.couldNotTest);
+  }
+  const cached = cacheDir('busybox', `applets-${stat.size}-${Math.round(stat.mtimeMs)}`);
+  try {
+    return readFileSync(cached, 'utf8').split('\n').filter(Boolean);
+  } catch {
+    // first use of this busybox
   }
   const r = spawnSync(BUSYBOX, ['--list'], { encoding: 'utf8' });
   if (r.status !== 0) throw new KwbError(`${BUSYBOX} --list failed; reinstall busybox-static`, ExitCode.couldNotTest);
-  appletCache = r.stdout.split('\n').filter((name) => /^[\w.[-]+$/.test(name));
-  return appletCache;
+  const applets = r.stdout.split('\n').filter((name) => /^[\w.[-]+$/.test(name));
+  mkdirSync(dirname(cached), { recursive: true });
+  writeFileSync(`${cached}.${process.pid}`, applets.join('\n'));
+  renameSync(`${cached}.${process.pid}`, cached);
+  return applets;
 }
 
 function placeBusybox(dest: string): void {

@@ -29,7 +29,12 @@ export interface GdbResult {
 export function runGdb(
   file: string | undefined,
   commands: string[],
-  opts: { timeoutMs?: number; t?: TestContext; signalAfterMs?: number } = {},
+  opts: {
+    timeoutMs?: number;
+    t?: TestContext;
+    /** Send gdb SIGINT (as a user's ^C would) delayMs after `marker` appears in its output. */
+    interruptAfter?: { marker: string; delayMs: number };
+  } = {},
 ): Promise<GdbResult> {
   const args = ['-nx', '-q', '-batch', '-iex', 'set pagination off', '-iex', 'set confirm off'];
   for (const c of commands) args.push('-ex', c);
@@ -45,7 +50,15 @@ export function runGdb(
   opts.t?.after(kill);
   let out = '';
   let err = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  let interrupted = false;
+  child.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+    const ia = opts.interruptAfter;
+    if (ia && !interrupted && out.includes(ia.marker)) {
+      interrupted = true;
+      setTimeout(() => child.kill('SIGINT'), ia.delayMs);
+    }
+  });
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const timer = setTimeout(() => {
     err += '\n[test: gdb timed out]\n';

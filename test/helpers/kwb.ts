@@ -1,7 +1,7 @@
 // Run the real `kwb` CLI (dist/cli.js, built by `npm test`) the way a user does, with a private TMPDIR so each
 // test can prove that nothing was left behind: no temp dir, no process.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -14,12 +14,13 @@ export interface KwbRun {
   stderr: string;
 }
 
-/** A scratch TMPDIR for kwb; leftovers() lists what kwb left in it and which processes still mention it. */
+/** A scratch TMPDIR and runtime dir for kwb; leftovers() lists what kwb left in it and which processes still mention it. */
 export class Sandbox {
-  readonly tmp = mkdtempSync(join(tmpdir(), 'kwb-test-'));
+  // in RAM when possible, as kwb's own default runtime dir is
+  readonly tmp = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'kwb-test-'));
 
   env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-    return { ...process.env, TMPDIR: this.tmp, ...extra };
+    return { ...process.env, TMPDIR: this.tmp, KWB_RUNTIME_DIR: this.tmp, ...extra };
   }
 
   start(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): ChildProcess {

@@ -1,0 +1,56 @@
+// `kwb run -- true` against the bare `linux` command line doing the same boot (same kernel, same root, same init,
+// same xstate shim) in the same run. Goal: kwb adds at most 10 %.
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { makeTempDir, removeTempDir } from '../engine/host.js';
+import { buildHostRoot } from '../engine/rootfs/hostroot.js';
+import { umlArgv } from '../engine/uml/argv.js';
+import { xstateShim } from '../engine/uml/shim.js';
+import { umlKernel } from '../test/helpers/fixtures.js';
+import { median, type BenchRow } from './row.js';
+
+const RUNS = 9;
+
+function timeMs(command: string, args: string[], env: NodeJS.ProcessEnv, cwd?: string): number {
+  const t0 = performance.now();
+  const r = spawnSync(command, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const ms = performance.now() - t0;
+  if (r.status !== 0) throw new Error(`${command} exited ${r.status}: ${r.stderr.toString().slice(-300)}`);
+  return ms;
+}
+
+export async function benchUml(): Promise<BenchRow[]> {
+  const kernel = umlKernel();
+  const shim = xstateShim();
+  if ('error' in shim) throw new Error(shim.error);
+  const cli = join(__dirname, '..', 'dist', 'cli.js');
+  const tmp = makeTempDir('bench');
+  try {
+    // the bare reference: what a person would type, with a root and init prepared once up front
+    const root = join(tmp, 'root');
+    buildHostRoot(root, { shares: [], command: ['true'] });
+    const bareArgs = umlArgv({ umid: `bench-${process.pid}`, umlDir: tmp, mem: '256M', root: { kind: 'kwb', dir: root }, quiet: true, consoleFds: [0, 1], append: [] });
+    const env = { ...process.env, LD_PRELOAD: shim.path };
+    const kwbTimes: number[] = [];
+    const bareTimes: number[] = [];
+    timeMs(process.execPath, [cli, 'run', '--kernel', kernel, '--', 'true'], process.env); // warm the page cache
+    for (let i = 0; i < RUNS; i++) {
+      bareTimes.push(timeMs(kernel, bareArgs, env, tmp));
+      kwbTimes.push(timeMs(process.execPath, [cli, 'run', '--kernel', kernel, '--', 'true'], process.env));
+    }
+    const nodeTimes = Array.from({ length: RUNS }, () => timeMs(process.execPath, ['-e', '0'], process.env));
+    const kwb = median(kwbTimes);
+    const bare = median(bareTimes);
+    const node = median(nodeTimes);
+    return [
+      { name: 'uml: kwb run -- true (wall)', value: kwb, unit: 'ms', reference: bare, ratio: kwb / bare, goal: '<= 1.10', note: `median of ${RUNS}; reference: bare linux command line` },
+      { name: 'uml: kwb overhead beyond node startup', value: kwb - bare - node, unit: 'ms', reference: node, note: 'reference: `node -e 0`, the floor any Node CLI pays' },
+    ];
+  } finally {
+    removeTempDir(tmp);
+  }
+}
+
+if (require.main === module) {
+  void benchUml().then((rows) => console.table(rows));
+}
