@@ -1,6 +1,7 @@
 // `--gdb [HOST:]PORT`: serve the guest to gdb through kwb's stub.
+import { startGdbStub, startGdbStubOnRsp, type GdbStubHandle } from '../../gdbstub/index.js';
 import type { Guest } from '../guest.js';
-import { KwbError } from '../results.js';
+import { ExitCode, KwbError } from '../results.js';
 
 export interface GdbAddress {
   host: string;
@@ -15,11 +16,32 @@ export function parseGdbAddress(text: string): GdbAddress {
   return { host, port };
 }
 
+/** Serve the guest's debug channel on `address`; announce it on stderr once clients can connect. */
 export async function attachGdbStub(
-  _guest: Guest,
-  _address: GdbAddress,
-  _wait: boolean,
-  _note: (s: string) => void,
+  guest: Guest,
+  address: GdbAddress,
+  wait: boolean,
+  note: (s: string) => void,
 ): Promise<{ close(): Promise<void> }> {
-  throw new KwbError('the gdb stub is not wired into this build yet');
+  if (!guest.debugChannel) throw new KwbError(`the ${guest.engine} engine cannot be debugged`);
+  const channel = await guest.debugChannel();
+  const common = { host: address.host, port: address.port, waitGdb: wait };
+  let stub: GdbStubHandle;
+  try {
+    stub =
+      channel.kind === 'rsp'
+        ? await startGdbStubOnRsp(channel.stream, { ...common, uml: guest.engine === 'uml', onKill: () => void guest.stop('killed by gdb') })
+        : await startGdbStub(channel.target, common);
+  } catch (err) {
+    await guest.stop('the gdb stub could not start');
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'EADDRINUSE' ? 'the port is in use; pick another with --gdb :PORT (or :0)' : (err as Error).message;
+    throw new KwbError(`cannot serve gdb on ${address.host}:${address.port}: ${why}`, ExitCode.couldNotTest);
+  }
+  void stub.killed.then(() => guest.stop('killed by gdb'));
+  const shown = stub.host.includes(':') ? `[${stub.host}]` : stub.host;
+  // the one line tools wait for (the VS Code adapter reads it); always printed, --quiet or not
+  process.stderr.write(`kwb: gdb stub listening on ${shown}:${stub.port}\n`);
+  note(wait ? `the guest waits for gdb: gdb -ex 'target remote ${shown}:${stub.port}'` : `attach with: kwb gdb --port ${stub.port}`);
+  return stub;
 }
