@@ -108,7 +108,7 @@ export async function runGuest(
       shown.pipe(sink, { end: false });
       if (!process.stdin.isTTY) process.stdin.pipe(guest.input, { end: false });
     }
-    const stub = gdbAddress ? await attachGdbStub(guest, gdbAddress, opts.debug?.wait ?? false, how.note) : undefined;
+    const stub = gdbAddress ? await attachGdbStub(guest, resolve(opts.kernel), gdbAddress, opts.debug?.wait ?? false, how.note) : undefined;
     const result = await guest.wait();
     await stub?.close();
     detachTerminal?.();

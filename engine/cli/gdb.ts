@@ -1,6 +1,7 @@
 // `--gdb [HOST:]PORT`: serve the guest to gdb through kwb's stub.
 import { startGdbStub, startGdbStubOnRsp, type GdbStubHandle } from '../../gdbstub/index.js';
 import type { Guest } from '../guest.js';
+import { recordSession } from './sessions.js';
 import { ExitCode, KwbError } from '../results.js';
 
 export interface GdbAddress {
@@ -19,6 +20,7 @@ export function parseGdbAddress(text: string): GdbAddress {
 /** Serve the guest's debug channel on `address`; announce it on stderr once clients can connect. */
 export async function attachGdbStub(
   guest: Guest,
+  kernelPath: string,
   address: GdbAddress,
   wait: boolean,
   note: (s: string) => void,
@@ -39,9 +41,15 @@ export async function attachGdbStub(
     throw new KwbError(`cannot serve gdb on ${address.host}:${address.port}: ${why}`, ExitCode.couldNotTest);
   }
   void stub.killed.then(() => guest.stop('killed by gdb'));
+  const forget = recordSession({ host: stub.host, port: stub.port, kernel: kernelPath });
   const shown = stub.host.includes(':') ? `[${stub.host}]` : stub.host;
   // the one line tools wait for (the VS Code adapter reads it); always printed, --quiet or not
   process.stderr.write(`kwb: gdb stub listening on ${shown}:${stub.port}\n`);
   note(wait ? `the guest waits for gdb: gdb -ex 'target remote ${shown}:${stub.port}'` : `attach with: kwb gdb --port ${stub.port}`);
-  return stub;
+  return {
+    close: async () => {
+      forget();
+      await stub.close();
+    },
+  };
 }

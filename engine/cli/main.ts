@@ -3,6 +3,7 @@ import { ExitCode, KwbError } from '../results.js';
 import { bootCommand, bootOptions } from './boot.js';
 import { helpText } from './args.js';
 import { doctorCommand } from './doctor.js';
+import { gdbCommand, gdbOptions } from './gdbcmd.js';
 
 const USAGE = `kwb: run a freshly built Linux kernel as a process on this machine, and debug it
 
@@ -10,6 +11,7 @@ usage: kwb <command> [options]
 
   boot    boot a kernel; its console is this terminal (kwb boot --help)
   run     boot, run a command in the guest, exit with its status (kwb run [options] -- CMD...)
+  gdb     start gdb on the kernel's symbols, attached to a guest served by kwb boot --gdb
   doctor  check this host and say how to fix what is missing
 
 Exit codes: the guest command's status; 2 usage error; 122 interrupted; 123 kernel panic; 124 timeout;
@@ -18,6 +20,7 @@ Exit codes: the guest command's status; 2 usage error; 122 interrupted; 123 kern
 const commands: Record<string, { run(argv: string[]): Promise<number>; help: string }> = {
   boot: { run: (argv) => bootCommand('boot', argv), help: helpText('kwb boot [options] [-- CMD...]', bootOptions) },
   run: { run: (argv) => bootCommand('run', argv), help: helpText('kwb run [options] -- CMD...', bootOptions) },
+  gdb: { run: gdbCommand, help: helpText('kwb gdb [--port N] [-- GDB ARGS...]', gdbOptions) },
   doctor: { run: () => doctorCommand(), help: 'usage: kwb doctor' },
 };
 
