@@ -29,7 +29,7 @@ export async function benchUml(): Promise<BenchRow[]> {
     // the bare reference: what a person would type, with a root and init prepared once up front
     const root = join(tmp, 'root');
     buildHostRoot(root, { shares: [], command: ['true'] });
-    const bareArgs = umlArgv({ umid: `bench-${process.pid}`, umlDir: tmp, mem: '256M', root: { kind: 'kwb', dir: root }, quiet: true, consoleFds: [0, 1], append: [] });
+    const bareArgs = umlArgv({ umid: `bench-${process.pid}`, umlDir: tmp, mem: '256M', root: { kind: 'kwb', dir: root }, kernelLog: 'quiet', consoleFds: [0, 1], append: [] });
     const env = { ...process.env, LD_PRELOAD: shim.path };
     const kwbTimes: number[] = [];
     const bareTimes: number[] = [];

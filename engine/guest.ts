@@ -6,6 +6,8 @@ import type { GuestResult } from './results.js';
 
 export type EngineName = 'uml' | 'rv64';
 
+export type KernelLog = 'quiet' | 'warnings' | 'info' | 'all';
+
 export interface ShareSpec {
   host: string;
   guest: string;
@@ -25,6 +27,10 @@ export interface BootOptions {
   append?: string[];
   /** A command to run in the guest (kwb's init runs it, then powers off with its status); none: a shell. */
   command?: string[];
+  /** How much of the kernel log reaches the console: 'quiet' (errors), 'warnings' (and WARN splats), 'info'
+   *  (all kernel messages, no host-side start-up notes), 'all'.
+   *  Default: quiet when running a command, all otherwise. */
+  kernelLog?: KernelLog;
   /** Working directory for the command inside the guest. */
   cwd?: string;
   timeoutSec?: number;

@@ -86,7 +86,15 @@ export interface Timings {
 /** Run a guest to its end with this process's stdio as its console; SIGINT/SIGTERM/SIGHUP stop it cleanly. */
 export async function runGuest(
   opts: BootOptions,
-  how: { interactive: boolean; json: boolean; runMode: boolean; gdb?: string; note: (s: string) => void },
+  how: {
+    interactive: boolean;
+    json: boolean;
+    runMode: boolean;
+    gdb?: string;
+    note: (s: string) => void;
+    /** Also hand every chunk of console output here (kwb test judges it). */
+    capture?: (chunk: Buffer) => void;
+  },
 ): Promise<{ result: GuestResult; timings: Timings }> {
   const t0 = performance.now();
   const gdbAddress = how.gdb ? parseGdbAddress(how.gdb) : undefined;
@@ -97,6 +105,7 @@ export async function runGuest(
   for (const sig of signals) process.on(sig, onSignal);
   try {
     if (opts.log) guest.output.pipe(createWriteStream(opts.log));
+    if (how.capture) guest.output.on('data', how.capture);
     const sink = how.json ? process.stderr : process.stdout;
     let detachTerminal: (() => void) | undefined;
     if (how.interactive) {

@@ -4,14 +4,18 @@ import { bootCommand, bootOptions } from './boot.js';
 import { helpText } from './args.js';
 import { doctorCommand } from './doctor.js';
 import { gdbCommand, gdbOptions } from './gdbcmd.js';
+import { buildCommand, buildOptions } from './build.js';
+import { testCommand, testOptions } from './test.js';
 
 const USAGE = `kwb: run a freshly built Linux kernel as a process on this machine, and debug it
 
 usage: kwb <command> [options]
 
+  build   configure (kwb's debug fragment + yours) and make the kernel of a tree, incrementally
   boot    boot a kernel; its console is this terminal (kwb boot --help)
   run     boot, run a command in the guest, exit with its status (kwb run [options] -- CMD...)
   gdb     start gdb on the kernel's symbols, attached to a guest served by kwb boot --gdb
+  test    boot, run CMD, verdict for git bisect run: 0 good, 1 bad, 125 skip
   doctor  check this host and say how to fix what is missing
 
 Exit codes: the guest command's status; 2 usage error; 122 interrupted; 123 kernel panic; 124 timeout;
@@ -20,6 +24,8 @@ Exit codes: the guest command's status; 2 usage error; 122 interrupted; 123 kern
 const commands: Record<string, { run(argv: string[]): Promise<number>; help: string }> = {
   boot: { run: (argv) => bootCommand('boot', argv), help: helpText('kwb boot [options] [-- CMD...]', bootOptions) },
   run: { run: (argv) => bootCommand('run', argv), help: helpText('kwb run [options] -- CMD...', bootOptions) },
+  build: { run: buildCommand, help: helpText('kwb build [--tree DIR] [--arch um|riscv] [--config FRAGMENT]', buildOptions) },
+  test: { run: testCommand, help: helpText('kwb test [options] [--ktap] [--runs N] -- CMD...', testOptions) },
   gdb: { run: gdbCommand, help: helpText('kwb gdb [--port N] [-- GDB ARGS...]', gdbOptions) },
   doctor: { run: () => doctorCommand(), help: 'usage: kwb doctor' },
 };

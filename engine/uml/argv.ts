@@ -1,5 +1,6 @@
 // The UML kernel command line for a boot: memory, identity, root filesystem, console and kwb's init.
 // Pure, so the rules are visible in one place and unit-tested.
+import type { KernelLog } from '../guest.js';
 
 export type UmlRoot =
   /** kwb's default root: a host directory it built (hostfs), with kwb's init at /kwb/init. */
@@ -16,7 +17,7 @@ export interface UmlArgvOptions {
   root: UmlRoot;
   /** Host directory holding kwb's init for a user root (mounted at /dev/.kwb in the guest); none: the root's own init. */
   kwbDir?: string;
-  quiet: boolean;
+  kernelLog: KernelLog;
   /** Console file descriptors in the UML process (input, output). */
   consoleFds: [number, number];
   append: string[];
@@ -28,8 +29,8 @@ export const GUEST_KWB_DIR = '/dev/.kwb';
 export function umlArgv(o: UmlArgvOptions): string[] {
   const params = [`mem=${o.mem}`, `umid=${o.umid}`, `uml_dir=${o.umlDir}`];
   // hostfs roots go through rootflags (hostfs= would re-root every later hostfs mount); ubd0r=/dev/null keeps UML
-  // from opening a ./root_fs of its own accord
-  const hostfsRoot = (dir: string) => ['root=/dev/root', 'rootfstype=hostfs', `rootflags=${dir}`, 'rw', 'ubd0r=/dev/null'];
+  // from opening a ./root_fs of its own accord (/dev/zero: /dev/null makes UML complain about a short COW header)
+  const hostfsRoot = (dir: string) => ['root=/dev/root', 'rootfstype=hostfs', `rootflags=${dir}`, 'rw', 'ubd0r=/dev/zero'];
   let initArgs: string[] = [];
   switch (o.root.kind) {
     case 'kwb':
@@ -48,7 +49,10 @@ export function umlArgv(o: UmlArgvOptions): string[] {
     params.push('init=/bin/sh');
     initArgs = ['-c', `"mkdir -p ${d} && mount -t hostfs hostfs ${d} -o ${o.kwbDir} && KWB=${d} exec ${d}/bin/sh ${d}/init"`];
   }
-  if (o.quiet) params.push('quiet');
+  // quiet also silences UML's own host-side start-up notes; the console loglevel then says which kernel messages
+  // show: 4 errors and worse, 5 adds KERN_WARNING (WARN() splats), 8 everything (KUnit's KTAP lines are KERN_INFO)
+  const level = { quiet: undefined, warnings: 5, info: 8, all: undefined }[o.kernelLog];
+  if (o.kernelLog !== 'all') params.push('quiet', ...(level ? [`loglevel=${level}`] : []));
   params.push('con=null', `con0=fd:${o.consoleFds[0]},fd:${o.consoleFds[1]}`, ...o.append);
   // everything after `--` is passed to init, so it comes last
   return initArgs.length ? [...params, '--', ...initArgs] : params;

@@ -203,7 +203,7 @@ export async function startUml(opts: BootOptions, info: UmlStartInfo): Promise<U
       mem: opts.mem ?? '256M',
       root,
       kwbDir: root.kind === 'kwb' ? undefined : kwbDir,
-      quiet: !!opts.command?.length,
+      kernelLog: opts.kernelLog ?? (opts.command?.length ? 'quiet' : 'all'),
       consoleFds: debug ? [3, 4] : [0, 1],
       append: opts.append ?? [],
     });

@@ -7,7 +7,7 @@ const base: UmlArgvOptions = {
   umlDir: '/tmp/kwb-uml-x',
   mem: '256M',
   root: { kind: 'kwb', dir: '/tmp/kwb-uml-x/root' },
-  quiet: true,
+  kernelLog: 'quiet',
   consoleFds: [0, 1],
   append: ['loglevel=7'],
 };
@@ -16,7 +16,7 @@ describe('UML command line', () => {
   it("boots kwb's root over hostfs via rootflags, with kwb's init and no ./root_fs lookup", () => {
     assert.deepEqual(umlArgv(base), [
       'mem=256M', 'umid=kwb-1-1', 'uml_dir=/tmp/kwb-uml-x',
-      'root=/dev/root', 'rootfstype=hostfs', 'rootflags=/tmp/kwb-uml-x/root', 'rw', 'ubd0r=/dev/null', 'init=/kwb/init',
+      'root=/dev/root', 'rootfstype=hostfs', 'rootflags=/tmp/kwb-uml-x/root', 'rw', 'ubd0r=/dev/zero', 'init=/kwb/init',
       'quiet', 'con=null', 'con0=fd:0,fd:1', 'loglevel=7',
     ]);
   });

@@ -1,0 +1,50 @@
+// `kwb build`: make the kernel of a tree (the one here by default) with kwb's debugging config.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { buildKernel, type BuildArch } from '../build/build.js';
+import { findKernelTree } from '../kerneltree.js';
+import { KwbError } from '../results.js';
+import { one, parseArgs, type OptionTable } from './args.js';
+import { Progress } from './progress.js';
+
+export const buildOptions: OptionTable = {
+  tree: { value: 'DIR', help: 'the kernel source tree (default: the one around the current directory)' },
+  arch: { value: 'um|riscv', help: "the architecture (default: the tree's .config, else um)" },
+  config: { value: 'FRAGMENT', help: 'extra config lines to merge (a Kconfig fragment file)' },
+  jobs: { value: 'N', help: 'parallel jobs (default: the number of CPUs)' },
+  log: { value: 'FILE', help: 'full build output (default: TREE/kwb-build.log)' },
+  quiet: { help: 'no progress line' },
+  help: { help: 'show this help' },
+};
+
+export async function buildCommand(argv: string[]): Promise<number> {
+  const args = parseArgs('build', argv, buildOptions);
+  const treeArg = one(args, 'tree');
+  const found = findKernelTree(treeArg ? resolve(treeArg) : undefined);
+  const tree = treeArg ? resolve(treeArg) : found?.dir;
+  if (!tree) throw new KwbError('not in a kernel tree; run kwb build inside one or pass --tree DIR');
+  const archArg = one(args, 'arch');
+  if (archArg !== undefined && archArg !== 'um' && archArg !== 'riscv') throw new KwbError(`--arch ${archArg}: use um or riscv`);
+  const arch: BuildArch = (archArg as BuildArch | undefined) ?? (found?.arch === 'riscv' ? 'riscv' : 'um');
+  const fragmentFile = one(args, 'config');
+  let fragment: string[] = [];
+  if (fragmentFile) {
+    try {
+      fragment = readFileSync(fragmentFile, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && (!l.startsWith('#') || / is not set$/.test(l)));
+    } catch {
+      throw new KwbError(`cannot read config fragment ${fragmentFile}`);
+    }
+  }
+  const jobs = one(args, 'jobs') ? Number(one(args, 'jobs')) : undefined;
+  if (jobs !== undefined && !(Number.isInteger(jobs) && jobs > 0)) throw new KwbError('--jobs N: give a positive whole number');
+  const log = resolve(one(args, 'log') ?? `${tree}/kwb-build.log`);
+  const progress = new Progress(!args.flags.has('quiet'));
+  const result = await buildKernel({ tree, arch, fragment, jobs, log, progress: (line) => progress.update(`building ${arch}: ${line}`) });
+  progress.done();
+  if (!result.ok) {
+    process.stderr.write(`${result.tail ?? ''}\nkwb: build failed after ${result.seconds.toFixed(0)}s; full log: ${log}\n`);
+    return 1;
+  }
+  process.stderr.write(`kwb: built ${result.kernel} in ${result.seconds.toFixed(0)}s\n`);
+  return 0;
+}

@@ -1,0 +1,74 @@
+// `kwb test`: boot, run a command, and give a verdict with `git bisect run`'s exit codes: 0 good, 1 bad, 125 skip.
+// Anything that stops kwb from testing (a missing kernel, a bad option) is also 125: a bisect must not call a
+// commit bad because the test could not run.
+import { combineRuns, judgeRun, VERDICT_EXIT, type RunVerdict, type VerdictRules } from '../bisect/verdict.js';
+import { KwbError } from '../results.js';
+import { one, parseArgs, type OptionTable } from './args.js';
+import { bootOptions, bootOptionsFrom, describeResult, runGuest } from './boot.js';
+
+export const testOptions: OptionTable = {
+  ...Object.fromEntries(Object.entries(bootOptions).filter(([name]) => !['gdb', 'wait-gdb', 'json'].includes(name))),
+  ktap: { help: 'judge by the KTAP/KUnit results on the console (any failed test is bad; none found is skip)' },
+  runs: { value: 'N', help: 'boot and test N times (flaky tests); see --bad-threshold' },
+  'bad-threshold': { value: 'K', help: 'bad when at least K of the runs are bad (default 1: any bad run)' },
+  'warn-ok': { help: 'a kernel WARNING on the console does not make a run bad' },
+  json: { help: 'print the verdict, every run and timings as JSON on stdout' },
+};
+
+function positive(text: string | undefined, what: string, fallback: number): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new KwbError(`${what} ${text}: give a whole number of at least 1`);
+  return n;
+}
+
+export interface TestOutcome {
+  verdict: RunVerdict;
+  runs: (RunVerdict & { seconds: number })[];
+}
+
+/** Boot and judge `runs` times; used by `kwb test` and by each bisect step. */
+export async function testKernel(argv: string[], say: (line: string) => void, echo: boolean): Promise<TestOutcome> {
+  const args = parseArgs('test', argv, testOptions);
+  if (!args.rest.length) throw new KwbError('kwb test needs a guest command after --, e.g. kwb test -- ./my-test.sh');
+  const runs = positive(one(args, 'runs'), '--runs', 1);
+  const badThreshold = positive(one(args, 'bad-threshold'), '--bad-threshold', 1);
+  if (badThreshold > runs) throw new KwbError(`--bad-threshold ${badThreshold} is more than --runs ${runs}`);
+  const rules: VerdictRules = { warnIsBad: !args.flags.has('warn-ok'), ktap: args.flags.has('ktap') };
+  const quiet = args.flags.has('quiet');
+  const opts = bootOptionsFrom(args, args.rest, (s) => !quiet && say(s));
+  // WARN splats are KERN_WARNING, KUnit's KTAP lines KERN_INFO: show the console levels the verdict reads
+  opts.kernelLog = rules.ktap ? 'info' : 'warnings';
+  const results: (RunVerdict & { seconds: number })[] = [];
+  for (let i = 1; i <= runs; i++) {
+    let console = '';
+    const { result, timings } = await runGuest(opts, {
+      interactive: false,
+      json: !echo,
+      runMode: true,
+      note: say,
+      capture: (chunk) => (console += chunk.toString()),
+    });
+    const message = describeResult(result);
+    if (message && !quiet) say(message.replace(/^kwb: /, ''));
+    const verdict = judgeRun(result, console, rules);
+    results.push({ ...verdict, seconds: timings.totalMs / 1000 });
+    if (runs > 1 && !quiet) say(`run ${i}/${runs}: ${verdict.verdict} (${verdict.reason})`);
+  }
+  return { verdict: combineRuns(results, { badThreshold }), runs: results };
+}
+
+export async function testCommand(argv: string[]): Promise<number> {
+  const json = argv.slice(0, argv.includes('--') ? argv.indexOf('--') : undefined).includes('--json');
+  const say = (line: string) => process.stderr.write(`kwb test: ${line}\n`);
+  try {
+    const outcome = await testKernel(argv, say, !json);
+    say(`${outcome.verdict.verdict}: ${outcome.verdict.reason}`);
+    if (json) process.stdout.write(JSON.stringify({ verdict: outcome.verdict.verdict, reason: outcome.verdict.reason, exitCode: VERDICT_EXIT[outcome.verdict.verdict], runs: outcome.runs }) + '\n');
+    return VERDICT_EXIT[outcome.verdict.verdict];
+  } catch (err) {
+    if (!(err instanceof KwbError)) throw err;
+    say(`skip: cannot test: ${err.message}`);
+    return VERDICT_EXIT.skip;
+  }
+}
