@@ -1,9 +1,9 @@
 // `kwb build`: configure a kernel tree with kwb's debugging fragment (and the user's) and make the bootable
 // kernel, incrementally, with a progress line on a TTY and the full output in a log file.
-import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { killGroup, spawnGroup } from '../host.js';
 import { KwbError } from '../results.js';
 
 export type BuildArch = 'um' | 'riscv';
@@ -21,6 +21,8 @@ export interface BuildOptions {
   log: string;
   /** Called with a short status line while building (files compiled so far). */
   progress?: (line: string) => void;
+  /** Aborting stops make and everything it started. */
+  signal?: AbortSignal;
 }
 
 export interface BuildResult {
@@ -45,9 +47,14 @@ export function missingConfig(config: string, fragment: string[]): string[] {
   return fragment.filter((line) => line.trim() && (!line.startsWith('#') || / is not set$/.test(line)) && !have.has(line));
 }
 
-function run(args: string[], tree: string, log: NodeJS.WritableStream, onLine?: (line: string) => void): Promise<number> {
+function run(args: string[], tree: string, log: NodeJS.WritableStream, signal?: AbortSignal, onLine?: (line: string) => void): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn('make', args, { cwd: tree, stdio: ['ignore', 'pipe', 'pipe'] });
+    if (signal?.aborted) return resolve(130);
+    // make in a process group of its own, so that an abort stops the compilers it started too
+    const child = spawnGroup('make', args, { cwd: tree, stdio: ['ignore', 'pipe', 'pipe'] });
+    const abort = () => killGroup(child.pid, 'SIGTERM');
+    signal?.addEventListener('abort', abort, { once: true });
+    child.on('close', () => signal?.removeEventListener('abort', abort));
     let partial = '';
     const feed = (chunk: Buffer) => {
       log.write(chunk);
@@ -56,8 +63,8 @@ function run(args: string[], tree: string, log: NodeJS.WritableStream, onLine?: 
       partial = lines.pop()!;
       lines.forEach(onLine);
     };
-    child.stdout.on('data', feed);
-    child.stderr.on('data', feed);
+    child.stdout!.on('data', feed);
+    child.stderr!.on('data', feed);
     child.on('error', () => resolve(127));
     child.on('close', (code) => resolve(code ?? 1));
   });
@@ -80,17 +87,17 @@ export async function buildKernel(o: BuildOptions): Promise<BuildResult> {
   };
   if (!existsSync(configPath)) {
     o.progress?.(`configuring ${o.arch} defconfig + kwb's debug fragment`);
-    if ((await run([...args, 'defconfig'], o.tree, log)) !== 0) return finish(false);
+    if ((await run([...args, 'defconfig'], o.tree, log, o.signal)) !== 0) return finish(false);
   }
   const missing = missingConfig(readFileSync(configPath, 'utf8'), fragment);
   if (missing.length) {
     // append and let olddefconfig resolve dependencies; only when something is missing, so builds stay incremental
     writeFileSync(configPath, readFileSync(configPath, 'utf8') + missing.join('\n') + '\n');
-    if ((await run([...args, 'olddefconfig'], o.tree, log)) !== 0) return finish(false);
+    if ((await run([...args, 'olddefconfig'], o.tree, log, o.signal)) !== 0) return finish(false);
   }
   let compiled = 0;
   const targets = o.arch === 'um' ? ['linux'] : ['Image', 'vmlinux'];
-  const code = await run([...args, ...targets, 'scripts_gdb'], o.tree, log, (line) => {
+  const code = await run([...args, ...targets, 'scripts_gdb'], o.tree, log, o.signal, (line) => {
     const step = /^\s+(CC|LD|AR|AS|LINK|OBJCOPY|GEN)\s+(\S+)/.exec(line);
     if (step && o.progress) o.progress(`${++compiled} steps, ${step[1]} ${step[2]}`);
   });

@@ -88,7 +88,8 @@ export async function runGuest(
   opts: BootOptions,
   how: {
     interactive: boolean;
-    json: boolean;
+    /** Where the console goes when not interactive: stdout, stderr (--json keeps stdout for the result) or nowhere. */
+    consoleTo: 'stdout' | 'stderr' | 'none';
     runMode: boolean;
     gdb?: string;
     note: (s: string) => void;
@@ -106,7 +107,7 @@ export async function runGuest(
   try {
     if (opts.log) guest.output.pipe(createWriteStream(opts.log));
     if (how.capture) guest.output.on('data', how.capture);
-    const sink = how.json ? process.stderr : process.stdout;
+    const sink = how.consoleTo === 'stderr' ? process.stderr : how.consoleTo === 'stdout' ? process.stdout : undefined;
     let detachTerminal: (() => void) | undefined;
     if (how.interactive) {
       const link = linkTerminal(guest.input, guest.output);
@@ -114,7 +115,8 @@ export async function runGuest(
       void link.escaped.then(() => guest.stop('left with Ctrl-A x'));
     } else {
       const shown = how.runMode ? guest.output.pipe(dropLines(/^reboot: (System halted|Power down)\r?$/)) : guest.output;
-      shown.pipe(sink, { end: false });
+      if (sink) shown.pipe(sink, { end: false });
+      else shown.resume();
       if (!process.stdin.isTTY) process.stdin.pipe(guest.input, { end: false });
     }
     const stub = gdbAddress ? await attachGdbStub(guest, resolve(opts.kernel), gdbAddress, opts.debug?.wait ?? false, how.note) : undefined;
@@ -157,7 +159,7 @@ export async function bootCommand(name: 'boot' | 'run', argv: string[]): Promise
   const opts = bootOptionsFrom(args, command, note);
   const interactive = !json && !command && !!process.stdin.isTTY && !!process.stdout.isTTY;
   if (interactive) opts.console = 'terminal';
-  const { result, timings } = await runGuest(opts, { interactive, json, runMode: name === 'run', gdb: one(args, 'gdb'), note });
+  const { result, timings } = await runGuest(opts, { interactive, consoleTo: json ? 'stderr' : 'stdout', runMode: name === 'run', gdb: one(args, 'gdb'), note });
   const code = exitCodeFor(result);
   const message = describeResult(result);
   if (message) process.stderr.write(message + '\n');

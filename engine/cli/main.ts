@@ -6,6 +6,7 @@ import { doctorCommand } from './doctor.js';
 import { gdbCommand, gdbOptions } from './gdbcmd.js';
 import { buildCommand, buildOptions } from './build.js';
 import { testCommand, testOptions } from './test.js';
+import { bisectCommand, bisectOptions } from './bisect.js';
 
 const USAGE = `kwb: run a freshly built Linux kernel as a process on this machine, and debug it
 
@@ -16,6 +17,7 @@ usage: kwb <command> [options]
   run     boot, run a command in the guest, exit with its status (kwb run [options] -- CMD...)
   gdb     start gdb on the kernel's symbols, attached to a guest served by kwb boot --gdb
   test    boot, run CMD, verdict for git bisect run: 0 good, 1 bad, 125 skip
+  bisect  find the commit that broke a test: build, boot and test each step (--resume, --reset)
   doctor  check this host and say how to fix what is missing
 
 Exit codes: the guest command's status; 2 usage error; 122 interrupted; 123 kernel panic; 124 timeout;
@@ -26,6 +28,7 @@ const commands: Record<string, { run(argv: string[]): Promise<number>; help: str
   run: { run: (argv) => bootCommand('run', argv), help: helpText('kwb run [options] -- CMD...', bootOptions) },
   build: { run: buildCommand, help: helpText('kwb build [--tree DIR] [--arch um|riscv] [--config FRAGMENT]', buildOptions) },
   test: { run: testCommand, help: helpText('kwb test [options] [--ktap] [--runs N] -- CMD...', testOptions) },
+  bisect: { run: bisectCommand, help: helpText('kwb bisect --good REV --bad REV [--tree DIR] [test options] -- CMD...\n       kwb bisect --resume | --reset', bisectOptions) },
   gdb: { run: gdbCommand, help: helpText('kwb gdb [--port N] [-- GDB ARGS...]', gdbOptions) },
   doctor: { run: () => doctorCommand(), help: 'usage: kwb doctor' },
 };

@@ -28,7 +28,7 @@ export interface TestOutcome {
 }
 
 /** Boot and judge `runs` times; used by `kwb test` and by each bisect step. */
-export async function testKernel(argv: string[], say: (line: string) => void, echo: boolean): Promise<TestOutcome> {
+export async function testKernel(argv: string[], say: (line: string) => void, consoleTo: 'stdout' | 'stderr' | 'none'): Promise<TestOutcome> {
   const args = parseArgs('test', argv, testOptions);
   if (!args.rest.length) throw new KwbError('kwb test needs a guest command after --, e.g. kwb test -- ./my-test.sh');
   const runs = positive(one(args, 'runs'), '--runs', 1);
@@ -44,7 +44,7 @@ export async function testKernel(argv: string[], say: (line: string) => void, ec
     let console = '';
     const { result, timings } = await runGuest(opts, {
       interactive: false,
-      json: !echo,
+      consoleTo,
       runMode: true,
       note: say,
       capture: (chunk) => (console += chunk.toString()),
@@ -62,7 +62,7 @@ export async function testCommand(argv: string[]): Promise<number> {
   const json = argv.slice(0, argv.includes('--') ? argv.indexOf('--') : undefined).includes('--json');
   const say = (line: string) => process.stderr.write(`kwb test: ${line}\n`);
   try {
-    const outcome = await testKernel(argv, say, !json);
+    const outcome = await testKernel(argv, say, json ? 'stderr' : 'stdout');
     say(`${outcome.verdict.verdict}: ${outcome.verdict.reason}`);
     if (json) process.stdout.write(JSON.stringify({ verdict: outcome.verdict.verdict, reason: outcome.verdict.reason, exitCode: VERDICT_EXIT[outcome.verdict.verdict], runs: outcome.runs }) + '\n');
     return VERDICT_EXIT[outcome.verdict.verdict];
