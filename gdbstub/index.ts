@@ -15,6 +15,8 @@ export interface GdbStubHandle {
   killed: Promise<void>;
   /** Whether a client is attached right now. */
   readonly attached: boolean;
+  /** Whether the target is running right now. */
+  readonly running: boolean;
   /** Stop listening and drop any client (the guest is left as it is). */
   close(): Promise<void>;
 }
@@ -34,6 +36,9 @@ export async function startGdbStub(
     get attached() {
       return server.hasClient;
     },
+    get running() {
+      return server.isRunning;
+    },
     close: () => server.close(),
   };
 }
@@ -48,6 +53,7 @@ export async function startGdbStubOnRsp(
     passSignals: opts.uml === false ? [] : UML_PASS_SIGNALS,
     threadName: opts.uml === false ? 'thread' : 'UML kernel',
     onKill: opts.onKill,
+    signalInterrupt: opts.uml === false ? undefined : 'SIGINT',
     log: opts.log,
   };
   const target = await connectProxy(stream, proxyOpts);

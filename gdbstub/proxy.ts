@@ -17,6 +17,10 @@ export interface ProxyOptions {
   /** Name shown for threads (qfThreadInfo / info threads). */
   threadName?: string;
   log?: (line: string) => void;
+  /** Interrupt by sending this signal to the inferior's main process (the thread of the server's first stop report)
+   *  instead of `^C` to the server. For a gdbserver on this host running UML: gdbserver's ^C sends SIGINT to the
+   *  whole process group, which holds UML's guest processes too, and kills the guest; this stops only the kernel. */
+  signalInterrupt?: NodeJS.Signals;
   /** How long to wait for the server's answers during connect (ms). */
   timeoutMs?: number;
 }
@@ -89,6 +93,11 @@ export class RspClient {
   /** Send without waiting for a reply (k). */
   send(payload: string): void {
     if (!this.closedError) this.stream.write(frame(payload));
+  }
+
+  /** Hang up: the server (gdbserver --once) exits when its client goes. */
+  close(): void {
+    this.stream.end();
   }
 
   /** ^C, out of band. */
@@ -169,6 +178,8 @@ export class ProxyTarget implements Target {
   private clientPass: number[] = [];
   private readonly alwaysPass: number[];
   private killed = false;
+  /** The inferior's main process id (the thread of the first stop), for signalInterrupt. */
+  private mainPid = 0;
 
   constructor(private readonly rsp: RspClient, private readonly opts: ProxyOptions = {}) {
     this.alwaysPass = opts.passSignals ?? [];
@@ -183,6 +194,7 @@ export class ProxyTarget implements Target {
       if (text(await this.rsp.request('QStartNoAckMode')) === 'OK') this.rsp.setNoAck();
     }
     this.setStop(text(await this.rsp.request('?')), false);
+    this.mainPid = this.stop.thread;
     await this.sendPassSignals();
     if (supported.includes('qXfer:features:read+')) await this.fetchXml('target.xml');
     const xml = this.xml.get('target.xml') ?? '';
@@ -219,6 +231,8 @@ export class ProxyTarget implements Target {
     this.stop = stop;
     this.serverG = stop.thread;
     this.threadCache = undefined;
+    // the inferior is gone: hang up, as gdb would (gdbserver waits for that before it exits)
+    if (stop.kind === 'exited') this.rsp.close();
     return stop;
   }
 
@@ -334,6 +348,14 @@ export class ProxyTarget implements Target {
   interrupt(): void {
     if (!this.resuming) return;
     this.interrupted = true;
+    if (this.opts.signalInterrupt && this.mainPid > 1) {
+      try {
+        process.kill(this.mainPid, this.opts.signalInterrupt);
+        return;
+      } catch {
+        // not ours to signal (remote server): fall back to ^C
+      }
+    }
     this.rsp.interrupt();
   }
 

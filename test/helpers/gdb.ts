@@ -32,8 +32,8 @@ export function runGdb(
   opts: {
     timeoutMs?: number;
     t?: TestContext;
-    /** Send gdb SIGINT (as a user's ^C would) delayMs after `marker` appears in its output. */
-    interruptAfter?: { marker: string; delayMs: number };
+    /** Send gdb SIGINT (as a user's ^C would) delayMs after `when()` first holds (polled every 50 ms). */
+    interruptAfter?: { when: () => boolean; delayMs: number };
   } = {},
 ): Promise<GdbResult> {
   const args = ['-nx', '-q', '-batch', '-iex', 'set pagination off', '-iex', 'set confirm off'];
@@ -50,15 +50,15 @@ export function runGdb(
   opts.t?.after(kill);
   let out = '';
   let err = '';
-  let interrupted = false;
-  child.stdout!.on('data', (d: Buffer) => {
-    out += d.toString();
-    const ia = opts.interruptAfter;
-    if (ia && !interrupted && out.includes(ia.marker)) {
-      interrupted = true;
-      setTimeout(() => child.kill('SIGINT'), ia.delayMs);
-    }
-  });
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  const ia = opts.interruptAfter;
+  const poll = ia
+    ? setInterval(() => {
+        if (!ia.when()) return;
+        clearInterval(poll);
+        setTimeout(() => child.kill('SIGINT'), ia.delayMs);
+      }, 50)
+    : undefined;
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const timer = setTimeout(() => {
     err += '\n[test: gdb timed out]\n';
@@ -67,6 +67,7 @@ export function runGdb(
   return new Promise((resolve) => {
     child.once('close', (code) => {
       clearTimeout(timer);
+      if (poll) clearInterval(poll);
       kill();
       resolve({ code, out, err });
     });
