@@ -1,0 +1,86 @@
+// The physical address space of the RISC-V machine: one RAM region plus memory-mapped devices.
+// The CPU reads and writes plain RAM pages directly (through its TLB); everything else, including device windows that
+// overlay RAM pages (e.g. the HTIF tohost word of a bare-metal test), goes through load()/store().
+
+/** A memory-mapped device. Offsets are relative to the device's base; 8-byte accesses arrive as two 4-byte halves (low first). */
+export interface MmioDevice {
+  readonly name: string;
+  load(offset: number, size: 1 | 2 | 4): number;
+  store(offset: number, size: 1 | 2 | 4, value: number): void;
+}
+
+export interface Bus {
+  readonly ram: Uint8Array;
+  readonly ramView: DataView;
+  /** Physical address of ram[0]. */
+  readonly ramBase: number;
+  /** Per 4 KiB RAM page: 1 when a device overlays part of it (so the CPU must not access it directly). */
+  readonly ioPage: Uint8Array;
+  /** Access outside plain RAM. Returns undefined when nothing is mapped there (access fault). */
+  load(paddr: number, size: 1 | 2 | 4): number | undefined;
+  /** Returns false when nothing is mapped there (access fault). */
+  store(paddr: number, size: 1 | 2 | 4, value: number): boolean;
+}
+
+interface Mapping { base: number; size: number; dev: MmioDevice }
+
+export class MemoryBus implements Bus {
+  readonly ram: Uint8Array;
+  readonly ramView: DataView;
+  readonly ioPage: Uint8Array;
+  private maps: Mapping[] = [];
+
+  constructor(readonly ramBase: number, ramSize: number) {
+    if (ramSize % 4096 !== 0) throw new Error('RAM size must be a multiple of 4096');
+    this.ram = new Uint8Array(ramSize);
+    this.ramView = new DataView(this.ram.buffer);
+    this.ioPage = new Uint8Array(ramSize / 4096);
+  }
+
+  get ramEnd(): number {
+    return this.ramBase + this.ram.length;
+  }
+
+  map(base: number, size: number, dev: MmioDevice): void {
+    this.maps.push({ base, size, dev });
+    for (let a = base; a < base + size; a += 4096) {
+      const off = a - this.ramBase;
+      if (off >= 0 && off < this.ram.length) this.ioPage[Math.floor(off / 4096)] = 1;
+    }
+    const last = base + size - 1 - this.ramBase;
+    if (last >= 0 && last < this.ram.length) this.ioPage[Math.floor(last / 4096)] = 1;
+  }
+
+  private find(paddr: number): Mapping | undefined {
+    for (const m of this.maps) if (paddr >= m.base && paddr < m.base + m.size) return m;
+    return undefined;
+  }
+
+  load(paddr: number, size: 1 | 2 | 4): number | undefined {
+    const m = this.find(paddr);
+    if (m) return m.dev.load(paddr - m.base, size);
+    const off = paddr - this.ramBase;
+    if (off < 0 || off + size > this.ram.length) return undefined;
+    return size === 1 ? this.ram[off]! : size === 2 ? this.ramView.getUint16(off, true) : this.ramView.getInt32(off, true);
+  }
+
+  store(paddr: number, size: 1 | 2 | 4, value: number): boolean {
+    const m = this.find(paddr);
+    if (m) { m.dev.store(paddr - m.base, size, value); return true; }
+    const off = paddr - this.ramBase;
+    if (off < 0 || off + size > this.ram.length) return false;
+    if (size === 1) this.ram[off] = value;
+    else if (size === 2) this.ramView.setUint16(off, value & 0xffff, true);
+    else this.ramView.setInt32(off, value | 0, true);
+    return true;
+  }
+
+  /** Copy bytes into physical memory (RAM only); used by loaders. */
+  writePhys(paddr: number, data: Uint8Array): void {
+    const off = paddr - this.ramBase;
+    if (off < 0 || off + data.length > this.ram.length) {
+      throw new Error(`segment 0x${paddr.toString(16)}+0x${data.length.toString(16)} is outside RAM`);
+    }
+    this.ram.set(data, off);
+  }
+}

@@ -1,0 +1,1071 @@
+// The RV64GC hart: state, the run loop, memory access through the TLB, traps and interrupts.
+// Registers are (lo, hi) int32 pairs in x (x[2r] = lo, x[2r+1] = hi); x0 reads as zero and writes to it land in a
+// scratch register (see decode.ts). Instructions are decoded once per physical page into a cache that stores
+// invalidate; the pc is a JS number (exact for every canonical Sv39/Sv48 address and every physical address).
+import type { Bus } from '../bus.js';
+import { CSR, MS_FS, MS_MIE, MS_MPIE, MS_MPP, MS_MPRV, MS_MXR, MS_SIE, MS_SPIE, MS_SPP, MS_SUM, MS_TSR, MS_TVM, MS_TW, csrRead, csrWrite } from './csr.js';
+import { decode } from './decode.js';
+import { Fpu } from './fpu.js';
+import { R, div32, div64, mul64, mulh64, mulhu64 } from './int64.js';
+import { Op } from './ops.js';
+import { Pmp } from './pmp.js';
+import { RDN, RMM, RNE, RTZ, RUP } from './softfloat.js';
+
+const TWO32 = 4294967296;
+
+export const enum Stop {
+  /** The instruction budget ran out. */
+  Budget = 0,
+  /** A PC breakpoint was reached (the instruction there has not executed). */
+  Breakpoint = 1,
+  /** A watched address was accessed (the accessing instruction has completed). */
+  Watchpoint = 2,
+  /** WFI with no interrupt pending: the caller should advance time (or wait for a device). */
+  Idle = 3,
+  /** requestStop() was called (e.g. by a device: test finished, power off, or a debugger interrupt). */
+  Halted = 4,
+}
+
+/** Exception causes. */
+export const Cause = {
+  FetchMisaligned: 0, FetchAccess: 1, Illegal: 2, Breakpoint: 3, LoadMisaligned: 4, LoadAccess: 5,
+  StoreMisaligned: 6, StoreAccess: 7, EcallU: 8, EcallS: 9, EcallM: 11, FetchPage: 12, LoadPage: 13, StorePage: 15,
+} as const;
+
+const ACC_R = 0, ACC_W = 1, ACC_X = 2;
+const ACCESS_FAULT = [Cause.LoadAccess, Cause.StoreAccess, Cause.FetchAccess];
+const PAGE_FAULT = [Cause.LoadPage, Cause.StorePage, Cause.FetchPage];
+
+/** Thrown (never allocated per trap) to unwind an instruction that raised an exception. */
+const TRAP = { trap: true };
+
+const TLB_SIZE = 256;
+/** Decode-cache slots per 4 KiB page: one per halfword, three int32 each. */
+const BLOCK_WORDS = 2048 * 3;
+
+export interface Watchpoint { addr: number; len: number; read: boolean; write: boolean }
+
+export class Cpu {
+  // ---- architectural state ----
+  /** Integer registers as int32 pairs; index 32 is the x0 write sink. */
+  readonly x = new Int32Array(66);
+  readonly fpu = new Fpu();
+  pc = 0;
+  priv = 3;
+  hartId = 0;
+  mstatus = 0;
+  medeleg = 0;
+  mideleg = 0;
+  mie = 0;
+  /** Software-writable interrupt-pending bits (SSIP, STIP, SEIP). */
+  mipSw = 0;
+  /** Interrupt lines driven by devices (MSIP, MTIP, MEIP, SEIP). */
+  mipHw = 0;
+  mcounteren = 0;
+  scounteren = 0;
+  /** Other CSRs as (lo, hi) pairs at index 2 * number. */
+  readonly csrs = new Int32Array(4096 * 2);
+  readonly pmp = new Pmp();
+  /** Retired instructions before the current exec() slice (cycle == instret here: one instruction per cycle). */
+  private instret = 0;
+  private sliceN = 0;
+  wfi = false;
+  /** LR/SC reservation (physical address) or -1. */
+  private resAddr = -1;
+
+  /** Source of the `time` CSR; by default the instruction count (deterministic). The machine replaces it. */
+  timeSource: () => number = () => this.retired();
+
+  // ---- translation state ----
+  private satpMode = 0;
+  private satpRoot = 0;
+  private sum = false;
+  private mxr = false;
+  private readonly tlbTag = [new Int32Array(TLB_SIZE), new Int32Array(TLB_SIZE), new Int32Array(TLB_SIZE)];
+  private readonly tlbHi = [new Int32Array(TLB_SIZE), new Int32Array(TLB_SIZE), new Int32Array(TLB_SIZE)];
+  private readonly tlbOff = [new Int32Array(TLB_SIZE), new Int32Array(TLB_SIZE), new Int32Array(TLB_SIZE)];
+  private rTag: Int32Array; private rHi: Int32Array; private rOff: Int32Array;
+  private wTag: Int32Array; private wHi: Int32Array; private wOff: Int32Array;
+  /** Set by translate(): may this translation be cached (PMP uniform over the page, no watchpoints)? */
+  private cacheable = false;
+  /** High word of the last 64-bit load. */
+  private rhi = 0;
+
+  // ---- decode cache ----
+  private readonly blocks: (Int32Array | undefined)[];
+  private readonly codeMark: Uint8Array;
+  private readonly scratch = new Int32Array(3);
+  private fBlk: Int32Array;
+  private fBase = NaN;
+  private fLim = 0;
+  private fRam = 0;
+
+  // ---- run control ----
+  private limit = 0;
+  private stopReason = Stop.Budget;
+  private haltReq = false;
+  private readonly bps = new Set<number>();
+  private bpSkip = false;
+  private readonly watches: Watchpoint[] = [];
+  /** Last watchpoint hit: address and whether it was a write. */
+  watchHit: { addr: number; write: boolean } | undefined;
+  private trapCause = 0;
+  private trapLo = 0;
+  private trapHi = 0;
+  private readonly csrOut = new Int32Array(2);
+  private readonly cvtOut = new Int32Array(2);
+
+  private readonly ram: Uint8Array;
+  private readonly dv: DataView;
+  private readonly ramBase: number;
+  private readonly ramLen: number;
+
+  constructor(readonly bus: Bus) {
+    this.ram = bus.ram;
+    this.dv = bus.ramView;
+    this.ramBase = bus.ramBase;
+    this.ramLen = bus.ram.length;
+    this.blocks = new Array<Int32Array | undefined>(this.ramLen / 4096);
+    this.codeMark = new Uint8Array(this.ramLen / 4096);
+    this.rTag = this.tlbTag[0]!; this.rHi = this.tlbHi[0]!; this.rOff = this.tlbOff[0]!;
+    this.wTag = this.tlbTag[1]!; this.wHi = this.tlbHi[1]!; this.wOff = this.tlbOff[1]!;
+    this.fBlk = this.scratch;
+    this.flushTlb();
+    this.mstatus = 0;
+  }
+
+  // =====================================================================================================
+  // Public API
+  // =====================================================================================================
+
+  /** Instructions retired so far. */
+  retired(): number {
+    return this.instret + this.sliceN;
+  }
+  setRetired(v: number): void {
+    this.instret = v - this.sliceN;
+  }
+
+  /** Reset to M-mode at pc. */
+  reset(pc: number): void {
+    this.pc = pc;
+    this.priv = 3;
+    this.mstatus = 0;
+    this.wfi = false;
+    this.flushTlb();
+  }
+
+  /** Drive a device interrupt line (a mip bit: 3 MSIP, 7 MTIP, 11 MEIP, 9 SEIP). */
+  setInterruptLine(bit: number, level: boolean): void {
+    if (level) this.mipHw |= 1 << bit; else this.mipHw &= ~(1 << bit);
+    this.limit = 0; // re-check interrupts after the current instruction
+  }
+
+  /** Stop the run loop after the current instruction (safe to call from devices and other callbacks). */
+  requestStop(): void {
+    this.haltReq = true;
+    this.limit = 0;
+  }
+
+  addBreakpoint(pc: number): void { this.bps.add(pc); }
+  removeBreakpoint(pc: number): void { this.bps.delete(pc); }
+  addWatchpoint(w: Watchpoint): void { this.watches.push(w); this.flushTlb(); }
+  removeWatchpoint(addr: number, len: number): void {
+    const i = this.watches.findIndex((w) => w.addr === addr && w.len === len);
+    if (i >= 0) this.watches.splice(i, 1);
+  }
+
+  /**
+   * Run up to maxInstructions. Returns why it stopped. Starting on a breakpoint executes that instruction (so a
+   * debugger can continue from it); single-step is run(1).
+   */
+  run(maxInstructions: number): Stop {
+    this.haltReq = false;
+    this.watchHit = undefined;
+    this.bpSkip = this.bps.has(this.pc);
+    let done = 0;
+    while (done < maxInstructions) {
+      if (this.haltReq) return Stop.Halted;
+      const pend = this.mip() & this.mie;
+      if (pend !== 0) {
+        this.wfi = false;
+        this.checkInterrupts(pend);
+      }
+      if (this.wfi) return Stop.Idle;
+      this.stopReason = Stop.Budget;
+      done += this.exec(maxInstructions - done);
+      if (this.stopReason !== Stop.Budget) return this.stopReason;
+    }
+    return this.haltReq ? Stop.Halted : Stop.Budget;
+  }
+
+  mip(): number {
+    return this.mipSw | this.mipHw;
+  }
+  fsOn(): boolean {
+    return (this.mstatus & MS_FS) !== 0;
+  }
+  setFsDirty(): void {
+    this.mstatus |= MS_FS;
+  }
+  sd(): boolean {
+    return (this.mstatus & MS_FS) === MS_FS;
+  }
+
+  writeMstatus(v: number): void {
+    if (((v & MS_MPP) >>> 11) === 2) v &= ~MS_MPP; // reserved MPP value -> U
+    const old = this.mstatus;
+    this.mstatus = v;
+    this.sum = (v & MS_SUM) !== 0;
+    this.mxr = (v & MS_MXR) !== 0;
+    if (((old ^ v) & (MS_MPRV | MS_SUM | MS_MXR | MS_MPP)) !== 0) this.flushTlb();
+  }
+  satpChanged(): void {
+    const lo = this.csrs[CSR.satp * 2]!, hi = this.csrs[CSR.satp * 2 + 1]!;
+    this.satpMode = hi >>> 28;
+    this.satpRoot = ((hi & 0xfff) * TWO32 + (lo >>> 0)) * 4096;
+    this.flushTlb();
+  }
+  flushTlb(): void {
+    for (const t of this.tlbTag) t.fill(-1);
+    this.fBase = NaN;
+  }
+  /** Forget every decoded instruction (fence.i, or after memory was written behind the CPU's back). */
+  flushDecodeCache(): void {
+    for (let i = 0; i < this.codeMark.length; i++) if (this.codeMark[i]) this.blocks[i]!.fill(0);
+    this.fBase = NaN;
+  }
+
+  /** x register as an unsigned 64-bit BigInt (debugger use; not on the hot path). */
+  getX(r: number): bigint {
+    if (r === 0) return 0n;
+    return BigInt.asUintN(64, (BigInt(this.x[2 * r + 1]!) << 32n) | BigInt(this.x[2 * r]! >>> 0));
+  }
+  setX(r: number, v: bigint): void {
+    if (r === 0) return;
+    this.x[2 * r] = Number(BigInt.asIntN(32, v));
+    this.x[2 * r + 1] = Number(BigInt.asIntN(32, v >> 32n));
+  }
+  getPc(): bigint { return BigInt.asUintN(64, BigInt(this.pc)); }
+  setPc(v: bigint): void { this.pc = Number(BigInt.asIntN(64, v)); }
+  getF(r: number): bigint {
+    return (BigInt(this.fpu.I[2 * r + 1]! >>> 0) << 32n) | BigInt(this.fpu.I[2 * r]! >>> 0);
+  }
+  setF(r: number, v: bigint): void {
+    this.fpu.I[2 * r] = Number(BigInt.asIntN(32, v));
+    this.fpu.I[2 * r + 1] = Number(BigInt.asIntN(32, v >> 32n));
+  }
+  /** Read a CSR as a debugger would (no privilege checks); undefined if it does not exist. */
+  readCsr(n: number): bigint | undefined {
+    const p = this.priv;
+    this.priv = 3;
+    const fs = this.mstatus;
+    this.mstatus |= MS_FS;
+    const ok = csrRead(this, n, this.csrOut);
+    this.priv = p;
+    this.mstatus = fs;
+    if (!ok) return undefined;
+    return BigInt.asUintN(64, (BigInt(this.csrOut[1]!) << 32n) | BigInt(this.csrOut[0]! >>> 0));
+  }
+  writeCsr(n: number, v: bigint): boolean {
+    const p = this.priv;
+    this.priv = 3;
+    const ok = csrRead(this, n, this.csrOut) && csrWrite(this, n, Number(BigInt.asIntN(32, v)), Number(BigInt.asIntN(32, v >> 32n)));
+    this.priv = p;
+    return ok;
+  }
+
+  /** Physical memory read for debuggers (RAM and devices); undefined where nothing is mapped. */
+  readPhys(addr: number, len: number): Uint8Array | undefined {
+    const out = new Uint8Array(len);
+    for (let i = 0; i < len; i++) {
+      const a = addr + i, o = a - this.ramBase;
+      if (o >= 0 && o < this.ramLen && !this.bus.ioPage[Math.floor(o / 4096)]) out[i] = this.ram[o]!;
+      else {
+        const v = this.bus.load(a, 1);
+        if (v === undefined) return undefined;
+        out[i] = v;
+      }
+    }
+    return out;
+  }
+  writePhys(addr: number, data: Uint8Array): boolean {
+    for (let i = 0; i < data.length; i++) {
+      const a = addr + i, o = a - this.ramBase;
+      if (o >= 0 && o < this.ramLen && !this.bus.ioPage[Math.floor(o / 4096)]) this.ram[o] = data[i]!;
+      else if (!this.bus.store(a, 1, data[i]!)) return false;
+    }
+    this.flushDecodeCache();
+    return true;
+  }
+  /** Translate a virtual address as a data access in the current mode, without side effects; undefined on a fault. */
+  virtToPhys(addr: bigint, write = false): number | undefined {
+    const lo = Number(BigInt.asIntN(32, addr)), hi = Number(BigInt.asIntN(32, addr >> 32n));
+    try {
+      return this.translate(lo, hi, write ? ACC_W : ACC_R, this.dataPriv(), true);
+    } catch (e) {
+      if (e === TRAP) return undefined;
+      throw e;
+    }
+  }
+  readVirt(addr: bigint, len: number): Uint8Array | undefined {
+    const out = new Uint8Array(len);
+    for (let i = 0; i < len; i++) {
+      const p = this.virtToPhys(addr + BigInt(i));
+      const b = p === undefined ? undefined : this.readPhys(p, 1);
+      if (!b) return undefined;
+      out[i] = b[0]!;
+    }
+    return out;
+  }
+  writeVirt(addr: bigint, data: Uint8Array): boolean {
+    for (let i = 0; i < data.length; i++) {
+      const p = this.virtToPhys(addr + BigInt(i), true);
+      if (p === undefined || !this.writePhys(p, data.subarray(i, i + 1))) return false;
+    }
+    return true;
+  }
+
+  // =====================================================================================================
+  // Traps and interrupts
+  // =====================================================================================================
+
+  private raise(cause: number, lo: number, hi: number): never {
+    this.trapCause = cause;
+    this.trapLo = lo;
+    this.trapHi = hi;
+    throw TRAP;
+  }
+  private raiseAt(cause: number, addr: number): never {
+    const h = Math.floor(addr / TWO32);
+    return this.raise(cause, (addr - h * TWO32) | 0, h | 0);
+  }
+
+  private checkInterrupts(pend: number): void {
+    const ms = this.mstatus;
+    const mPend = pend & ~this.mideleg;
+    if (mPend !== 0 && (this.priv < 3 || (ms & MS_MIE))) { this.takeInterrupt(mPend); return; }
+    const sPend = pend & this.mideleg;
+    if (sPend !== 0 && this.priv <= 1 && (this.priv === 0 || (ms & MS_SIE))) this.takeInterrupt(sPend);
+  }
+  private takeInterrupt(p: number): void {
+    // priority: MEI, MSI, MTI, SEI, SSI, STI
+    const order = [11, 3, 7, 9, 1, 5];
+    for (const b of order) {
+      if (p & (1 << b)) { this.enterTrap(b, true, 0, 0); return; }
+    }
+  }
+
+  /** Take a trap at this.pc. */
+  enterTrap(cause: number, isInt: boolean, tlo: number, thi: number): void {
+    const s = this.csrs;
+    const pcH = Math.floor(this.pc / TWO32);
+    const epcLo = (this.pc - pcH * TWO32) | 0, epcHi = pcH | 0;
+    const deleg = this.priv <= 1 && (((isInt ? this.mideleg : this.medeleg) >>> cause) & 1) === 1;
+    this.resAddr = -1;
+    this.wfi = false;
+    let ms = this.mstatus;
+    let tv: number;
+    if (deleg) {
+      s[CSR.scause * 2] = cause; s[CSR.scause * 2 + 1] = isInt ? 0x80000000 | 0 : 0;
+      s[CSR.sepc * 2] = epcLo; s[CSR.sepc * 2 + 1] = epcHi;
+      s[CSR.stval * 2] = tlo; s[CSR.stval * 2 + 1] = thi;
+      ms = (ms & ~(MS_SPIE | MS_SIE | MS_SPP)) | ((ms & MS_SIE) ? MS_SPIE : 0) | (this.priv === 1 ? MS_SPP : 0);
+      this.setPriv(1);
+      tv = CSR.stvec;
+    } else {
+      s[CSR.mcause * 2] = cause; s[CSR.mcause * 2 + 1] = isInt ? 0x80000000 | 0 : 0;
+      s[CSR.mepc * 2] = epcLo; s[CSR.mepc * 2 + 1] = epcHi;
+      s[CSR.mtval * 2] = tlo; s[CSR.mtval * 2 + 1] = thi;
+      ms = (ms & ~(MS_MPIE | MS_MIE | MS_MPP)) | ((ms & MS_MIE) ? MS_MPIE : 0) | (this.priv << 11);
+      this.setPriv(3);
+      tv = CSR.mtvec;
+    }
+    this.mstatus = ms;
+    const lo = s[tv * 2]!, hi = s[tv * 2 + 1]!;
+    let target = hi * TWO32 + ((lo & ~3) >>> 0);
+    if (isInt && (lo & 3) === 1) target += 4 * cause;
+    this.pc = target;
+  }
+  private setPriv(p: number): void {
+    if (p !== this.priv) {
+      this.priv = p;
+      this.flushTlb();
+    }
+  }
+  private dataPriv(): number {
+    return (this.mstatus & MS_MPRV) && this.priv === 3 ? (this.mstatus & MS_MPP) >>> 11 : this.priv;
+  }
+
+  // =====================================================================================================
+  // Address translation (Sv39 / Sv48) and PMP
+  // =====================================================================================================
+
+  /** Virtual (lo, hi) -> physical address; raises page/access faults. probe: no A/D updates, for debuggers. */
+  private translate(lo: number, hi: number, acc: number, priv: number, probe = false): number {
+    let pa: number;
+    if (priv === 3 || this.satpMode === 0) {
+      if (hi < 0 || hi >= 0x1000000) this.raise(ACCESS_FAULT[acc]!, lo, hi);
+      pa = hi * TWO32 + (lo >>> 0);
+    } else {
+      pa = this.walk(lo, hi, acc, priv, probe);
+    }
+    // PMP
+    if (priv !== 3 || this.pmp.anyLocked) {
+      if (!this.pmp.check(pa, 1, acc, priv)) this.raise(ACCESS_FAULT[acc]!, lo, hi);
+      this.cacheable = this.pmp.pageAllowed(pa - (pa % 4096), acc, priv);
+    } else this.cacheable = true;
+    if (this.watches.length) this.cacheable = false;
+    return pa;
+  }
+
+  private walk(lo: number, hi: number, acc: number, priv: number, probe: boolean): number {
+    const levels = this.satpMode === 8 ? 3 : 4;
+    const top = levels === 3 ? hi >> 6 : hi >> 15;
+    if (top !== 0 && top !== -1) this.raise(PAGE_FAULT[acc]!, lo, hi);
+    let a = this.satpRoot;
+    const dv = this.dv;
+    for (let i = levels - 1; i >= 0; i--) {
+      const vpn = i === 0 ? (lo >>> 12) & 511 : i === 1 ? (lo >>> 21) & 511 : i === 2 ? ((lo >>> 30) | ((hi & 0x7f) << 2)) & 511 : (hi >>> 7) & 511;
+      const pteAddr = a + vpn * 8;
+      const off = pteAddr - this.ramBase;
+      if (off < 0 || off + 8 > this.ramLen) this.raise(ACCESS_FAULT[acc]!, lo, hi);
+      const pl = dv.getInt32(off, true), ph = dv.getInt32(off + 4, true);
+      if ((pl & 1) === 0 || (pl & 6) === 4 || (ph >>> 22) !== 0) this.raise(PAGE_FAULT[acc]!, lo, hi);
+      const ppn = (ph & 0x3fffff) * 4194304 + (pl >>> 10);
+      if ((pl & 0xa) === 0) { // pointer to the next level
+        if (i === 0 || (pl & 0xd0) !== 0) this.raise(PAGE_FAULT[acc]!, lo, hi);
+        a = ppn * 4096;
+        continue;
+      }
+      // leaf
+      const u = (pl & 0x10) !== 0;
+      if (priv === 0 ? !u : u && (acc === ACC_X || !this.sum)) this.raise(PAGE_FAULT[acc]!, lo, hi);
+      const ok = acc === ACC_R ? (pl & 2) !== 0 || (this.mxr && (pl & 8) !== 0) : acc === ACC_W ? (pl & 4) !== 0 : (pl & 8) !== 0;
+      if (!ok) this.raise(PAGE_FAULT[acc]!, lo, hi);
+      const span = i === 0 ? 1 : 2 ** (9 * i);
+      if (ppn % span !== 0) this.raise(PAGE_FAULT[acc]!, lo, hi);
+      if (!probe) {
+        const npl = pl | 0x40 | (acc === ACC_W ? 0x80 : 0);
+        if (npl !== pl) dv.setInt32(off, npl, true);
+      }
+      const bits = 12 + 9 * i; // offset bits inside this (super)page
+      const voff = bits <= 31 ? (lo & ((1 << bits) - 1)) >>> 0 : (hi & ((1 << (bits - 32)) - 1)) * TWO32 + (lo >>> 0);
+      return ppn * 4096 + voff;
+    }
+    return this.raise(PAGE_FAULT[acc]!, lo, hi);
+  }
+
+  // =====================================================================================================
+  // Data memory
+  // =====================================================================================================
+
+  /** Load size bytes: 1/2 zero-extended, 4 as int32, 8 low word (high word in this.rhi). */
+  private load(lo: number, hi: number, size: number): number {
+    const vpn = lo >>> 12, i = vpn & 255, po = lo & 4095;
+    if (this.rTag[i] === vpn && this.rHi[i] === hi && po <= 4096 - size) {
+      const o = this.rOff[i]! + po;
+      if (size === 4) return this.dv.getInt32(o, true);
+      if (size === 8) { this.rhi = this.dv.getInt32(o + 4, true); return this.dv.getInt32(o, true); }
+      if (size === 1) return this.ram[o]!;
+      return this.dv.getUint16(o, true);
+    }
+    return this.loadSlow(lo, hi, size);
+  }
+
+  private store(lo: number, hi: number, size: number, v: number, vhi: number): void {
+    const vpn = lo >>> 12, i = vpn & 255, po = lo & 4095;
+    if (this.wTag[i] === vpn && this.wHi[i] === hi && po <= 4096 - size) {
+      const o = this.wOff[i]! + po;
+      if (size === 4) this.dv.setInt32(o, v, true);
+      else if (size === 8) { this.dv.setInt32(o, v, true); this.dv.setInt32(o + 4, vhi, true); }
+      else if (size === 1) this.ram[o] = v;
+      else this.dv.setUint16(o, v, true);
+      if (this.codeMark[o >>> 12]) this.invalidateCode(o, size);
+      return;
+    }
+    this.storeSlow(lo, hi, size, v, vhi);
+  }
+
+  private invalidateCode(o: number, size: number): void {
+    const blk = this.blocks[o >>> 12]!;
+    const first = Math.max(0, ((o & 4095) >> 1) - 1), last = ((o & 4095) + size - 1) >> 1;
+    for (let k = first; k <= last && k < 2048; k++) blk[k * 3] = 0;
+  }
+
+  private checkWatch(pa: number, size: number, write: boolean): void {
+    for (const w of this.watches) {
+      if (pa < w.addr + w.len && pa + size > w.addr && (write ? w.write : w.read)) {
+        this.watchHit = { addr: pa, write };
+        this.stopReason = Stop.Watchpoint;
+        this.limit = 0;
+      }
+    }
+  }
+
+  private loadSlow(lo: number, hi: number, size: number): number {
+    if ((lo & 4095) > 4096 - size) {
+      // crosses a page: byte by byte (each byte translated)
+      let v0 = 0, v1 = 0;
+      for (let k = 0; k < size; k++) {
+        const l = (lo + k) | 0;
+        const h = (hi + ((l >>> 0) < (lo >>> 0) ? 1 : 0)) | 0;
+        const b = this.loadSlow(l, h, 1);
+        if (k < 4) v0 |= b << (8 * k); else v1 |= b << (8 * (k - 4));
+      }
+      this.rhi = v1;
+      return size === 2 ? v0 & 0xffff : v0 | 0;
+    }
+    const pa = this.translate(lo, hi, ACC_R, this.dataPriv());
+    if (this.watches.length) this.checkWatch(pa, size, false);
+    const o = pa - this.ramBase;
+    if (o >= 0 && o + size <= this.ramLen && !this.bus.ioPage[Math.floor(o / 4096)]) {
+      if (this.cacheable) {
+        const i = (lo >>> 12) & 255;
+        this.rTag[i] = lo >>> 12; this.rHi[i] = hi; this.rOff[i] = o - (o % 4096);
+      }
+      if (size === 4) return this.dv.getInt32(o, true);
+      if (size === 8) { this.rhi = this.dv.getInt32(o + 4, true); return this.dv.getInt32(o, true); }
+      if (size === 1) return this.ram[o]!;
+      return this.dv.getUint16(o, true);
+    }
+    if (size === 8) {
+      const a = this.bus.load(pa, 4), b = this.bus.load(pa + 4, 4);
+      if (a === undefined || b === undefined) return this.raise(Cause.LoadAccess, lo, hi);
+      this.rhi = b | 0;
+      return a | 0;
+    }
+    if ((pa & (size - 1)) !== 0) this.raise(Cause.LoadMisaligned, lo, hi); // misaligned device access
+    const v = this.bus.load(pa, size as 1 | 2 | 4);
+    if (v === undefined) return this.raise(Cause.LoadAccess, lo, hi);
+    return size === 4 ? v | 0 : v & (size === 1 ? 0xff : 0xffff);
+  }
+
+  private storeSlow(lo: number, hi: number, size: number, v: number, vhi: number): void {
+    if ((lo & 4095) > 4096 - size) {
+      // crosses a page: translate both pages first so a fault leaves memory untouched
+      const l2 = (lo + size - 1) | 0;
+      const h2 = (hi + ((l2 >>> 0) < (lo >>> 0) ? 1 : 0)) | 0;
+      this.translate(lo, hi, ACC_W, this.dataPriv());
+      this.translate(l2, h2, ACC_W, this.dataPriv());
+      for (let k = 0; k < size; k++) {
+        const l = (lo + k) | 0;
+        const h = (hi + ((l >>> 0) < (lo >>> 0) ? 1 : 0)) | 0;
+        this.storeSlow(l, h, 1, k < 4 ? v >>> (8 * k) : vhi >>> (8 * (k - 4)), 0);
+      }
+      return;
+    }
+    const pa = this.translate(lo, hi, ACC_W, this.dataPriv());
+    if (this.watches.length) this.checkWatch(pa, size, true);
+    if (pa === this.resAddr) this.resAddr = -1;
+    const o = pa - this.ramBase;
+    if (o >= 0 && o + size <= this.ramLen && !this.bus.ioPage[Math.floor(o / 4096)]) {
+      if (this.cacheable) {
+        const i = (lo >>> 12) & 255;
+        this.wTag[i] = lo >>> 12; this.wHi[i] = hi; this.wOff[i] = o - (o % 4096);
+      }
+      if (size === 4) this.dv.setInt32(o, v, true);
+      else if (size === 8) { this.dv.setInt32(o, v, true); this.dv.setInt32(o + 4, vhi, true); }
+      else if (size === 1) this.ram[o] = v;
+      else this.dv.setUint16(o, v, true);
+      if (this.codeMark[o >>> 12]) this.invalidateCode(o, size);
+      return;
+    }
+    if (size === 8) {
+      if (!this.bus.store(pa, 4, v | 0) || !this.bus.store(pa + 4, 4, vhi | 0)) this.raise(Cause.StoreAccess, lo, hi);
+      return;
+    }
+    if ((pa & (size - 1)) !== 0) this.raise(Cause.StoreMisaligned, lo, hi);
+    if (!this.bus.store(pa, size as 1 | 2 | 4, v)) this.raise(Cause.StoreAccess, lo, hi);
+  }
+
+  /** Physical address for an AMO/SC (store permission; misaligned -> store misaligned fault). */
+  private amoAddr(lo: number, hi: number, size: number, isLr: boolean): number {
+    if ((lo & (size - 1)) !== 0) this.raise(isLr ? Cause.LoadMisaligned : Cause.StoreMisaligned, lo, hi);
+    const pa = this.translate(lo, hi, isLr ? ACC_R : ACC_W, this.dataPriv());
+    if (this.watches.length) this.checkWatch(pa, size, !isLr);
+    const o = pa - this.ramBase;
+    if (o < 0 || o + size > this.ramLen || this.bus.ioPage[Math.floor(o / 4096)]) this.raise(isLr ? Cause.LoadAccess : Cause.StoreAccess, lo, hi);
+    return o;
+  }
+
+  // =====================================================================================================
+  // Instruction fetch
+  // =====================================================================================================
+
+  private fetchHalf(lo: number, hi: number): number {
+    const pa = this.translate(lo, hi, ACC_X, this.priv);
+    const o = pa - this.ramBase;
+    if (o >= 0 && o + 2 <= this.ramLen && !this.bus.ioPage[Math.floor(o / 4096)]) return this.dv.getUint16(o, true);
+    const v = this.bus.load(pa, 2);
+    if (v === undefined) return this.raise(Cause.FetchAccess, lo, hi);
+    return v & 0xffff;
+  }
+
+  /** Point the fetch window (fBlk/fBase/fLim/fRam) at this.pc's page; raises fetch faults. */
+  private fetchPage(): void {
+    const pc = this.pc;
+    const h = Math.floor(pc / TWO32);
+    const lo = (pc - h * TWO32) | 0, hi = h | 0;
+    const po = lo & 4095;
+    if (po >= 4094) {
+      const h0 = this.fetchHalf(lo, hi);
+      let h1 = 0;
+      if ((h0 & 3) === 3) {
+        const l2 = (lo + 2) | 0;
+        h1 = this.fetchHalf(l2, (hi + ((l2 >>> 0) < (lo >>> 0) ? 1 : 0)) | 0);
+      }
+      decode(h0, h1, this.scratch, 0);
+      this.fBlk = this.scratch; this.fBase = pc; this.fLim = 1;
+      return;
+    }
+    const pa = this.translate(lo, hi, ACC_X, this.priv);
+    const o = pa - this.ramBase;
+    if (o >= 0 && o < this.ramLen && !this.bus.ioPage[Math.floor(o / 4096)] && this.cacheable) {
+      const page = Math.floor(o / 4096);
+      let blk = this.blocks[page];
+      if (!blk) { blk = new Int32Array(BLOCK_WORDS); this.blocks[page] = blk; }
+      this.codeMark[page] = 1;
+      this.fBlk = blk; this.fBase = pc - po; this.fLim = 4094; this.fRam = o - po;
+      return;
+    }
+    // device memory (or a page PMP splits): decode just this instruction, uncached
+    const h0 = this.fetchHalf(lo, hi);
+    const h1 = (h0 & 3) === 3 ? this.fetchHalf((lo + 2) | 0, hi) : 0;
+    decode(h0, h1, this.scratch, 0);
+    this.fBlk = this.scratch; this.fBase = pc; this.fLim = 1;
+  }
+
+  // =====================================================================================================
+  // The interpreter
+  // =====================================================================================================
+
+  private illegal(): never {
+    return this.raise(Cause.Illegal, 0, 0);
+  }
+
+  private rm(w2: number): number {
+    let rm = (w2 >>> 8) & 7;
+    if (rm === 7) rm = this.fpu.frm;
+    if (rm > 4) this.illegal();
+    return rm === 0 ? RNE : rm === 1 ? RTZ : rm === 2 ? RDN : rm === 3 ? RUP : RMM;
+  }
+
+  /** Execute up to max instructions; returns how many retired. */
+  private exec(max: number): number {
+    const x = this.x;
+    const fpu = this.fpu;
+    const F = fpu.F, FI = fpu.I;
+    let pc = this.pc;
+    let n = 0;
+    this.sliceN = 0;
+    this.limit = max;
+    const bpOn = this.bps.size > 0;
+    let fetched = false;
+    for (;;) {
+      try {
+        while (n < this.limit) {
+          fetched = false;
+          let off = pc - this.fBase;
+          if (!(off >= 0 && off < this.fLim)) {
+            this.pc = pc;
+            this.fetchPage();
+            off = pc - this.fBase;
+          }
+          if (bpOn && this.bps.has(pc)) {
+            if (this.bpSkip) this.bpSkip = false;
+            else { this.stopReason = Stop.Breakpoint; break; }
+          }
+          this.bpSkip = false;
+          const blk = this.fBlk;
+          const si = (off >> 1) * 3;
+          let w0 = blk[si]!;
+          if (w0 === 0) {
+            const o = this.fRam + off;
+            decode(this.dv.getUint16(o, true), this.dv.getUint16(o + 2, true), blk, si);
+            w0 = blk[si]!;
+          }
+          fetched = true;
+          const imm = blk[si + 1]!;
+          const w2 = blk[si + 2]!;
+          const d = (w0 >>> 8) & 0xff, a = (w0 >>> 16) & 0xff, b = w0 >>> 24;
+          let next = pc + (w2 >>> 12);
+          n++;
+          this.sliceN = n;
+          switch (w0 & 0xff) {
+            case Op.ADDI: {
+              const al = x[a]!, lo = (al + imm) | 0;
+              x[d + 1] = (x[a + 1]! + (imm >> 31) + ((lo >>> 0) < (al >>> 0) ? 1 : 0)) | 0;
+              x[d] = lo;
+              break;
+            }
+            case Op.ADD: {
+              const al = x[a]!, lo = (al + x[b]!) | 0;
+              x[d + 1] = (x[a + 1]! + x[b + 1]! + ((lo >>> 0) < (al >>> 0) ? 1 : 0)) | 0;
+              x[d] = lo;
+              break;
+            }
+            case Op.LUI: x[d] = imm; x[d + 1] = imm >> 31; break;
+            case Op.AUIPC: {
+              const v = pc + imm, h = Math.floor(v / TWO32);
+              x[d] = (v - h * TWO32) | 0; x[d + 1] = h | 0;
+              break;
+            }
+            case Op.JAL: {
+              const h = Math.floor(next / TWO32);
+              x[d] = (next - h * TWO32) | 0; x[d + 1] = h | 0;
+              next = pc + imm;
+              break;
+            }
+            case Op.JALR: {
+              const al = x[a]!, lo = (al + imm) | 0;
+              const hi = (x[a + 1]! + (imm >> 31) + ((lo >>> 0) < (al >>> 0) ? 1 : 0)) | 0;
+              const h = Math.floor(next / TWO32);
+              x[d] = (next - h * TWO32) | 0; x[d + 1] = h | 0;
+              next = hi * TWO32 + ((lo & ~1) >>> 0);
+              break;
+            }
+            case Op.BEQ: if (x[a] === x[b] && x[a + 1] === x[b + 1]) next = pc + imm; break;
+            case Op.BNE: if (x[a] !== x[b] || x[a + 1] !== x[b + 1]) next = pc + imm; break;
+            case Op.BLT: {
+              const ah = x[a + 1]!, bh = x[b + 1]!;
+              if (ah < bh || (ah === bh && (x[a]! >>> 0) < (x[b]! >>> 0))) next = pc + imm;
+              break;
+            }
+            case Op.BGE: {
+              const ah = x[a + 1]!, bh = x[b + 1]!;
+              if (!(ah < bh || (ah === bh && (x[a]! >>> 0) < (x[b]! >>> 0)))) next = pc + imm;
+              break;
+            }
+            case Op.BLTU: {
+              const ah = x[a + 1]! >>> 0, bh = x[b + 1]! >>> 0;
+              if (ah < bh || (ah === bh && (x[a]! >>> 0) < (x[b]! >>> 0))) next = pc + imm;
+              break;
+            }
+            case Op.BGEU: {
+              const ah = x[a + 1]! >>> 0, bh = x[b + 1]! >>> 0;
+              if (!(ah < bh || (ah === bh && (x[a]! >>> 0) < (x[b]! >>> 0)))) next = pc + imm;
+              break;
+            }
+            case Op.LB: case Op.LH: case Op.LW: case Op.LD: case Op.LBU: case Op.LHU: case Op.LWU: {
+              const al = x[a]!, lo = (al + imm) | 0;
+              const hi = (x[a + 1]! + (imm >> 31) + ((lo >>> 0) < (al >>> 0) ? 1 : 0)) | 0;
+              const op = w0 & 0xff;
+              let v: number;
+              switch (op) {
+                case Op.LW: v = this.load(lo, hi, 4); x[d] = v; x[d + 1] = v >> 31; break;
+                case Op.LD: v = this.load(lo, hi, 8); x[d] = v; x[d + 1] = this.rhi; break;
+                case Op.LBU: x[d] = this.load(lo, hi, 1); x[d + 1] = 0; break;
+                case Op.LB: v = (this.load(lo, hi, 1) << 24) >> 24; x[d] = v; x[d + 1] = v >> 31; break;
+                case Op.LHU: x[d] = this.load(lo, hi, 2); x[d + 1] = 0; break;
+                case Op.LH: v = (this.load(lo, hi, 2) << 16) >> 16; x[d] = v; x[d + 1] = v >> 31; break;
+                default: x[d] = this.load(lo, hi, 4); x[d + 1] = 0; break;
+              }
+              break;
+            }
+            case Op.SB: case Op.SH: case Op.SW: case Op.SD: {
+              const al = x[a]!, lo = (al + imm) | 0;
+              const hi = (x[a + 1]! + (imm >> 31) + ((lo >>> 0) < (al >>> 0) ? 1 : 0)) | 0;
+              const op = w0 & 0xff;
+              this.store(lo, hi, op === Op.SW ? 4 : op === Op.SD ? 8 : op === Op.SB ? 1 : 2, x[b]!, x[b + 1]!);
+              break;
+            }
+            case Op.SLTI: {
+              const ah = x[a + 1]!, bh = imm >> 31;
+              x[d] = ah < bh || (ah === bh && (x[a]! >>> 0) < (imm >>> 0)) ? 1 : 0; x[d + 1] = 0;
+              break;
+            }
+            case Op.SLTIU: {
+              const ah = x[a + 1]! >>> 0, bh = (imm >> 31) >>> 0;
+              x[d] = ah < bh || (ah === bh && (x[a]! >>> 0) < (imm >>> 0)) ? 1 : 0; x[d + 1] = 0;
+              break;
+            }
+            case Op.XORI: x[d] = x[a]! ^ imm; x[d + 1] = x[a + 1]! ^ (imm >> 31); break;
+            case Op.ORI: x[d] = x[a]! | imm; x[d + 1] = x[a + 1]! | (imm >> 31); break;
+            case Op.ANDI: x[d] = x[a]! & imm; x[d + 1] = x[a + 1]! & (imm >> 31); break;
+            case Op.SLLI: shl(x, d, x[a]!, x[a + 1]!, imm); break;
+            case Op.SRLI: shr(x, d, x[a]!, x[a + 1]!, imm, false); break;
+            case Op.SRAI: shr(x, d, x[a]!, x[a + 1]!, imm, true); break;
+            case Op.SUB: {
+              const al = x[a]!, bl = x[b]!;
+              x[d + 1] = (x[a + 1]! - x[b + 1]! - ((al >>> 0) < (bl >>> 0) ? 1 : 0)) | 0;
+              x[d] = (al - bl) | 0;
+              break;
+            }
+            case Op.SLL: shl(x, d, x[a]!, x[a + 1]!, x[b]! & 63); break;
+            case Op.SRL: shr(x, d, x[a]!, x[a + 1]!, x[b]! & 63, false); break;
+            case Op.SRA: shr(x, d, x[a]!, x[a + 1]!, x[b]! & 63, true); break;
+            case Op.SLT: {
+              const ah = x[a + 1]!, bh = x[b + 1]!;
+              x[d] = ah < bh || (ah === bh && (x[a]! >>> 0) < (x[b]! >>> 0)) ? 1 : 0; x[d + 1] = 0;
+              break;
+            }
+            case Op.SLTU: {
+              const ah = x[a + 1]! >>> 0, bh = x[b + 1]! >>> 0;
+              x[d] = ah < bh || (ah === bh && (x[a]! >>> 0) < (x[b]! >>> 0)) ? 1 : 0; x[d + 1] = 0;
+              break;
+            }
+            case Op.XOR: x[d] = x[a]! ^ x[b]!; x[d + 1] = x[a + 1]! ^ x[b + 1]!; break;
+            case Op.OR: x[d] = x[a]! | x[b]!; x[d + 1] = x[a + 1]! | x[b + 1]!; break;
+            case Op.AND: x[d] = x[a]! & x[b]!; x[d + 1] = x[a + 1]! & x[b + 1]!; break;
+            case Op.ADDIW: { const v = (x[a]! + imm) | 0; x[d] = v; x[d + 1] = v >> 31; break; }
+            case Op.SLLIW: { const v = x[a]! << imm; x[d] = v; x[d + 1] = v >> 31; break; }
+            case Op.SRLIW: { const v = (x[a]! >>> imm) | 0; x[d] = v; x[d + 1] = v >> 31; break; }
+            case Op.SRAIW: { const v = x[a]! >> imm; x[d] = v; x[d + 1] = v >> 31; break; }
+            case Op.ADDW: { const v = (x[a]! + x[b]!) | 0; x[d] = v; x[d + 1] = v >> 31; break; }
+            case Op.SUBW: { const v = (x[a]! - x[b]!) | 0; x[d] = v; x[d + 1] = v >> 31; break; }
+            case Op.SLLW: { const v = x[a]! << (x[b]! & 31); x[d] = v; x[d + 1] = v >> 31; break; }
+            case Op.SRLW: { const v = (x[a]! >>> (x[b]! & 31)) | 0; x[d] = v; x[d + 1] = v >> 31; break; }
+            case Op.SRAW: { const v = x[a]! >> (x[b]! & 31); x[d] = v; x[d + 1] = v >> 31; break; }
+            case Op.MUL: mul64(x[a]!, x[a + 1]!, x[b]!, x[b + 1]!); x[d] = R[0]!; x[d + 1] = R[1]!; break;
+            case Op.MULH: mulh64(x[a]!, x[a + 1]!, x[b]!, x[b + 1]!, false); x[d] = R[0]!; x[d + 1] = R[1]!; break;
+            case Op.MULHSU: mulh64(x[a]!, x[a + 1]!, x[b]!, x[b + 1]!, true); x[d] = R[0]!; x[d + 1] = R[1]!; break;
+            case Op.MULHU: mulhu64(x[a]!, x[a + 1]!, x[b]!, x[b + 1]!); x[d] = R[0]!; x[d + 1] = R[1]!; break;
+            case Op.DIV: div64(x[a]!, x[a + 1]!, x[b]!, x[b + 1]!, true, false); x[d] = R[0]!; x[d + 1] = R[1]!; break;
+            case Op.DIVU: div64(x[a]!, x[a + 1]!, x[b]!, x[b + 1]!, false, false); x[d] = R[0]!; x[d + 1] = R[1]!; break;
+            case Op.REM: div64(x[a]!, x[a + 1]!, x[b]!, x[b + 1]!, true, true); x[d] = R[0]!; x[d + 1] = R[1]!; break;
+            case Op.REMU: div64(x[a]!, x[a + 1]!, x[b]!, x[b + 1]!, false, true); x[d] = R[0]!; x[d + 1] = R[1]!; break;
+            case Op.MULW: { const v = Math.imul(x[a]!, x[b]!); x[d] = v; x[d + 1] = v >> 31; break; }
+            case Op.DIVW: div32(x[a]!, x[b]!, true, false); x[d] = R[0]!; x[d + 1] = R[1]!; break;
+            case Op.DIVUW: div32(x[a]!, x[b]!, false, false); x[d] = R[0]!; x[d + 1] = R[1]!; break;
+            case Op.REMW: div32(x[a]!, x[b]!, true, true); x[d] = R[0]!; x[d + 1] = R[1]!; break;
+            case Op.REMUW: div32(x[a]!, x[b]!, false, true); x[d] = R[0]!; x[d + 1] = R[1]!; break;
+            case Op.FENCE: break;
+            case Op.FENCE_I: this.flushDecodeCache(); this.pc = next; pc = next; this.limit = 0; continue;
+            case Op.ECALL: this.raise(Cause.EcallU + this.priv, 0, 0); break;
+            case Op.EBREAK: this.raiseAt(Cause.Breakpoint, pc); break;
+            case Op.MRET: {
+              if (this.priv < 3) this.illegal();
+              let ms = this.mstatus;
+              const mpp = (ms & MS_MPP) >>> 11;
+              ms = (ms & ~(MS_MIE | MS_MPP)) | ((ms & MS_MPIE) ? MS_MIE : 0) | MS_MPIE;
+              if (mpp !== 3) ms &= ~MS_MPRV;
+              this.writeMstatus(ms);
+              this.resAddr = -1;
+              next = this.csrs[CSR.mepc * 2 + 1]! * TWO32 + (this.csrs[CSR.mepc * 2]! >>> 0);
+              this.setPriv(mpp);
+              this.limit = 0;
+              break;
+            }
+            case Op.SRET: {
+              if (this.priv < 1 || (this.priv === 1 && (this.mstatus & MS_TSR))) this.illegal();
+              let ms = this.mstatus;
+              const spp = (ms & MS_SPP) ? 1 : 0;
+              ms = (ms & ~(MS_SIE | MS_SPP | MS_MPRV)) | ((ms & MS_SPIE) ? MS_SIE : 0) | MS_SPIE;
+              this.writeMstatus(ms);
+              this.resAddr = -1;
+              next = this.csrs[CSR.sepc * 2 + 1]! * TWO32 + (this.csrs[CSR.sepc * 2]! >>> 0);
+              this.setPriv(spp);
+              this.limit = 0;
+              break;
+            }
+            case Op.WFI:
+              if (this.priv === 0 || (this.priv === 1 && (this.mstatus & MS_TW))) this.illegal();
+              if ((this.mip() & this.mie) === 0) this.wfi = true;
+              this.limit = 0;
+              break;
+            case Op.SFENCE_VMA:
+              if (this.priv === 0 || (this.priv === 1 && (this.mstatus & MS_TVM))) this.illegal();
+              this.flushTlb();
+              this.limit = 0;
+              break;
+            case Op.CSRRW: case Op.CSRRS: case Op.CSRRC: case Op.CSRRWI: case Op.CSRRSI: case Op.CSRRCI: {
+              const op = w0 & 0xff;
+              const csr = imm & 0xfff;
+              const imm5 = a >> 1;
+              const isImm = op >= Op.CSRRWI;
+              const kind = isImm ? op - Op.CSRRWI : op - Op.CSRRW; // 0 rw, 1 rs, 2 rc
+              const writes = kind === 0 || imm5 !== 0;
+              if (this.priv < ((csr >>> 8) & 3)) this.illegal();
+              if (writes && (csr >>> 10) === 3) this.illegal();
+              const out = this.csrOut;
+              if (!csrRead(this, csr, out)) this.illegal();
+              const oldLo = out[0]!, oldHi = out[1]!;
+              if (writes) {
+                const sl = isImm ? imm5 : x[a]!, sh = isImm ? 0 : x[a + 1]!;
+                const nl = kind === 0 ? sl : kind === 1 ? oldLo | sl : oldLo & ~sl;
+                const nh = kind === 0 ? sh : kind === 1 ? oldHi | sh : oldHi & ~sh;
+                if (!csrWrite(this, csr, nl, nh)) this.illegal();
+              }
+              x[d] = oldLo; x[d + 1] = oldHi;
+              this.limit = 0;
+              break;
+            }
+            case Op.LR_W: case Op.LR_D: {
+              const size = (w0 & 0xff) === Op.LR_W ? 4 : 8;
+              const o = this.amoAddr(x[a]!, x[a + 1]!, size, true);
+              const v = this.dv.getInt32(o, true);
+              x[d + 1] = size === 4 ? v >> 31 : this.dv.getInt32(o + 4, true);
+              x[d] = v;
+              this.resAddr = o + this.ramBase;
+              break;
+            }
+            case Op.SC_W: case Op.SC_D: {
+              const size = (w0 & 0xff) === Op.SC_W ? 4 : 8;
+              const o = this.amoAddr(x[a]!, x[a + 1]!, size, false);
+              if (this.resAddr === o + this.ramBase) {
+                this.dv.setInt32(o, x[b]!, true);
+                if (size === 8) this.dv.setInt32(o + 4, x[b + 1]!, true);
+                if (this.codeMark[o >>> 12]) this.invalidateCode(o, size);
+                x[d] = 0;
+              } else x[d] = 1;
+              x[d + 1] = 0;
+              this.resAddr = -1;
+              break;
+            }
+            case Op.AMOSWAP_W: case Op.AMOADD_W: case Op.AMOXOR_W: case Op.AMOAND_W: case Op.AMOOR_W:
+            case Op.AMOMIN_W: case Op.AMOMAX_W: case Op.AMOMINU_W: case Op.AMOMAXU_W: {
+              const o = this.amoAddr(x[a]!, x[a + 1]!, 4, false);
+              const old = this.dv.getInt32(o, true), s = x[b]!;
+              let v: number;
+              switch (w0 & 0xff) {
+                case Op.AMOSWAP_W: v = s; break;
+                case Op.AMOADD_W: v = (old + s) | 0; break;
+                case Op.AMOXOR_W: v = old ^ s; break;
+                case Op.AMOAND_W: v = old & s; break;
+                case Op.AMOOR_W: v = old | s; break;
+                case Op.AMOMIN_W: v = old < s ? old : s; break;
+                case Op.AMOMAX_W: v = old > s ? old : s; break;
+                case Op.AMOMINU_W: v = (old >>> 0) < (s >>> 0) ? old : s; break;
+                default: v = (old >>> 0) > (s >>> 0) ? old : s; break;
+              }
+              this.dv.setInt32(o, v, true);
+              if (this.codeMark[o >>> 12]) this.invalidateCode(o, 4);
+              if (this.resAddr === o + this.ramBase) this.resAddr = -1;
+              x[d] = old; x[d + 1] = old >> 31;
+              break;
+            }
+            case Op.AMOSWAP_D: case Op.AMOADD_D: case Op.AMOXOR_D: case Op.AMOAND_D: case Op.AMOOR_D:
+            case Op.AMOMIN_D: case Op.AMOMAX_D: case Op.AMOMINU_D: case Op.AMOMAXU_D: {
+              const o = this.amoAddr(x[a]!, x[a + 1]!, 8, false);
+              const ol = this.dv.getInt32(o, true), oh = this.dv.getInt32(o + 4, true);
+              const sl = x[b]!, sh = x[b + 1]!;
+              let vl: number, vh: number;
+              const op = w0 & 0xff;
+              if (op === Op.AMOSWAP_D) { vl = sl; vh = sh; }
+              else if (op === Op.AMOADD_D) { vl = (ol + sl) | 0; vh = (oh + sh + ((vl >>> 0) < (ol >>> 0) ? 1 : 0)) | 0; }
+              else if (op === Op.AMOXOR_D) { vl = ol ^ sl; vh = oh ^ sh; }
+              else if (op === Op.AMOAND_D) { vl = ol & sl; vh = oh & sh; }
+              else if (op === Op.AMOOR_D) { vl = ol | sl; vh = oh | sh; }
+              else {
+                const signed = op === Op.AMOMIN_D || op === Op.AMOMAX_D;
+                const oH = signed ? oh : oh >>> 0, sH = signed ? sh : sh >>> 0;
+                const less = oH < sH || (oH === sH && (ol >>> 0) < (sl >>> 0));
+                const takeOld = op === Op.AMOMIN_D || op === Op.AMOMINU_D ? less : !less;
+                if (takeOld) { vl = ol; vh = oh; } else { vl = sl; vh = sh; }
+              }
+              this.dv.setInt32(o, vl, true); this.dv.setInt32(o + 4, vh, true);
+              if (this.codeMark[o >>> 12]) this.invalidateCode(o, 8);
+              if (this.resAddr === o + this.ramBase) this.resAddr = -1;
+              x[d] = ol; x[d + 1] = oh;
+              break;
+            }
+            // ---------------- floating point ----------------
+            default: {
+              if ((this.mstatus & MS_FS) === 0 || (w0 & 0xff) < Op.FLW) {
+                if ((w0 & 0xff) === Op.ILLEGAL) this.raise(Cause.Illegal, imm, 0);
+                this.illegal();
+              }
+              this.execFp(w0 & 0xff, d, a, b, imm, w2, F, FI);
+              break;
+            }
+          }
+          pc = next;
+        }
+        this.pc = pc;
+        this.instret += n;
+        this.sliceN = 0;
+        return n;
+      } catch (e) {
+        if (e !== TRAP) throw e;
+        if (fetched) { n--; this.sliceN = n; }
+        this.pc = pc;
+        this.enterTrap(this.trapCause, false, this.trapLo, this.trapHi);
+        pc = this.pc;
+        this.limit = 0; // let run() look at interrupts and stop requests
+      }
+    }
+  }
+
+  private execFp(op: number, d: number, a: number, b: number, imm: number, w2: number, F: Float64Array, FI: Int32Array): void {
+    const x = this.x;
+    const fpu = this.fpu;
+    const st = this.mstatus;
+    this.mstatus = st | MS_FS; // any FP instruction may dirty the state (conservative, as allowed)
+    switch (op) {
+      case Op.FLW: case Op.FLD: {
+        const al = x[a]!, lo = (al + imm) | 0;
+        const hi = (x[a + 1]! + (imm >> 31) + ((lo >>> 0) < (al >>> 0) ? 1 : 0)) | 0;
+        if (op === Op.FLW) { FI[d] = this.load(lo, hi, 4); FI[d + 1] = -1; }
+        else { const v = this.load(lo, hi, 8); FI[d] = v; FI[d + 1] = this.rhi; }
+        return;
+      }
+      case Op.FSW: case Op.FSD: {
+        const al = x[a]!, lo = (al + imm) | 0;
+        const hi = (x[a + 1]! + (imm >> 31) + ((lo >>> 0) < (al >>> 0) ? 1 : 0)) | 0;
+        this.mstatus = st;
+        if (op === Op.FSW) this.store(lo, hi, 4, FI[b]!, 0);
+        else this.store(lo, hi, 8, FI[b]!, FI[b + 1]!);
+        return;
+      }
+      case Op.FMADD_S: case Op.FMSUB_S: case Op.FNMSUB_S: case Op.FNMADD_S:
+        fpu.fma(d, a, b, w2 & 0xff, this.rm(w2), op - Op.FMADD_S, false); return;
+      case Op.FMADD_D: case Op.FMSUB_D: case Op.FNMSUB_D: case Op.FNMADD_D:
+        fpu.fma(d, a, b, w2 & 0xff, this.rm(w2), op - Op.FMADD_D, true); return;
+      case Op.FADD_S: fpu.addS(d, a, b, this.rm(w2), false); return;
+      case Op.FSUB_S: fpu.addS(d, a, b, this.rm(w2), true); return;
+      case Op.FMUL_S: fpu.mulS(d, a, b, this.rm(w2)); return;
+      case Op.FDIV_S: fpu.divS(d, a, b, this.rm(w2)); return;
+      case Op.FSQRT_S: fpu.sqrtS(d, a, this.rm(w2)); return;
+      case Op.FADD_D: fpu.addD(d, a, b, this.rm(w2), false); return;
+      case Op.FSUB_D: fpu.addD(d, a, b, this.rm(w2), true); return;
+      case Op.FMUL_D: fpu.mulD(d, a, b, this.rm(w2)); return;
+      case Op.FDIV_D: fpu.divD(d, a, b, this.rm(w2)); return;
+      case Op.FSQRT_D: fpu.sqrtD(d, a, this.rm(w2)); return;
+      case Op.FSGNJ_S: case Op.FSGNJN_S: case Op.FSGNJX_S: fpu.sgnj(d, a, b, op - Op.FSGNJ_S, false); return;
+      case Op.FSGNJ_D: case Op.FSGNJN_D: case Op.FSGNJX_D: fpu.sgnj(d, a, b, op - Op.FSGNJ_D, true); return;
+      case Op.FMIN_S: case Op.FMAX_S: fpu.minmax(d, a, b, op === Op.FMAX_S, false); return;
+      case Op.FMIN_D: case Op.FMAX_D: fpu.minmax(d, a, b, op === Op.FMAX_D, true); return;
+      case Op.FCVT_S_D: fpu.cvtSD(d, a, this.rm(w2)); return;
+      case Op.FCVT_D_S: this.rm(w2); fpu.cvtDS(d, a); return;
+      case Op.FEQ_S: case Op.FLT_S: case Op.FLE_S:
+        x[d] = fpu.compare(a, b, op - Op.FEQ_S, false); x[d + 1] = 0; return;
+      case Op.FEQ_D: case Op.FLT_D: case Op.FLE_D:
+        x[d] = fpu.compare(a, b, op - Op.FEQ_D, true); x[d + 1] = 0; return;
+      case Op.FCVT_W_S: case Op.FCVT_WU_S: case Op.FCVT_L_S: case Op.FCVT_LU_S:
+      case Op.FCVT_W_D: case Op.FCVT_WU_D: case Op.FCVT_L_D: case Op.FCVT_LU_D: {
+        const dbl = op >= Op.FCVT_W_D;
+        fpu.cvtToInt(a, dbl, op - (dbl ? Op.FCVT_W_D : Op.FCVT_W_S), this.rm(w2), this.cvtOut);
+        x[d] = this.cvtOut[0]!; x[d + 1] = this.cvtOut[1]!;
+        return;
+      }
+      case Op.FCVT_S_W: case Op.FCVT_S_WU: case Op.FCVT_S_L: case Op.FCVT_S_LU:
+      case Op.FCVT_D_W: case Op.FCVT_D_WU: case Op.FCVT_D_L: case Op.FCVT_D_LU: {
+        const dbl = op >= Op.FCVT_D_W;
+        fpu.cvtFromInt(d, x[a]!, x[a + 1]!, op - (dbl ? Op.FCVT_D_W : Op.FCVT_S_W), dbl, this.rm(w2));
+        return;
+      }
+      case Op.FMV_X_W: this.mstatus = st; { const v = FI[a]!; x[d] = v; x[d + 1] = v >> 31; } return;
+      case Op.FMV_X_D: this.mstatus = st; x[d] = FI[a]!; x[d + 1] = FI[a + 1]!; return;
+      case Op.FCLASS_S: this.mstatus = st; x[d] = fpu.classify(a, false); x[d + 1] = 0; return;
+      case Op.FCLASS_D: this.mstatus = st; x[d] = fpu.classify(a, true); x[d + 1] = 0; return;
+      case Op.FMV_W_X: FI[d] = x[a]!; FI[d + 1] = -1; return;
+      case Op.FMV_D_X: FI[d] = x[a]!; FI[d + 1] = x[a + 1]!; return;
+    }
+    void F;
+    this.mstatus = st;
+    this.illegal();
+  }
+}
+
+function shl(x: Int32Array, d: number, lo: number, hi: number, s: number): void {
+  if (s === 0) { x[d] = lo; x[d + 1] = hi; }
+  else if (s < 32) { x[d + 1] = (hi << s) | (lo >>> (32 - s)); x[d] = lo << s; }
+  else { x[d + 1] = lo << (s - 32); x[d] = 0; }
+}
+
+function shr(x: Int32Array, d: number, lo: number, hi: number, s: number, arith: boolean): void {
+  if (s === 0) { x[d] = lo; x[d + 1] = hi; }
+  else if (s < 32) { x[d] = (lo >>> s) | (hi << (32 - s)); x[d + 1] = arith ? hi >> s : (hi >>> s) | 0; }
+  else { x[d] = arith ? hi >> (s - 32) : (hi >>> (s - 32)) | 0; x[d + 1] = arith ? hi >> 31 : 0; }
+}
