@@ -10,8 +10,11 @@ import type { Verdict } from './verdict.js';
 
 export interface BisectConfig {
   tree: string;
+  /** As the user named them (for the report) and resolved (HEAD~3 means something else once kwb checks out). */
   good: string;
   bad: string;
+  goodCommit: string;
+  badCommit: string;
   arch: BuildArch;
   fragment: string[];
   /** `kwb test` arguments for each step, without --kernel (kwb adds the step's build). */
@@ -142,7 +145,7 @@ export class Bisect {
   }
 
   async run(): Promise<BisectState> {
-    const { good, bad } = this.state.config;
+    const { goodCommit: good, badCommit: bad } = this.state.config;
     const recorded = (role: Step['role']) => this.state.steps.find((s) => s.role === role);
     // 1. the endpoints must behave as the user says, or the bisect would blame the wrong commit
     for (const [role, rev, expect] of [['check-good', good, 'good'], ['check-bad', bad, 'bad']] as const) {
@@ -152,12 +155,13 @@ export class Bisect {
         step = await this.runStep(role, this.state.steps.length + 1);
       }
       if (step.verdict !== expect) {
-        return this.finish(`the ${expect} commit ${rev} tests ${step.verdict} (${step.reason}); nothing to bisect`);
+        const name = expect === 'good' ? this.state.config.good : this.state.config.bad;
+        return this.finish(`the ${expect} commit ${name} tests ${step.verdict} (${step.reason}); nothing to bisect`);
       }
     }
     // 2. git picks the commits
     if (!this.git.bisecting()) {
-      const out = this.git.run(['bisect', 'start', this.git.resolve(bad), this.git.resolve(good)]);
+      const out = this.git.run(['bisect', 'start', bad, good]);
       this.noteGit(out);
     }
     for (;;) {
@@ -197,7 +201,7 @@ export class Bisect {
 export function resetBisect(tree: string): string {
   const git = new Git(tree);
   const state = loadState(tree);
-  if (git.bisecting()) git.run(['bisect', 'reset', '--quiet']);
+  if (git.bisecting()) git.run(['bisect', 'reset']);
   if (state && git.dirty().length === 0) {
     const original = state.config.original;
     const here = git.branch() ?? git.head();

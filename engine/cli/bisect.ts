@@ -90,8 +90,9 @@ export async function bisectCommand(argv: string[]): Promise<number> {
     const arch = one(args, 'arch') ?? 'um';
     if (arch !== 'um' && arch !== 'riscv') throw new KwbError(`--arch ${arch}: use um or riscv`);
     const git = new Git(tree);
-    git.resolve(good);
-    git.resolve(bad);
+    const goodCommit = git.resolve(good);
+    const badCommit = git.resolve(bad);
+    if (goodCommit === badCommit) throw new KwbError('--good and --bad name the same commit');
     const fragmentFile = one(args, 'build-config');
     let fragment: string[] = [];
     if (fragmentFile) {
@@ -101,10 +102,10 @@ export async function bisectCommand(argv: string[]): Promise<number> {
         throw new KwbError(`cannot read config fragment ${fragmentFile}`);
       }
     }
-    const config: BisectConfig = { tree, good, bad, arch, fragment, testArgs: testArgsFrom(argv), original: git.branch() ?? git.head() };
+    const config: BisectConfig = { tree, good, bad, goodCommit, badCommit, arch, fragment, testArgs: testArgsFrom(argv), original: git.branch() ?? git.head() };
     state = { config };
     bisect = Bisect.start(config, hooks);
-    say(`bisecting ${git.run(['rev-list', '--count', `${good}..${bad}`])} commits between ${good} and ${bad}`);
+    say(`bisecting ${git.run(['rev-list', '--count', `${goodCommit}..${badCommit}`])} commits between ${good} and ${bad}`);
   }
 
   try {

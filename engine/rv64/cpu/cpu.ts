@@ -7,7 +7,6 @@ import { CSR, MS_FS, MS_MIE, MS_MPIE, MS_MPP, MS_MPRV, MS_MXR, MS_SIE, MS_SPIE, 
 import { decode } from './decode.js';
 import { Fpu } from './fpu.js';
 import { R, div32, div64, mul64, mulh64, mulhu64 } from './int64.js';
-import { Op } from './ops.js';
 import { Pmp } from './pmp.js';
 import { RDN, RMM, RNE, RTZ, RUP } from './softfloat.js';
 
@@ -140,7 +139,7 @@ export class Cpu {
 
   /** Instructions retired so far. */
   retired(): number {
-    return this.instret + this.sliceN;
+    return this.instret + (this.sliceN > 0 ? this.sliceN - 1 : 0);
   }
   setRetired(v: number): void {
     this.instret = v - this.sliceN;
@@ -662,22 +661,25 @@ export class Cpu {
     this.limit = max;
     const bpOn = this.bps.size > 0;
     let fetched = false;
+    // The fetch window lives in locals; everything that moves it (fetchPage, TLB flushes, traps) either reloads
+    // them here or ends the inner loop (limit = 0) first.
+    let base = this.fBase, lim = this.fLim, blk = this.fBlk;
     for (;;) {
       try {
         while (n < this.limit) {
           fetched = false;
-          let off = pc - this.fBase;
-          if (!(off >= 0 && off < this.fLim)) {
+          let off = pc - base;
+          if (!(off >= 0 && off < lim)) {
             this.pc = pc;
             this.fetchPage();
-            off = pc - this.fBase;
+            base = this.fBase; lim = this.fLim; blk = this.fBlk;
+            off = pc - base;
           }
           if (bpOn && this.bps.has(pc)) {
             if (this.bpSkip) this.bpSkip = false;
             else { this.stopReason = Stop.Breakpoint; break; }
           }
           this.bpSkip = false;
-          const blk = this.fBlk;
           const si = (off >> 1) * 3;
           let w0 = blk[si]!;
           if (w0 === 0) {
@@ -691,33 +693,32 @@ export class Cpu {
           const d = (w0 >>> 8) & 0xff, a = (w0 >>> 16) & 0xff, b = w0 >>> 24;
           let next = pc + (w2 >>> 12);
           n++;
-          this.sliceN = n;
           switch (w0 & 0xff) {
-            case Op.ADDI: {
+            case 23 /* ADDI */: {
               const al = x[a]!, lo = (al + imm) | 0;
               x[d + 1] = (x[a + 1]! + (imm >> 31) + ((lo >>> 0) < (al >>> 0) ? 1 : 0)) | 0;
               x[d] = lo;
               break;
             }
-            case Op.ADD: {
+            case 32 /* ADD */: {
               const al = x[a]!, lo = (al + x[b]!) | 0;
               x[d + 1] = (x[a + 1]! + x[b + 1]! + ((lo >>> 0) < (al >>> 0) ? 1 : 0)) | 0;
               x[d] = lo;
               break;
             }
-            case Op.LUI: x[d] = imm; x[d + 1] = imm >> 31; break;
-            case Op.AUIPC: {
+            case 2 /* LUI */: x[d] = imm; x[d + 1] = imm >> 31; break;
+            case 3 /* AUIPC */: {
               const v = pc + imm, h = Math.floor(v / TWO32);
               x[d] = (v - h * TWO32) | 0; x[d + 1] = h | 0;
               break;
             }
-            case Op.JAL: {
+            case 4 /* JAL */: {
               const h = Math.floor(next / TWO32);
               x[d] = (next - h * TWO32) | 0; x[d + 1] = h | 0;
               next = pc + imm;
               break;
             }
-            case Op.JALR: {
+            case 5 /* JALR */: {
               const al = x[a]!, lo = (al + imm) | 0;
               const hi = (x[a + 1]! + (imm >> 31) + ((lo >>> 0) < (al >>> 0) ? 1 : 0)) | 0;
               const h = Math.floor(next / TWO32);
@@ -725,116 +726,116 @@ export class Cpu {
               next = hi * TWO32 + ((lo & ~1) >>> 0);
               break;
             }
-            case Op.BEQ: if (x[a] === x[b] && x[a + 1] === x[b + 1]) next = pc + imm; break;
-            case Op.BNE: if (x[a] !== x[b] || x[a + 1] !== x[b + 1]) next = pc + imm; break;
-            case Op.BLT: {
+            case 6 /* BEQ */: if (x[a] === x[b] && x[a + 1] === x[b + 1]) next = pc + imm; break;
+            case 7 /* BNE */: if (x[a] !== x[b] || x[a + 1] !== x[b + 1]) next = pc + imm; break;
+            case 8 /* BLT */: {
               const ah = x[a + 1]!, bh = x[b + 1]!;
               if (ah < bh || (ah === bh && (x[a]! >>> 0) < (x[b]! >>> 0))) next = pc + imm;
               break;
             }
-            case Op.BGE: {
+            case 9 /* BGE */: {
               const ah = x[a + 1]!, bh = x[b + 1]!;
               if (!(ah < bh || (ah === bh && (x[a]! >>> 0) < (x[b]! >>> 0)))) next = pc + imm;
               break;
             }
-            case Op.BLTU: {
+            case 10 /* BLTU */: {
               const ah = x[a + 1]! >>> 0, bh = x[b + 1]! >>> 0;
               if (ah < bh || (ah === bh && (x[a]! >>> 0) < (x[b]! >>> 0))) next = pc + imm;
               break;
             }
-            case Op.BGEU: {
+            case 11 /* BGEU */: {
               const ah = x[a + 1]! >>> 0, bh = x[b + 1]! >>> 0;
               if (!(ah < bh || (ah === bh && (x[a]! >>> 0) < (x[b]! >>> 0)))) next = pc + imm;
               break;
             }
-            case Op.LB: case Op.LH: case Op.LW: case Op.LD: case Op.LBU: case Op.LHU: case Op.LWU: {
+            case 12 /* LB */: case 13 /* LH */: case 14 /* LW */: case 15 /* LD */: case 16 /* LBU */: case 17 /* LHU */: case 18 /* LWU */: {
               const al = x[a]!, lo = (al + imm) | 0;
               const hi = (x[a + 1]! + (imm >> 31) + ((lo >>> 0) < (al >>> 0) ? 1 : 0)) | 0;
               const op = w0 & 0xff;
               let v: number;
               switch (op) {
-                case Op.LW: v = this.load(lo, hi, 4); x[d] = v; x[d + 1] = v >> 31; break;
-                case Op.LD: v = this.load(lo, hi, 8); x[d] = v; x[d + 1] = this.rhi; break;
-                case Op.LBU: x[d] = this.load(lo, hi, 1); x[d + 1] = 0; break;
-                case Op.LB: v = (this.load(lo, hi, 1) << 24) >> 24; x[d] = v; x[d + 1] = v >> 31; break;
-                case Op.LHU: x[d] = this.load(lo, hi, 2); x[d + 1] = 0; break;
-                case Op.LH: v = (this.load(lo, hi, 2) << 16) >> 16; x[d] = v; x[d + 1] = v >> 31; break;
+                case 14 /* LW */: v = this.load(lo, hi, 4); x[d] = v; x[d + 1] = v >> 31; break;
+                case 15 /* LD */: v = this.load(lo, hi, 8); x[d] = v; x[d + 1] = this.rhi; break;
+                case 16 /* LBU */: x[d] = this.load(lo, hi, 1); x[d + 1] = 0; break;
+                case 12 /* LB */: v = (this.load(lo, hi, 1) << 24) >> 24; x[d] = v; x[d + 1] = v >> 31; break;
+                case 17 /* LHU */: x[d] = this.load(lo, hi, 2); x[d + 1] = 0; break;
+                case 13 /* LH */: v = (this.load(lo, hi, 2) << 16) >> 16; x[d] = v; x[d + 1] = v >> 31; break;
                 default: x[d] = this.load(lo, hi, 4); x[d + 1] = 0; break;
               }
               break;
             }
-            case Op.SB: case Op.SH: case Op.SW: case Op.SD: {
+            case 19 /* SB */: case 20 /* SH */: case 21 /* SW */: case 22 /* SD */: {
               const al = x[a]!, lo = (al + imm) | 0;
               const hi = (x[a + 1]! + (imm >> 31) + ((lo >>> 0) < (al >>> 0) ? 1 : 0)) | 0;
               const op = w0 & 0xff;
-              this.store(lo, hi, op === Op.SW ? 4 : op === Op.SD ? 8 : op === Op.SB ? 1 : 2, x[b]!, x[b + 1]!);
+              this.store(lo, hi, op === 21 /* SW */ ? 4 : op === 22 /* SD */ ? 8 : op === 19 /* SB */ ? 1 : 2, x[b]!, x[b + 1]!);
               break;
             }
-            case Op.SLTI: {
+            case 24 /* SLTI */: {
               const ah = x[a + 1]!, bh = imm >> 31;
               x[d] = ah < bh || (ah === bh && (x[a]! >>> 0) < (imm >>> 0)) ? 1 : 0; x[d + 1] = 0;
               break;
             }
-            case Op.SLTIU: {
+            case 25 /* SLTIU */: {
               const ah = x[a + 1]! >>> 0, bh = (imm >> 31) >>> 0;
               x[d] = ah < bh || (ah === bh && (x[a]! >>> 0) < (imm >>> 0)) ? 1 : 0; x[d + 1] = 0;
               break;
             }
-            case Op.XORI: x[d] = x[a]! ^ imm; x[d + 1] = x[a + 1]! ^ (imm >> 31); break;
-            case Op.ORI: x[d] = x[a]! | imm; x[d + 1] = x[a + 1]! | (imm >> 31); break;
-            case Op.ANDI: x[d] = x[a]! & imm; x[d + 1] = x[a + 1]! & (imm >> 31); break;
-            case Op.SLLI: shl(x, d, x[a]!, x[a + 1]!, imm); break;
-            case Op.SRLI: shr(x, d, x[a]!, x[a + 1]!, imm, false); break;
-            case Op.SRAI: shr(x, d, x[a]!, x[a + 1]!, imm, true); break;
-            case Op.SUB: {
+            case 26 /* XORI */: x[d] = x[a]! ^ imm; x[d + 1] = x[a + 1]! ^ (imm >> 31); break;
+            case 27 /* ORI */: x[d] = x[a]! | imm; x[d + 1] = x[a + 1]! | (imm >> 31); break;
+            case 28 /* ANDI */: x[d] = x[a]! & imm; x[d + 1] = x[a + 1]! & (imm >> 31); break;
+            case 29 /* SLLI */: shl(x, d, x[a]!, x[a + 1]!, imm); break;
+            case 30 /* SRLI */: shr(x, d, x[a]!, x[a + 1]!, imm, false); break;
+            case 31 /* SRAI */: shr(x, d, x[a]!, x[a + 1]!, imm, true); break;
+            case 33 /* SUB */: {
               const al = x[a]!, bl = x[b]!;
               x[d + 1] = (x[a + 1]! - x[b + 1]! - ((al >>> 0) < (bl >>> 0) ? 1 : 0)) | 0;
               x[d] = (al - bl) | 0;
               break;
             }
-            case Op.SLL: shl(x, d, x[a]!, x[a + 1]!, x[b]! & 63); break;
-            case Op.SRL: shr(x, d, x[a]!, x[a + 1]!, x[b]! & 63, false); break;
-            case Op.SRA: shr(x, d, x[a]!, x[a + 1]!, x[b]! & 63, true); break;
-            case Op.SLT: {
+            case 34 /* SLL */: shl(x, d, x[a]!, x[a + 1]!, x[b]! & 63); break;
+            case 38 /* SRL */: shr(x, d, x[a]!, x[a + 1]!, x[b]! & 63, false); break;
+            case 39 /* SRA */: shr(x, d, x[a]!, x[a + 1]!, x[b]! & 63, true); break;
+            case 35 /* SLT */: {
               const ah = x[a + 1]!, bh = x[b + 1]!;
               x[d] = ah < bh || (ah === bh && (x[a]! >>> 0) < (x[b]! >>> 0)) ? 1 : 0; x[d + 1] = 0;
               break;
             }
-            case Op.SLTU: {
+            case 36 /* SLTU */: {
               const ah = x[a + 1]! >>> 0, bh = x[b + 1]! >>> 0;
               x[d] = ah < bh || (ah === bh && (x[a]! >>> 0) < (x[b]! >>> 0)) ? 1 : 0; x[d + 1] = 0;
               break;
             }
-            case Op.XOR: x[d] = x[a]! ^ x[b]!; x[d + 1] = x[a + 1]! ^ x[b + 1]!; break;
-            case Op.OR: x[d] = x[a]! | x[b]!; x[d + 1] = x[a + 1]! | x[b + 1]!; break;
-            case Op.AND: x[d] = x[a]! & x[b]!; x[d + 1] = x[a + 1]! & x[b + 1]!; break;
-            case Op.ADDIW: { const v = (x[a]! + imm) | 0; x[d] = v; x[d + 1] = v >> 31; break; }
-            case Op.SLLIW: { const v = x[a]! << imm; x[d] = v; x[d + 1] = v >> 31; break; }
-            case Op.SRLIW: { const v = (x[a]! >>> imm) | 0; x[d] = v; x[d + 1] = v >> 31; break; }
-            case Op.SRAIW: { const v = x[a]! >> imm; x[d] = v; x[d + 1] = v >> 31; break; }
-            case Op.ADDW: { const v = (x[a]! + x[b]!) | 0; x[d] = v; x[d + 1] = v >> 31; break; }
-            case Op.SUBW: { const v = (x[a]! - x[b]!) | 0; x[d] = v; x[d + 1] = v >> 31; break; }
-            case Op.SLLW: { const v = x[a]! << (x[b]! & 31); x[d] = v; x[d + 1] = v >> 31; break; }
-            case Op.SRLW: { const v = (x[a]! >>> (x[b]! & 31)) | 0; x[d] = v; x[d + 1] = v >> 31; break; }
-            case Op.SRAW: { const v = x[a]! >> (x[b]! & 31); x[d] = v; x[d + 1] = v >> 31; break; }
-            case Op.MUL: mul64(x[a]!, x[a + 1]!, x[b]!, x[b + 1]!); x[d] = R[0]!; x[d + 1] = R[1]!; break;
-            case Op.MULH: mulh64(x[a]!, x[a + 1]!, x[b]!, x[b + 1]!, false); x[d] = R[0]!; x[d + 1] = R[1]!; break;
-            case Op.MULHSU: mulh64(x[a]!, x[a + 1]!, x[b]!, x[b + 1]!, true); x[d] = R[0]!; x[d + 1] = R[1]!; break;
-            case Op.MULHU: mulhu64(x[a]!, x[a + 1]!, x[b]!, x[b + 1]!); x[d] = R[0]!; x[d + 1] = R[1]!; break;
-            case Op.DIV: div64(x[a]!, x[a + 1]!, x[b]!, x[b + 1]!, true, false); x[d] = R[0]!; x[d + 1] = R[1]!; break;
-            case Op.DIVU: div64(x[a]!, x[a + 1]!, x[b]!, x[b + 1]!, false, false); x[d] = R[0]!; x[d + 1] = R[1]!; break;
-            case Op.REM: div64(x[a]!, x[a + 1]!, x[b]!, x[b + 1]!, true, true); x[d] = R[0]!; x[d + 1] = R[1]!; break;
-            case Op.REMU: div64(x[a]!, x[a + 1]!, x[b]!, x[b + 1]!, false, true); x[d] = R[0]!; x[d + 1] = R[1]!; break;
-            case Op.MULW: { const v = Math.imul(x[a]!, x[b]!); x[d] = v; x[d + 1] = v >> 31; break; }
-            case Op.DIVW: div32(x[a]!, x[b]!, true, false); x[d] = R[0]!; x[d + 1] = R[1]!; break;
-            case Op.DIVUW: div32(x[a]!, x[b]!, false, false); x[d] = R[0]!; x[d + 1] = R[1]!; break;
-            case Op.REMW: div32(x[a]!, x[b]!, true, true); x[d] = R[0]!; x[d + 1] = R[1]!; break;
-            case Op.REMUW: div32(x[a]!, x[b]!, false, true); x[d] = R[0]!; x[d + 1] = R[1]!; break;
-            case Op.FENCE: break;
-            case Op.FENCE_I: this.flushDecodeCache(); this.pc = next; pc = next; this.limit = 0; continue;
-            case Op.ECALL: this.raise(Cause.EcallU + this.priv, 0, 0); break;
-            case Op.EBREAK: this.raiseAt(Cause.Breakpoint, pc); break;
-            case Op.MRET: {
+            case 37 /* XOR */: x[d] = x[a]! ^ x[b]!; x[d + 1] = x[a + 1]! ^ x[b + 1]!; break;
+            case 40 /* OR */: x[d] = x[a]! | x[b]!; x[d + 1] = x[a + 1]! | x[b + 1]!; break;
+            case 41 /* AND */: x[d] = x[a]! & x[b]!; x[d + 1] = x[a + 1]! & x[b + 1]!; break;
+            case 42 /* ADDIW */: { const v = (x[a]! + imm) | 0; x[d] = v; x[d + 1] = v >> 31; break; }
+            case 43 /* SLLIW */: { const v = x[a]! << imm; x[d] = v; x[d + 1] = v >> 31; break; }
+            case 44 /* SRLIW */: { const v = (x[a]! >>> imm) | 0; x[d] = v; x[d + 1] = v >> 31; break; }
+            case 45 /* SRAIW */: { const v = x[a]! >> imm; x[d] = v; x[d + 1] = v >> 31; break; }
+            case 46 /* ADDW */: { const v = (x[a]! + x[b]!) | 0; x[d] = v; x[d + 1] = v >> 31; break; }
+            case 47 /* SUBW */: { const v = (x[a]! - x[b]!) | 0; x[d] = v; x[d + 1] = v >> 31; break; }
+            case 48 /* SLLW */: { const v = x[a]! << (x[b]! & 31); x[d] = v; x[d + 1] = v >> 31; break; }
+            case 49 /* SRLW */: { const v = (x[a]! >>> (x[b]! & 31)) | 0; x[d] = v; x[d + 1] = v >> 31; break; }
+            case 50 /* SRAW */: { const v = x[a]! >> (x[b]! & 31); x[d] = v; x[d + 1] = v >> 31; break; }
+            case 51 /* MUL */: mul64(x[a]!, x[a + 1]!, x[b]!, x[b + 1]!); x[d] = R[0]!; x[d + 1] = R[1]!; break;
+            case 52 /* MULH */: mulh64(x[a]!, x[a + 1]!, x[b]!, x[b + 1]!, false); x[d] = R[0]!; x[d + 1] = R[1]!; break;
+            case 53 /* MULHSU */: mulh64(x[a]!, x[a + 1]!, x[b]!, x[b + 1]!, true); x[d] = R[0]!; x[d + 1] = R[1]!; break;
+            case 54 /* MULHU */: mulhu64(x[a]!, x[a + 1]!, x[b]!, x[b + 1]!); x[d] = R[0]!; x[d + 1] = R[1]!; break;
+            case 55 /* DIV */: div64(x[a]!, x[a + 1]!, x[b]!, x[b + 1]!, true, false); x[d] = R[0]!; x[d + 1] = R[1]!; break;
+            case 56 /* DIVU */: div64(x[a]!, x[a + 1]!, x[b]!, x[b + 1]!, false, false); x[d] = R[0]!; x[d + 1] = R[1]!; break;
+            case 57 /* REM */: div64(x[a]!, x[a + 1]!, x[b]!, x[b + 1]!, true, true); x[d] = R[0]!; x[d + 1] = R[1]!; break;
+            case 58 /* REMU */: div64(x[a]!, x[a + 1]!, x[b]!, x[b + 1]!, false, true); x[d] = R[0]!; x[d + 1] = R[1]!; break;
+            case 59 /* MULW */: { const v = Math.imul(x[a]!, x[b]!); x[d] = v; x[d + 1] = v >> 31; break; }
+            case 60 /* DIVW */: div32(x[a]!, x[b]!, true, false); x[d] = R[0]!; x[d + 1] = R[1]!; break;
+            case 61 /* DIVUW */: div32(x[a]!, x[b]!, false, false); x[d] = R[0]!; x[d + 1] = R[1]!; break;
+            case 62 /* REMW */: div32(x[a]!, x[b]!, true, true); x[d] = R[0]!; x[d + 1] = R[1]!; break;
+            case 63 /* REMUW */: div32(x[a]!, x[b]!, false, true); x[d] = R[0]!; x[d + 1] = R[1]!; break;
+            case 64 /* FENCE */: break;
+            case 65 /* FENCE_I */: this.flushDecodeCache(); this.pc = next; pc = next; this.limit = 0; continue;
+            case 66 /* ECALL */: this.raise(Cause.EcallU + this.priv, 0, 0); break;
+            case 67 /* EBREAK */: this.raiseAt(Cause.Breakpoint, pc); break;
+            case 68 /* MRET */: {
               if (this.priv < 3) this.illegal();
               let ms = this.mstatus;
               const mpp = (ms & MS_MPP) >>> 11;
@@ -847,7 +848,7 @@ export class Cpu {
               this.limit = 0;
               break;
             }
-            case Op.SRET: {
+            case 69 /* SRET */: {
               if (this.priv < 1 || (this.priv === 1 && (this.mstatus & MS_TSR))) this.illegal();
               let ms = this.mstatus;
               const spp = (ms & MS_SPP) ? 1 : 0;
@@ -859,22 +860,23 @@ export class Cpu {
               this.limit = 0;
               break;
             }
-            case Op.WFI:
+            case 70 /* WFI */:
               if (this.priv === 0 || (this.priv === 1 && (this.mstatus & MS_TW))) this.illegal();
               if ((this.mip() & this.mie) === 0) this.wfi = true;
               this.limit = 0;
               break;
-            case Op.SFENCE_VMA:
+            case 71 /* SFENCE_VMA */:
               if (this.priv === 0 || (this.priv === 1 && (this.mstatus & MS_TVM))) this.illegal();
               this.flushTlb();
               this.limit = 0;
               break;
-            case Op.CSRRW: case Op.CSRRS: case Op.CSRRC: case Op.CSRRWI: case Op.CSRRSI: case Op.CSRRCI: {
+            case 72 /* CSRRW */: case 73 /* CSRRS */: case 74 /* CSRRC */: case 75 /* CSRRWI */: case 76 /* CSRRSI */: case 77 /* CSRRCI */: {
+              this.sliceN = n;
               const op = w0 & 0xff;
               const csr = imm & 0xfff;
               const imm5 = a >> 1;
-              const isImm = op >= Op.CSRRWI;
-              const kind = isImm ? op - Op.CSRRWI : op - Op.CSRRW; // 0 rw, 1 rs, 2 rc
+              const isImm = op >= 75 /* CSRRWI */;
+              const kind = isImm ? op - 75 /* CSRRWI */ : op - 72 /* CSRRW */; // 0 rw, 1 rs, 2 rc
               const writes = kind === 0 || imm5 !== 0;
               if (this.priv < ((csr >>> 8) & 3)) this.illegal();
               if (writes && (csr >>> 10) === 3) this.illegal();
@@ -891,8 +893,8 @@ export class Cpu {
               this.limit = 0;
               break;
             }
-            case Op.LR_W: case Op.LR_D: {
-              const size = (w0 & 0xff) === Op.LR_W ? 4 : 8;
+            case 78 /* LR_W */: case 89 /* LR_D */: {
+              const size = (w0 & 0xff) === 78 /* LR_W */ ? 4 : 8;
               const o = this.amoAddr(x[a]!, x[a + 1]!, size, true);
               const v = this.dv.getInt32(o, true);
               x[d + 1] = size === 4 ? v >> 31 : this.dv.getInt32(o + 4, true);
@@ -900,8 +902,8 @@ export class Cpu {
               this.resAddr = o + this.ramBase;
               break;
             }
-            case Op.SC_W: case Op.SC_D: {
-              const size = (w0 & 0xff) === Op.SC_W ? 4 : 8;
+            case 79 /* SC_W */: case 90 /* SC_D */: {
+              const size = (w0 & 0xff) === 79 /* SC_W */ ? 4 : 8;
               const o = this.amoAddr(x[a]!, x[a + 1]!, size, false);
               if (this.resAddr === o + this.ramBase) {
                 this.dv.setInt32(o, x[b]!, true);
@@ -913,20 +915,20 @@ export class Cpu {
               this.resAddr = -1;
               break;
             }
-            case Op.AMOSWAP_W: case Op.AMOADD_W: case Op.AMOXOR_W: case Op.AMOAND_W: case Op.AMOOR_W:
-            case Op.AMOMIN_W: case Op.AMOMAX_W: case Op.AMOMINU_W: case Op.AMOMAXU_W: {
+            case 80 /* AMOSWAP_W */: case 81 /* AMOADD_W */: case 82 /* AMOXOR_W */: case 83 /* AMOAND_W */: case 84 /* AMOOR_W */:
+            case 85 /* AMOMIN_W */: case 86 /* AMOMAX_W */: case 87 /* AMOMINU_W */: case 88 /* AMOMAXU_W */: {
               const o = this.amoAddr(x[a]!, x[a + 1]!, 4, false);
               const old = this.dv.getInt32(o, true), s = x[b]!;
               let v: number;
               switch (w0 & 0xff) {
-                case Op.AMOSWAP_W: v = s; break;
-                case Op.AMOADD_W: v = (old + s) | 0; break;
-                case Op.AMOXOR_W: v = old ^ s; break;
-                case Op.AMOAND_W: v = old & s; break;
-                case Op.AMOOR_W: v = old | s; break;
-                case Op.AMOMIN_W: v = old < s ? old : s; break;
-                case Op.AMOMAX_W: v = old > s ? old : s; break;
-                case Op.AMOMINU_W: v = (old >>> 0) < (s >>> 0) ? old : s; break;
+                case 80 /* AMOSWAP_W */: v = s; break;
+                case 81 /* AMOADD_W */: v = (old + s) | 0; break;
+                case 82 /* AMOXOR_W */: v = old ^ s; break;
+                case 83 /* AMOAND_W */: v = old & s; break;
+                case 84 /* AMOOR_W */: v = old | s; break;
+                case 85 /* AMOMIN_W */: v = old < s ? old : s; break;
+                case 86 /* AMOMAX_W */: v = old > s ? old : s; break;
+                case 87 /* AMOMINU_W */: v = (old >>> 0) < (s >>> 0) ? old : s; break;
                 default: v = (old >>> 0) > (s >>> 0) ? old : s; break;
               }
               this.dv.setInt32(o, v, true);
@@ -935,23 +937,23 @@ export class Cpu {
               x[d] = old; x[d + 1] = old >> 31;
               break;
             }
-            case Op.AMOSWAP_D: case Op.AMOADD_D: case Op.AMOXOR_D: case Op.AMOAND_D: case Op.AMOOR_D:
-            case Op.AMOMIN_D: case Op.AMOMAX_D: case Op.AMOMINU_D: case Op.AMOMAXU_D: {
+            case 91 /* AMOSWAP_D */: case 92 /* AMOADD_D */: case 93 /* AMOXOR_D */: case 94 /* AMOAND_D */: case 95 /* AMOOR_D */:
+            case 96 /* AMOMIN_D */: case 97 /* AMOMAX_D */: case 98 /* AMOMINU_D */: case 99 /* AMOMAXU_D */: {
               const o = this.amoAddr(x[a]!, x[a + 1]!, 8, false);
               const ol = this.dv.getInt32(o, true), oh = this.dv.getInt32(o + 4, true);
               const sl = x[b]!, sh = x[b + 1]!;
               let vl: number, vh: number;
               const op = w0 & 0xff;
-              if (op === Op.AMOSWAP_D) { vl = sl; vh = sh; }
-              else if (op === Op.AMOADD_D) { vl = (ol + sl) | 0; vh = (oh + sh + ((vl >>> 0) < (ol >>> 0) ? 1 : 0)) | 0; }
-              else if (op === Op.AMOXOR_D) { vl = ol ^ sl; vh = oh ^ sh; }
-              else if (op === Op.AMOAND_D) { vl = ol & sl; vh = oh & sh; }
-              else if (op === Op.AMOOR_D) { vl = ol | sl; vh = oh | sh; }
+              if (op === 91 /* AMOSWAP_D */) { vl = sl; vh = sh; }
+              else if (op === 92 /* AMOADD_D */) { vl = (ol + sl) | 0; vh = (oh + sh + ((vl >>> 0) < (ol >>> 0) ? 1 : 0)) | 0; }
+              else if (op === 93 /* AMOXOR_D */) { vl = ol ^ sl; vh = oh ^ sh; }
+              else if (op === 94 /* AMOAND_D */) { vl = ol & sl; vh = oh & sh; }
+              else if (op === 95 /* AMOOR_D */) { vl = ol | sl; vh = oh | sh; }
               else {
-                const signed = op === Op.AMOMIN_D || op === Op.AMOMAX_D;
+                const signed = op === 96 /* AMOMIN_D */ || op === 97 /* AMOMAX_D */;
                 const oH = signed ? oh : oh >>> 0, sH = signed ? sh : sh >>> 0;
                 const less = oH < sH || (oH === sH && (ol >>> 0) < (sl >>> 0));
-                const takeOld = op === Op.AMOMIN_D || op === Op.AMOMINU_D ? less : !less;
+                const takeOld = op === 96 /* AMOMIN_D */ || op === 98 /* AMOMINU_D */ ? less : !less;
                 if (takeOld) { vl = ol; vh = oh; } else { vl = sl; vh = sh; }
               }
               this.dv.setInt32(o, vl, true); this.dv.setInt32(o + 4, vh, true);
@@ -962,8 +964,8 @@ export class Cpu {
             }
             // ---------------- floating point ----------------
             default: {
-              if ((this.mstatus & MS_FS) === 0 || (w0 & 0xff) < Op.FLW) {
-                if ((w0 & 0xff) === Op.ILLEGAL) this.raise(Cause.Illegal, imm, 0);
+              if ((this.mstatus & MS_FS) === 0 || (w0 & 0xff) < 100 /* FLW */) {
+                if ((w0 & 0xff) === 1 /* ILLEGAL */) this.raise(Cause.Illegal, imm, 0);
                 this.illegal();
               }
               this.execFp(w0 & 0xff, d, a, b, imm, w2, F, FI);
@@ -982,6 +984,7 @@ export class Cpu {
         this.pc = pc;
         this.enterTrap(this.trapCause, false, this.trapLo, this.trapHi);
         pc = this.pc;
+        base = this.fBase; lim = this.fLim; blk = this.fBlk;
         this.limit = 0; // let run() look at interrupts and stop requests
       }
     }
@@ -993,64 +996,64 @@ export class Cpu {
     const st = this.mstatus;
     this.mstatus = st | MS_FS; // any FP instruction may dirty the state (conservative, as allowed)
     switch (op) {
-      case Op.FLW: case Op.FLD: {
+      case 100 /* FLW */: case 101 /* FLD */: {
         const al = x[a]!, lo = (al + imm) | 0;
         const hi = (x[a + 1]! + (imm >> 31) + ((lo >>> 0) < (al >>> 0) ? 1 : 0)) | 0;
-        if (op === Op.FLW) { FI[d] = this.load(lo, hi, 4); FI[d + 1] = -1; }
+        if (op === 100 /* FLW */) { FI[d] = this.load(lo, hi, 4); FI[d + 1] = -1; }
         else { const v = this.load(lo, hi, 8); FI[d] = v; FI[d + 1] = this.rhi; }
         return;
       }
-      case Op.FSW: case Op.FSD: {
+      case 102 /* FSW */: case 103 /* FSD */: {
         const al = x[a]!, lo = (al + imm) | 0;
         const hi = (x[a + 1]! + (imm >> 31) + ((lo >>> 0) < (al >>> 0) ? 1 : 0)) | 0;
         this.mstatus = st;
-        if (op === Op.FSW) this.store(lo, hi, 4, FI[b]!, 0);
+        if (op === 102 /* FSW */) this.store(lo, hi, 4, FI[b]!, 0);
         else this.store(lo, hi, 8, FI[b]!, FI[b + 1]!);
         return;
       }
-      case Op.FMADD_S: case Op.FMSUB_S: case Op.FNMSUB_S: case Op.FNMADD_S:
-        fpu.fma(d, a, b, w2 & 0xff, this.rm(w2), op - Op.FMADD_S, false); return;
-      case Op.FMADD_D: case Op.FMSUB_D: case Op.FNMSUB_D: case Op.FNMADD_D:
-        fpu.fma(d, a, b, w2 & 0xff, this.rm(w2), op - Op.FMADD_D, true); return;
-      case Op.FADD_S: fpu.addS(d, a, b, this.rm(w2), false); return;
-      case Op.FSUB_S: fpu.addS(d, a, b, this.rm(w2), true); return;
-      case Op.FMUL_S: fpu.mulS(d, a, b, this.rm(w2)); return;
-      case Op.FDIV_S: fpu.divS(d, a, b, this.rm(w2)); return;
-      case Op.FSQRT_S: fpu.sqrtS(d, a, this.rm(w2)); return;
-      case Op.FADD_D: fpu.addD(d, a, b, this.rm(w2), false); return;
-      case Op.FSUB_D: fpu.addD(d, a, b, this.rm(w2), true); return;
-      case Op.FMUL_D: fpu.mulD(d, a, b, this.rm(w2)); return;
-      case Op.FDIV_D: fpu.divD(d, a, b, this.rm(w2)); return;
-      case Op.FSQRT_D: fpu.sqrtD(d, a, this.rm(w2)); return;
-      case Op.FSGNJ_S: case Op.FSGNJN_S: case Op.FSGNJX_S: fpu.sgnj(d, a, b, op - Op.FSGNJ_S, false); return;
-      case Op.FSGNJ_D: case Op.FSGNJN_D: case Op.FSGNJX_D: fpu.sgnj(d, a, b, op - Op.FSGNJ_D, true); return;
-      case Op.FMIN_S: case Op.FMAX_S: fpu.minmax(d, a, b, op === Op.FMAX_S, false); return;
-      case Op.FMIN_D: case Op.FMAX_D: fpu.minmax(d, a, b, op === Op.FMAX_D, true); return;
-      case Op.FCVT_S_D: fpu.cvtSD(d, a, this.rm(w2)); return;
-      case Op.FCVT_D_S: this.rm(w2); fpu.cvtDS(d, a); return;
-      case Op.FEQ_S: case Op.FLT_S: case Op.FLE_S:
-        x[d] = fpu.compare(a, b, op - Op.FEQ_S, false); x[d + 1] = 0; return;
-      case Op.FEQ_D: case Op.FLT_D: case Op.FLE_D:
-        x[d] = fpu.compare(a, b, op - Op.FEQ_D, true); x[d + 1] = 0; return;
-      case Op.FCVT_W_S: case Op.FCVT_WU_S: case Op.FCVT_L_S: case Op.FCVT_LU_S:
-      case Op.FCVT_W_D: case Op.FCVT_WU_D: case Op.FCVT_L_D: case Op.FCVT_LU_D: {
-        const dbl = op >= Op.FCVT_W_D;
-        fpu.cvtToInt(a, dbl, op - (dbl ? Op.FCVT_W_D : Op.FCVT_W_S), this.rm(w2), this.cvtOut);
+      case 104 /* FMADD_S */: case 105 /* FMSUB_S */: case 106 /* FNMSUB_S */: case 107 /* FNMADD_S */:
+        fpu.fma(d, a, b, w2 & 0xff, this.rm(w2), op - 104 /* FMADD_S */, false); return;
+      case 108 /* FMADD_D */: case 109 /* FMSUB_D */: case 110 /* FNMSUB_D */: case 111 /* FNMADD_D */:
+        fpu.fma(d, a, b, w2 & 0xff, this.rm(w2), op - 108 /* FMADD_D */, true); return;
+      case 112 /* FADD_S */: fpu.addS(d, a, b, this.rm(w2), false); return;
+      case 113 /* FSUB_S */: fpu.addS(d, a, b, this.rm(w2), true); return;
+      case 114 /* FMUL_S */: fpu.mulS(d, a, b, this.rm(w2)); return;
+      case 115 /* FDIV_S */: fpu.divS(d, a, b, this.rm(w2)); return;
+      case 116 /* FSQRT_S */: fpu.sqrtS(d, a, this.rm(w2)); return;
+      case 117 /* FADD_D */: fpu.addD(d, a, b, this.rm(w2), false); return;
+      case 118 /* FSUB_D */: fpu.addD(d, a, b, this.rm(w2), true); return;
+      case 119 /* FMUL_D */: fpu.mulD(d, a, b, this.rm(w2)); return;
+      case 120 /* FDIV_D */: fpu.divD(d, a, b, this.rm(w2)); return;
+      case 121 /* FSQRT_D */: fpu.sqrtD(d, a, this.rm(w2)); return;
+      case 122 /* FSGNJ_S */: case 123 /* FSGNJN_S */: case 124 /* FSGNJX_S */: fpu.sgnj(d, a, b, op - 122 /* FSGNJ_S */, false); return;
+      case 125 /* FSGNJ_D */: case 126 /* FSGNJN_D */: case 127 /* FSGNJX_D */: fpu.sgnj(d, a, b, op - 125 /* FSGNJ_D */, true); return;
+      case 128 /* FMIN_S */: case 129 /* FMAX_S */: fpu.minmax(d, a, b, op === 129 /* FMAX_S */, false); return;
+      case 130 /* FMIN_D */: case 131 /* FMAX_D */: fpu.minmax(d, a, b, op === 131 /* FMAX_D */, true); return;
+      case 132 /* FCVT_S_D */: fpu.cvtSD(d, a, this.rm(w2)); return;
+      case 133 /* FCVT_D_S */: this.rm(w2); fpu.cvtDS(d, a); return;
+      case 134 /* FEQ_S */: case 135 /* FLT_S */: case 136 /* FLE_S */:
+        x[d] = fpu.compare(a, b, op - 134 /* FEQ_S */, false); x[d + 1] = 0; return;
+      case 137 /* FEQ_D */: case 138 /* FLT_D */: case 139 /* FLE_D */:
+        x[d] = fpu.compare(a, b, op - 137 /* FEQ_D */, true); x[d + 1] = 0; return;
+      case 140 /* FCVT_W_S */: case 141 /* FCVT_WU_S */: case 142 /* FCVT_L_S */: case 143 /* FCVT_LU_S */:
+      case 144 /* FCVT_W_D */: case 145 /* FCVT_WU_D */: case 146 /* FCVT_L_D */: case 147 /* FCVT_LU_D */: {
+        const dbl = op >= 144 /* FCVT_W_D */;
+        fpu.cvtToInt(a, dbl, op - (dbl ? 144 /* FCVT_W_D */ : 140 /* FCVT_W_S */), this.rm(w2), this.cvtOut);
         x[d] = this.cvtOut[0]!; x[d + 1] = this.cvtOut[1]!;
         return;
       }
-      case Op.FCVT_S_W: case Op.FCVT_S_WU: case Op.FCVT_S_L: case Op.FCVT_S_LU:
-      case Op.FCVT_D_W: case Op.FCVT_D_WU: case Op.FCVT_D_L: case Op.FCVT_D_LU: {
-        const dbl = op >= Op.FCVT_D_W;
-        fpu.cvtFromInt(d, x[a]!, x[a + 1]!, op - (dbl ? Op.FCVT_D_W : Op.FCVT_S_W), dbl, this.rm(w2));
+      case 148 /* FCVT_S_W */: case 149 /* FCVT_S_WU */: case 150 /* FCVT_S_L */: case 151 /* FCVT_S_LU */:
+      case 152 /* FCVT_D_W */: case 153 /* FCVT_D_WU */: case 154 /* FCVT_D_L */: case 155 /* FCVT_D_LU */: {
+        const dbl = op >= 152 /* FCVT_D_W */;
+        fpu.cvtFromInt(d, x[a]!, x[a + 1]!, op - (dbl ? 152 /* FCVT_D_W */ : 148 /* FCVT_S_W */), dbl, this.rm(w2));
         return;
       }
-      case Op.FMV_X_W: this.mstatus = st; { const v = FI[a]!; x[d] = v; x[d + 1] = v >> 31; } return;
-      case Op.FMV_X_D: this.mstatus = st; x[d] = FI[a]!; x[d + 1] = FI[a + 1]!; return;
-      case Op.FCLASS_S: this.mstatus = st; x[d] = fpu.classify(a, false); x[d + 1] = 0; return;
-      case Op.FCLASS_D: this.mstatus = st; x[d] = fpu.classify(a, true); x[d + 1] = 0; return;
-      case Op.FMV_W_X: FI[d] = x[a]!; FI[d + 1] = -1; return;
-      case Op.FMV_D_X: FI[d] = x[a]!; FI[d + 1] = x[a + 1]!; return;
+      case 156 /* FMV_X_W */: this.mstatus = st; { const v = FI[a]!; x[d] = v; x[d + 1] = v >> 31; } return;
+      case 158 /* FMV_X_D */: this.mstatus = st; x[d] = FI[a]!; x[d + 1] = FI[a + 1]!; return;
+      case 157 /* FCLASS_S */: this.mstatus = st; x[d] = fpu.classify(a, false); x[d + 1] = 0; return;
+      case 159 /* FCLASS_D */: this.mstatus = st; x[d] = fpu.classify(a, true); x[d + 1] = 0; return;
+      case 160 /* FMV_W_X */: FI[d] = x[a]!; FI[d + 1] = -1; return;
+      case 161 /* FMV_D_X */: FI[d] = x[a]!; FI[d + 1] = x[a + 1]!; return;
     }
     void F;
     this.mstatus = st;

@@ -94,7 +94,7 @@ export function csrRead(c: Cpu, n: number, out: Int32Array): boolean {
         g[b + 4]! | (g[b + 5]! << 8) | (g[b + 6]! << 16) | (g[b + 7]! << 24));
     }
   }
-  if (n >= CSR.pmpaddr0 && n < CSR.pmpaddr0 + 16) return num(out, c.pmp.addr[n - CSR.pmpaddr0]!);
+  if (n >= CSR.pmpaddr0 && n < CSR.pmpaddr0 + 16) return setOut(out, c.pmp.addrLo[n - CSR.pmpaddr0]!, c.pmp.addrHi[n - CSR.pmpaddr0]!);
   if (n >= CSR.pmpaddr0 + 16 && n < CSR.pmpaddr0 + 64) return setOut(out, 0, 0);
   if (n >= 0xc03 && n <= 0xc1f) return counterAllowed(c, n - 0xc00) ? setOut(out, 0, 0) : false;
   if (n >= 0xb03 && n <= 0xb1f) return setOut(out, 0, 0);

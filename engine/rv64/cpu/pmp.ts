@@ -6,8 +6,9 @@ export const PMP_ENTRIES = 16;
 
 export class Pmp {
   readonly cfg = new Uint8Array(PMP_ENTRIES);
-  /** pmpaddr values (54-bit, exact in a double). */
-  readonly addr = new Float64Array(PMP_ENTRIES);
+  /** pmpaddr values (54 bits) as lo/hi words. */
+  readonly addrLo = new Int32Array(PMP_ENTRIES);
+  readonly addrHi = new Int32Array(PMP_ENTRIES);
   private readonly lo = new Float64Array(PMP_ENTRIES);
   private readonly hi = new Float64Array(PMP_ENTRIES);
   /** True when some entry is locked (then M-mode accesses are checked too). */
@@ -19,18 +20,27 @@ export class Pmp {
       const c = this.cfg[i]!;
       const a = (c >> 3) & 3;
       if (c & 0x80) this.anyLocked = true;
-      const y = this.addr[i]!;
+      const y = this.value(i);
       if (a === 0) { this.lo[i] = 0; this.hi[i] = 0; }
-      else if (a === 1) { this.lo[i] = i === 0 ? 0 : this.addr[i - 1]! * 4; this.hi[i] = y * 4; }
+      else if (a === 1) { this.lo[i] = i === 0 ? 0 : this.value(i - 1) * 4; this.hi[i] = y * 4; }
       else if (a === 2) { this.lo[i] = y * 4; this.hi[i] = y * 4 + 4; }
       else {
-        let t = 0, v = y;
-        while (v % 2 === 1) { v = (v - 1) / 2; t++; }
+        // NAPOT: t trailing ones -> a 2^(t+3)-byte region (computed on the exact words; bounds beyond 2^53 are
+        // approximate, which only matters for addresses no RAM or device can have)
+        const l = this.addrLo[i]!, h = this.addrHi[i]!;
+        const t = l === -1 ? 32 + tz(~h) : tz(~l);
         const size = 2 ** (t + 3);
-        this.lo[i] = (y - (2 ** t - 1)) * 4;
+        const baseLo = t >= 32 ? 0 : (l & ~((2 ** t) - 1)) >>> 0;
+        const baseHi = t >= 32 ? h & ~((2 ** (t - 32)) - 1) : h;
+        this.lo[i] = (baseHi * 4294967296 + baseLo) * 4;
         this.hi[i] = this.lo[i]! + size;
       }
     }
+  }
+
+  /** pmpaddr[i] as a number (exact below 2^53). */
+  value(i: number): number {
+    return this.addrHi[i]! * 4294967296 + (this.addrLo[i]! >>> 0);
   }
 
   private locked(i: number): boolean {
@@ -49,7 +59,8 @@ export class Pmp {
 
   writeAddr(i: number, lo: number, hi: number): void {
     if (this.locked(i)) return;
-    this.addr[i] = (hi & 0x3fffff) * 4294967296 + (lo >>> 0);
+    this.addrLo[i] = lo;
+    this.addrHi[i] = hi & 0x3fffff;
     this.recompute();
   }
 
@@ -72,4 +83,9 @@ export class Pmp {
   pageAllowed(pageAddr: number, acc: number, priv: number): boolean {
     return this.check(pageAddr, 4096, acc, priv);
   }
+}
+
+/** Count trailing zeros of a 32-bit value (32 for 0). */
+function tz(v: number): number {
+  return v === 0 ? 32 : 31 - Math.clz32(v & -v);
 }
