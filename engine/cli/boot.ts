@@ -95,6 +95,8 @@ export async function runGuest(
     note: (s: string) => void;
     /** Also hand every chunk of console output here (kwb test judges it). */
     capture?: (chunk: Buffer) => void;
+    /** Called once the guest runs (and its gdb stub listens, with the stub's port): kwb watch stops it from here. */
+    onStart?: (guest: Guest, gdbPort?: number) => void;
   },
 ): Promise<{ result: GuestResult; timings: Timings }> {
   const t0 = performance.now();
@@ -120,6 +122,7 @@ export async function runGuest(
       if (!process.stdin.isTTY) process.stdin.pipe(guest.input, { end: false });
     }
     const stub = gdbAddress ? await attachGdbStub(guest, resolve(opts.kernel), gdbAddress, opts.debug?.wait ?? false, how.note) : undefined;
+    how.onStart?.(guest, stub?.port);
     const result = await guest.wait();
     await stub?.close();
     detachTerminal?.();

@@ -24,7 +24,7 @@ export async function attachGdbStub(
   address: GdbAddress,
   wait: boolean,
   note: (s: string) => void,
-): Promise<{ close(): Promise<void> }> {
+): Promise<{ port: number; close(): Promise<void> }> {
   if (!guest.debugChannel) throw new KwbError(`the ${guest.engine} engine cannot be debugged`);
   const channel = await guest.debugChannel();
   const common = { host: address.host, port: address.port, waitGdb: wait };
@@ -47,6 +47,7 @@ export async function attachGdbStub(
   process.stderr.write(`kwb: gdb stub listening on ${shown}:${stub.port}\n`);
   note(wait ? `the guest waits for gdb: gdb -ex 'target remote ${shown}:${stub.port}'` : `attach with: kwb gdb --port ${stub.port}`);
   return {
+    port: stub.port,
     close: async () => {
       forget();
       await stub.close();

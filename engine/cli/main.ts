@@ -7,6 +7,7 @@ import { gdbCommand, gdbOptions } from './gdbcmd.js';
 import { buildCommand, buildOptions } from './build.js';
 import { testCommand, testOptions } from './test.js';
 import { bisectCommand, bisectOptions } from './bisect.js';
+import { watchCommand } from './watch.js';
 
 const USAGE = `kwb: run a freshly built Linux kernel as a process on this machine, and debug it
 
@@ -18,6 +19,7 @@ usage: kwb <command> [options]
   gdb     start gdb on the kernel's symbols, attached to a guest served by kwb boot --gdb
   test    boot, run CMD, verdict for git bisect run: 0 good, 1 bad, 125 skip
   bisect  find the commit that broke a test: build, boot and test each step (--resume, --reset)
+  watch   boot, and boot again each time the kernel is rebuilt (same gdb port)
   doctor  check this host and say how to fix what is missing
 
 Exit codes: the guest command's status; 2 usage error; 122 interrupted; 123 kernel panic; 124 timeout;
@@ -29,6 +31,7 @@ const commands: Record<string, { run(argv: string[]): Promise<number>; help: str
   build: { run: buildCommand, help: helpText('kwb build [--tree DIR] [--arch um|riscv] [--config FRAGMENT]', buildOptions) },
   test: { run: testCommand, help: helpText('kwb test [options] [--ktap] [--runs N] -- CMD...', testOptions) },
   bisect: { run: bisectCommand, help: helpText('kwb bisect --good REV --bad REV [--tree DIR] [test options] -- CMD...\n       kwb bisect --resume | --reset', bisectOptions) },
+  watch: { run: watchCommand, help: helpText('kwb watch [boot options] [-- CMD...]', bootOptions) },
   gdb: { run: gdbCommand, help: helpText('kwb gdb [--port N] [-- GDB ARGS...]', gdbOptions) },
   doctor: { run: () => doctorCommand(), help: 'usage: kwb doctor' },
 };
