@@ -92,7 +92,7 @@ export class Fpu {
       const p = x * y;
       if (p - p === 0) {
         const ap = Math.abs(p);
-        if (ap >= LO_SAFE && Math.abs(x) < HI_SAFE && Math.abs(y) < HI_SAFE) {
+        if (ap >= LO_SAFE && ap < HI_SAFE && Math.abs(x) < HI_SAFE && Math.abs(y) < HI_SAFE) {
           if (twoProdErr(x, y, p) !== 0) this.flags |= NX;
           this.F[d >> 1] = p;
           return;
@@ -108,7 +108,7 @@ export class Fpu {
       const q = x / y;
       if (q - q === 0) {
         const aq = Math.abs(q), ay = Math.abs(y), ax = Math.abs(x);
-        if (aq >= LO_SAFE && aq < HI_SAFE && ay >= LO_SAFE && ay < HI_SAFE && ax >= LO_SAFE) {
+        if (aq >= LO_SAFE && aq < HI_SAFE && ay >= LO_SAFE && ay < HI_SAFE && ax >= LO_SAFE && ax < HI_SAFE) {
           const p = q * y;
           if (p !== x || twoProdErr(q, y, p) !== 0) this.flags |= NX;
           this.F[d >> 1] = q;
@@ -166,7 +166,7 @@ export class Fpu {
     if (rm === RNE) {
       const x = this.val32(a), y = this.val32(b);
       const r = fround(x / y);
-      if (r - r === 0 && y !== 0 && (Math.abs(r) >= MIN_NORMAL32 || x === 0)) {
+      if (r - r === 0 && y !== 0 && y - y === 0 && (Math.abs(r) >= MIN_NORMAL32 || x === 0)) {
         if (r * y !== x) this.flags |= NX;
         this.setS(d, r);
         return;
