@@ -41,10 +41,26 @@ function makeArgs(arch: BuildArch, jobs: number): string[] {
   return [`ARCH=${arch}`, ...(arch === 'riscv' ? ['CROSS_COMPILE=riscv64-linux-gnu-'] : []), `-j${jobs}`];
 }
 
+/** The config lines of a Kconfig fragment file (`CONFIG_X=y` and `# CONFIG_X is not set`); none without a file. */
+export function readFragment(file: string | undefined): string[] {
+  if (!file) return [];
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw new KwbError(`cannot read config fragment ${file}`);
+  }
+  return text.split('\n').map((l) => l.trim()).filter(isConfigLine);
+}
+
+function isConfigLine(line: string): boolean {
+  return line !== '' && (!line.startsWith('#') || / is not set$/.test(line));
+}
+
 /** Lines of `fragment` that .config does not have yet (`# CONFIG_X is not set` counts as a line). */
 export function missingConfig(config: string, fragment: string[]): string[] {
   const have = new Set(config.split('\n'));
-  return fragment.filter((line) => line.trim() && (!line.startsWith('#') || / is not set$/.test(line)) && !have.has(line));
+  return fragment.filter((line) => isConfigLine(line.trim()) && !have.has(line));
 }
 
 function run(args: string[], tree: string, log: NodeJS.WritableStream, signal?: AbortSignal, onLine?: (line: string) => void): Promise<number> {

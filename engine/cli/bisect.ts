@@ -1,7 +1,7 @@
 // `kwb bisect`: find the commit that broke a test. Build, boot and test each commit git bisect picks; the tree
 // and branch are restored at the end; Ctrl-C leaves a state that --resume continues.
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { readFragment } from '../build/build.js';
 import { Bisect, loadState, resetBisect, stateDir, type BisectConfig } from '../bisect/bisect.js';
 import { Git } from '../bisect/git.js';
 import type { Verdict } from '../bisect/verdict.js';
@@ -93,15 +93,7 @@ export async function bisectCommand(argv: string[]): Promise<number> {
     const goodCommit = git.resolve(good);
     const badCommit = git.resolve(bad);
     if (goodCommit === badCommit) throw new KwbError('--good and --bad name the same commit');
-    const fragmentFile = one(args, 'build-config');
-    let fragment: string[] = [];
-    if (fragmentFile) {
-      try {
-        fragment = readFileSync(fragmentFile, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && (!l.startsWith('#') || / is not set$/.test(l)));
-      } catch {
-        throw new KwbError(`cannot read config fragment ${fragmentFile}`);
-      }
-    }
+    const fragment = readFragment(one(args, 'build-config'));
     const config: BisectConfig = { tree, good, bad, goodCommit, badCommit, arch, fragment, testArgs: testArgsFrom(argv), original: git.branch() ?? git.head() };
     state = { config };
     bisect = Bisect.start(config, hooks);

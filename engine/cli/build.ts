@@ -1,7 +1,6 @@
 // `kwb build`: make the kernel of a tree (the one here by default) with kwb's debugging config.
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { buildKernel, type BuildArch } from '../build/build.js';
+import { buildKernel, readFragment, type BuildArch } from '../build/build.js';
 import { findKernelTree } from '../kerneltree.js';
 import { KwbError } from '../results.js';
 import { one, parseArgs, type OptionTable } from './args.js';
@@ -26,15 +25,7 @@ export async function buildCommand(argv: string[]): Promise<number> {
   const archArg = one(args, 'arch');
   if (archArg !== undefined && archArg !== 'um' && archArg !== 'riscv') throw new KwbError(`--arch ${archArg}: use um or riscv`);
   const arch: BuildArch = (archArg as BuildArch | undefined) ?? (found?.arch === 'riscv' ? 'riscv' : 'um');
-  const fragmentFile = one(args, 'config');
-  let fragment: string[] = [];
-  if (fragmentFile) {
-    try {
-      fragment = readFileSync(fragmentFile, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && (!l.startsWith('#') || / is not set$/.test(l)));
-    } catch {
-      throw new KwbError(`cannot read config fragment ${fragmentFile}`);
-    }
-  }
+  const fragment = readFragment(one(args, 'config'));
   const jobs = one(args, 'jobs') ? Number(one(args, 'jobs')) : undefined;
   if (jobs !== undefined && !(Number.isInteger(jobs) && jobs > 0)) throw new KwbError('--jobs N: give a positive whole number');
   const log = resolve(one(args, 'log') ?? `${tree}/kwb-build.log`);
