@@ -169,3 +169,22 @@ describe('bad input', { timeout: FIXTURE_TIMEOUT_MS }, () => {
     });
   }
 });
+
+describe('kwb doctor and help', () => {
+  const box = new Sandbox();
+  after(() => box.dispose());
+
+  it('finds this host ready (setup.sh installed everything) and lists each check', async () => {
+    const r = await box.run(['doctor']);
+    assert.equal(r.code, 0, r.stdout);
+    assert.match(r.stdout, /^\[ ok \] \/dev\/shm allows exec/m);
+    assert.match(r.stdout, /^\[ ok \] gdbserver/m);
+    assert.match(r.stdout, /This host is ready for kwb\./);
+  });
+
+  it('answers an unknown command with one line and exit code 2', async () => {
+    const r = await box.run(['frobnicate']);
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr, "kwb: unknown command 'frobnicate'; run kwb --help for the list\n");
+  });
+});
