@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { MemoryBus } from './bus.js';
 import { Cpu, Stop } from './cpu/cpu.js';
+import { warmUp } from './cpu/warmup.js';
 import { CLINT_BASE, CLINT_SIZE, Clint } from './devices/clint.js';
 import { Htif } from './devices/htif.js';
 import { elfExtent, loadElf, parseElf } from './loader.js';
@@ -35,6 +36,7 @@ export async function runBareMetal(elfPath: string, opts: BareMetalOptions = {})
 }
 
 export function runBareMetalImage(img: ReturnType<typeof parseElf>, opts: BareMetalOptions = {}): BareMetalResult {
+  warmUp();
   const ext = elfExtent(img);
   if (!Number.isFinite(ext.lo)) throw new Error('ELF has no loadable segments');
   const ramBase = Math.min(0x80000000, ext.lo - (ext.lo % 4096));
