@@ -5,8 +5,8 @@ import { Unsupported, type BreakpointType, type StopReason, type Target } from '
 import { escapeBinary, fromHex, hexText, parseHexBig, parseHexInt, toHex } from './packet.js';
 
 export const KWB_STUB_VERSION = 'kwb gdbstub 0.1.0';
-/** The largest packet we accept (and advertise): 128 KiB. */
-export const PACKET_SIZE = 0x20000;
+/** The largest packet we accept (and advertise): 256 KiB, so that gdb reads 64 KiB or more in one `m`. */
+export const PACKET_SIZE = 0x40000;
 /** The largest memory read served in one m packet (the hex reply must fit PACKET_SIZE). */
 const MAX_MEM_READ = PACKET_SIZE / 2 - 16;
 
@@ -387,6 +387,10 @@ const commands: Command[] = [
       if (a.len === 0) return '';
       const len = Math.min(a.len, MAX_MEM_READ);
       try {
+        if (ctx.target.readMemoryHex) {
+          const hex = await ctx.target.readMemoryHex(a.addr, len);
+          return hex.length ? hex : ERR_FAULT;
+        }
         const data = await ctx.target.readMemory(a.addr, len);
         return data.length ? toHex(data) : ERR_FAULT;
       } catch {

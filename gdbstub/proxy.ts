@@ -55,7 +55,7 @@ export class RspClient {
       } else if (ev.type === 'bad') {
         if (!this.noAck) this.stream.write('-');
       }
-    }, { maxRaw: 4 * 1024 * 1024, maxDecoded: 8 * 1024 * 1024 });
+    }, { maxRaw: 4 * 1024 * 1024, maxDecoded: 8 * 1024 * 1024, verify: () => !this.noAck });
     stream.on('data', (chunk: Buffer) => this.reader.feed(chunk));
     const fail = (err: Error) => {
       this.closedError = err;
@@ -90,6 +90,26 @@ export class RspClient {
     return run;
   }
 
+  /** Send several packets at once and collect their replies in order (the server handles them one after the other;
+   *  pipelining saves a round trip per packet). */
+  requestMany(payloads: (string | Buffer)[], firstSkipsOutput = false): Promise<Buffer[]> {
+    const run = this.chain.then(() => {
+      if (this.closedError) return Promise.reject(this.closedError);
+      const replies = payloads.map(
+        (_, i) =>
+          new Promise<Buffer>((resolve, reject) =>
+            this.waiting.push({ resolve, reject, skipOutput: i === 0 && firstSkipsOutput }),
+          ),
+      );
+      const packets = payloads.map((p) => frame(p));
+      this.lastSent = packets[packets.length - 1];
+      this.stream.write(packets.length === 1 ? packets[0]! : Buffer.concat(packets));
+      return Promise.all(replies);
+    });
+    this.chain = run.catch(() => {});
+    return run;
+  }
+
   /** Send without waiting for a reply (k). */
   send(payload: string): void {
     if (!this.closedError) this.stream.write(frame(payload));
@@ -113,6 +133,19 @@ function isHexOutput(d: Buffer): boolean {
     if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46))) return false;
   }
   return true;
+}
+
+/** Whether a reply is non-empty even-length hex (not an error). */
+function isHexReply(reply: Buffer): boolean {
+  // servers answer memory in lowercase hex; errors are `Enn` (odd length) or `E.text`
+  return reply.length > 0 && reply.length % 2 === 0 && reply[0] !== 0x45;
+}
+
+/** A hex reply (m, g, p) as bytes; undefined for an error reply or malformed hex. */
+function hexReply(reply: Buffer): Buffer | undefined {
+  if (reply.length % 2 !== 0 || reply[0] === 0x45 /* E */) return undefined;
+  const data = Buffer.from(reply.toString('latin1'), 'hex');
+  return data.length * 2 === reply.length ? data : undefined;
 }
 
 function text(b: Buffer): string {
@@ -230,7 +263,6 @@ export class ProxyTarget implements Target {
     const stop = parseStopReply(reply, { stepping, interrupted: this.interrupted, thread: this.stop.thread });
     this.stop = stop;
     this.serverG = stop.thread;
-    this.threadCache = undefined;
     // the inferior is gone: hang up, as gdb would (gdbserver waits for that before it exits)
     if (stop.kind === 'exited') this.rsp.close();
     return stop;
@@ -249,9 +281,10 @@ export class ProxyTarget implements Target {
 
   async readRegisters(thread: number): Promise<Uint8Array> {
     await this.selectThread(thread);
-    const reply = text(await this.rsp.request('g'));
-    const data = isError(reply) ? undefined : fromHex(reply.replace(/x/g, '0'));
-    if (!data) throw new RspError(`reading registers: ${reply.slice(0, 20)}`);
+    const raw = await this.rsp.request('g');
+    // 'xx' marks an unavailable register: read as zeros
+    const data = hexReply(raw.includes(0x78) ? Buffer.from(text(raw).replace(/x/g, '0'), 'latin1') : raw);
+    if (!data) throw new RspError(`reading registers: ${text(raw).slice(0, 20)}`);
     return data;
   }
 
@@ -276,27 +309,68 @@ export class ProxyTarget implements Target {
     if (reply !== 'OK') throw new RspError(`writing register ${regno}: ${reply || 'unsupported'}`);
   }
 
-  async readMemory(addr: bigint, len: number, _space?: AddressSpace): Promise<Uint8Array> {
-    const max = Math.max(16, Math.floor((this.packetSize - 8) / 2));
-    const parts: Buffer[] = [];
-    let done = 0;
-    while (done < len) {
-      const n = Math.min(max, len - done);
-      const reply = await this.rsp.request(`m${(addr + BigInt(done)).toString(16)},${n.toString(16)}`);
-      const s = text(reply);
-      const data = isError(s) ? undefined : fromHex(s);
-      if (!data || data.length === 0) {
-        if (done === 0) throw new RspError(`cannot read memory at 0x${addr.toString(16)}`);
-        break;
+  // A memory cache valid only while the target stays stopped and unwritten. After a single step the client nearly
+  // always reads the same small ranges it read after the previous stop (the frame it unwinds), so the proxy asks
+  // for those ranges, slightly widened, in the same write as the step: the server answers them right after the stop
+  // reply, and the client's reads are served here without another round trip.
+  private memCache: { addr: bigint; end: bigint; data: Buffer }[] = [];
+  private readsSinceStop: { addr: bigint; len: number }[] = [];
+
+  private cached(addr: bigint, len: number): Buffer | undefined {
+    const end = addr + BigInt(len);
+    for (const c of this.memCache) {
+      if (addr >= c.addr && end <= c.end) {
+        const off = Number(addr - c.addr);
+        return Buffer.from(c.data.subarray(off, off + len));
       }
-      parts.push(data);
-      done += data.length;
-      if (data.length < n) break;
     }
+    return undefined;
+  }
+
+  private prefetchRequests(): { addr: bigint; len: number }[] {
+    const out: { addr: bigint; len: number }[] = [];
+    for (const r of this.readsSinceStop) {
+      // widened a little: a step moves the stack pointer by a few words (push, pop, call, ret)
+      const start = (r.addr > 64n ? r.addr - 64n : 0n) & ~15n;
+      const len = Math.min(2048, Number(((r.addr + BigInt(r.len) + 64n + 15n) & ~15n) - start));
+      if (!out.some((o) => start >= o.addr && start + BigInt(len) <= o.addr + BigInt(o.len))) out.push({ addr: start, len });
+    }
+    return out;
+  }
+
+  async readMemory(addr: bigint, len: number, _space?: AddressSpace): Promise<Uint8Array> {
+    const hex = await this.readMemoryHex(addr, len);
+    return Buffer.from(hex.toString('latin1'), 'hex');
+  }
+
+  async readMemoryHex(addr: bigint, len: number): Promise<Buffer> {
+    if (len <= 1024) {
+      if (this.readsSinceStop.length < 4) this.readsSinceStop.push({ addr, len });
+      const hit = this.cached(addr, len);
+      if (hit) return Buffer.from(hit.toString('hex'), 'latin1');
+    }
+    const max = Math.max(16, Math.floor((this.packetSize - 8) / 2));
+    const requests: string[] = [];
+    const sizes: number[] = [];
+    for (let done = 0; done < len; done += max) {
+      const n = Math.min(max, len - done);
+      requests.push(`m${(addr + BigInt(done)).toString(16)},${n.toString(16)}`);
+      sizes.push(n);
+    }
+    const replies = await this.rsp.requestMany(requests);
+    const parts: Buffer[] = [];
+    for (let i = 0; i < replies.length; i++) {
+      const r = replies[i]!;
+      if (!isHexReply(r)) break;
+      parts.push(r);
+      if (r.length < sizes[i]! * 2) break;
+    }
+    if (parts.length === 0) throw new RspError(`cannot read memory at 0x${addr.toString(16)}`);
     return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
   }
 
   async writeMemory(addr: bigint, data: Uint8Array, _space?: AddressSpace): Promise<void> {
+    this.memCache = [];
     const max = Math.max(16, Math.floor((this.packetSize - 64) / 2));
     for (let off = 0; off < data.length; off += max) {
       const part = data.subarray(off, Math.min(data.length, off + max));
@@ -308,6 +382,7 @@ export class ProxyTarget implements Target {
 
   /** Binary write (X), for servers that prefer it; not used by default. */
   async writeMemoryBinary(addr: bigint, data: Uint8Array): Promise<void> {
+    this.memCache = [];
     const head = Buffer.from(`X${addr.toString(16)},${data.length.toString(16)}:`, 'latin1');
     const reply = text(await this.rsp.request(Buffer.concat([head, escapeBinary(data)])));
     if (reply !== 'OK') throw new RspError(`cannot write memory at 0x${addr.toString(16)}`);
@@ -320,12 +395,32 @@ export class ProxyTarget implements Target {
     throw new RspError(`${op}${type} at 0x${addr.toString(16)}: ${reply}`);
   }
 
-  insertBreakpoint(type: BreakpointType, addr: bigint, kind: number): Promise<boolean> {
+  // Removals are deferred until the target next runs: gdb removes and re-inserts its breakpoints around every stop
+  // (z0 then Z0 at the same address for each stepi), and a re-insertion of a pending removal costs nothing then.
+  // Inserted-but-unwanted breakpoints are invisible while stopped: the server shadows them in memory reads.
+  private pendingRemoval = new Set<string>();
+
+  async insertBreakpoint(type: BreakpointType, addr: bigint, kind: number): Promise<boolean> {
+    const key = `${type},${addr.toString(16)},${kind.toString(16)}`;
+    if (this.pendingRemoval.delete(key)) return true;
     return this.breakpoint('Z', type, addr, kind);
   }
 
-  removeBreakpoint(type: BreakpointType, addr: bigint, kind: number): Promise<boolean> {
-    return this.breakpoint('z', type, addr, kind);
+  async removeBreakpoint(type: BreakpointType, addr: bigint, kind: number): Promise<boolean> {
+    this.pendingRemoval.add(`${type},${addr.toString(16)},${kind.toString(16)}`);
+    return true;
+  }
+
+  /** Carry out deferred removals (before the target runs, and when a client goes). */
+  async flushBreakpoints(): Promise<void> {
+    if (this.pendingRemoval.size === 0) return;
+    const keys = [...this.pendingRemoval];
+    this.pendingRemoval.clear();
+    const replies = await this.rsp.requestMany(keys.map((k) => `z${k}`));
+    replies.forEach((r, i) => {
+      const t = text(r);
+      if (t !== 'OK') this.opts.log?.(`gdbstub proxy: removing breakpoint z${keys[i]}: ${t || 'unsupported'}`);
+    });
   }
 
   async resume(action: ResumeAction): Promise<StopReason> {
@@ -335,11 +430,22 @@ export class ProxyTarget implements Target {
     let packet: string;
     if (action.step) packet = sig ? `vCont;S${sig}:${tid}` : `vCont;s:${tid}`;
     else packet = sig ? `vCont;C${sig}:${tid};c` : 'vCont;c';
+    await this.flushBreakpoints();
+    if (!action.step) this.threadCache = undefined; // threads come and go while it runs; a single step keeps them
+    this.memCache = [];
+    const prefetch = action.step ? this.prefetchRequests() : [];
+    this.readsSinceStop = [];
     this.resuming = true;
     this.interrupted = false;
     try {
-      const reply = text(await this.rsp.request(packet, true));
-      return this.setStop(reply, action.step);
+      if (prefetch.length === 0) return this.setStop(text(await this.rsp.request(packet, true)), action.step);
+      const replies = await this.rsp.requestMany([packet, ...prefetch.map((r) => `m${r.addr.toString(16)},${r.len.toString(16)}`)], true);
+      const stop = this.setStop(text(replies[0]!), action.step);
+      prefetch.forEach((r, i) => {
+        const data = hexReply(replies[i + 1]!);
+        if (data && data.length > 0) this.memCache.push({ addr: r.addr, end: r.addr + BigInt(data.length), data });
+      });
+      return stop;
     } finally {
       this.resuming = false;
     }
@@ -386,11 +492,13 @@ export class ProxyTarget implements Target {
   }
 
   async detach(): Promise<void> {
-    // stay attached to the server: the next client will need it
+    // stay attached to the server (the next client will need it); just carry out what the client asked
+    await this.flushBreakpoints();
   }
 
   async kill(): Promise<void> {
     if (this.killed) return;
+    this.memCache = [];
     this.killed = true;
     this.rsp.send('k');
     this.stop = { kind: 'exited', thread: this.stop.thread, signal: 9 };

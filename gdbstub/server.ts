@@ -2,7 +2,7 @@
 // The server owns run control: whether the target is running, resuming it when no client holds it (a client that
 // goes away without detaching leaves the guest running), stopping it when a client attaches.
 import { createServer, type Server, type Socket } from 'node:net';
-import { dispatch, stopReply, type BreakpointRecord, type StubContext } from './commands.js';
+import { dispatch, PACKET_SIZE, stopReply, type BreakpointRecord, type StubContext } from './commands.js';
 import { frame, PacketReader, type PacketEvent } from './packet.js';
 import type { ResumeAction, StopReason, Target } from './target.js';
 
@@ -203,7 +203,7 @@ class ClientSession implements StubContext {
 
   constructor(private readonly server: GdbStubServer, private readonly sock: Socket) {
     this.target = server.target;
-    this.reader = new PacketReader((ev) => this.onEvent(ev));
+    this.reader = new PacketReader((ev) => this.onEvent(ev), { maxRaw: PACKET_SIZE + 64, maxDecoded: 2 * PACKET_SIZE });
   }
 
   start(ready: Promise<void>): void {

@@ -49,6 +49,9 @@ export interface Target {
   writeRegister(thread: number, regno: number, value: Uint8Array): Promise<void>;
   readMemory(addr: bigint, len: number, space?: AddressSpace): Promise<Uint8Array>;
   writeMemory(addr: bigint, data: Uint8Array, space?: AddressSpace): Promise<void>;
+  /** Optional fast path for a relay whose server already answers in hex: the memory as lowercase hex text (shorter
+   *  than asked when the rest is unreadable; throws when nothing is). Saves decoding and re-encoding 2 bytes a byte. */
+  readMemoryHex?(addr: bigint, len: number): Promise<Buffer>;
   /** false when this type of breakpoint is unsupported (the stub then answers with an empty packet). */
   insertBreakpoint(type: BreakpointType, addr: bigint, kind: number): Promise<boolean>;
   removeBreakpoint(type: BreakpointType, addr: bigint, kind: number): Promise<boolean>;

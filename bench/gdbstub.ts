@@ -1,0 +1,164 @@
+// gdb through kwb's stub vs the same gdb talking to gdbserver directly, in the same run, on the UML fixture kernel:
+// `stepi` rate, and memory read rate (64 KiB reads from gdb's Python API). Goal: kwb >= 0.9x of direct on both.
+//
+// kwb path:    gdb --TCP--> kwb stub (this process) --pipe--> gdbserver (started by the engine) --ptrace--> UML
+// direct path: gdb --TCP--> gdbserver --ptrace--> UML (same kernel, same root and init, same shim)
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { createServer } from 'node:net';
+import { bootGuest } from '../engine/boot.js';
+import { makeTempDir, removeTempDir, spawnGroup, killGroup } from '../engine/host.js';
+import { buildHostRoot } from '../engine/rootfs/hostroot.js';
+import { umlArgv } from '../engine/uml/argv.js';
+import { xstateShim } from '../engine/uml/shim.js';
+import { startGdbStubOnRsp } from '../gdbstub/index.js';
+import { fixtureTree } from '../test/helpers/fixtures.js';
+import type { BenchRow } from './row.js';
+
+const STEPS = 3000;
+const READS = 400; // x 64 KiB
+const ROUNDS = 3;
+
+// UML's internal signals: what a person must tell gdb when talking to gdbserver directly
+const HANDLE = 'handle SIGSEGV SIGIO SIGALRM SIGVTALRM SIGWINCH SIGCHLD SIGUSR1 nostop noprint pass';
+
+const PY = `
+import gdb, time
+gdb.execute('set code-cache off')
+gdb.execute('set stack-cache off')
+inf = gdb.selected_inferior()
+base = int(gdb.parse_and_eval('(unsigned long)&_stext'))
+best_step = 0.0
+best_read = 0.0
+for r in range(${ROUNDS}):
+    t = time.perf_counter()
+    for i in range(${STEPS}):
+        gdb.execute('stepi', to_string=True)
+    best_step = max(best_step, ${STEPS} / (time.perf_counter() - t))
+    t = time.perf_counter()
+    for i in range(${READS}):
+        inf.read_memory(base + (i % 64) * 65536, 65536)
+    best_read = max(best_read, ${READS} * 65536 / (time.perf_counter() - t) / 1e6)
+print('KWB-BENCH stepi %.1f read %.2f' % (best_step, best_read))
+`;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+}
+
+/** Run gdb against host:port: stop at start_kernel, then measure; returns [stepi/s, MB/s]. */
+function measure(vmlinux: string, port: number, direct: boolean, pyFile: string): Promise<[number, number]> {
+  const args = ['-nx', '-q', '-batch', '-iex', 'set pagination off', '-iex', 'set confirm off', '-iex', 'set auto-load off'];
+  if (direct) args.push('-ex', HANDLE);
+  args.push('-ex', `target remote 127.0.0.1:${port}`, '-ex', 'break start_kernel', '-ex', 'continue', '-ex', 'delete');
+  args.push('-ex', `source ${pyFile}`, '-ex', 'kill', vmlinux);
+  const gdb = spawn('gdb', args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  gdb.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  gdb.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const timer = setTimeout(() => killGroup(gdb.pid!, 'SIGKILL'), 300_000);
+  return new Promise((resolve, reject) => {
+    gdb.once('close', () => {
+      clearTimeout(timer);
+      killGroup(gdb.pid!, 'SIGKILL');
+      const m = /KWB-BENCH stepi ([\d.]+) read ([\d.]+)/.exec(out);
+      if (!m) reject(new Error(`gdb did not report (${direct ? 'direct' : 'kwb'}):\n${out.slice(-1500)}`));
+      else resolve([Number(m[1]), Number(m[2])]);
+    });
+  });
+}
+
+async function viaKwb(kernel: string, vmlinux: string, pyFile: string): Promise<[number, number]> {
+  const guest = await bootGuest({ kernel, console: 'pipe', debug: { wait: true }, command: ['sleep', '1000'], mem: '128M' });
+  guest.output.resume();
+  try {
+    const channel = await guest.debugChannel!();
+    if (channel.kind !== 'rsp') throw new Error('expected an RSP channel');
+    const stub = await startGdbStubOnRsp(channel.stream, { port: 0, waitGdb: true, onKill: async () => void (await guest.stop()) });
+    try {
+      return await measure(vmlinux, stub.port, false, pyFile);
+    } finally {
+      await stub.close();
+    }
+  } finally {
+    await guest.stop();
+  }
+}
+
+async function direct(kernel: string, vmlinux: string, pyFile: string, tmp: string): Promise<[number, number]> {
+  const shim = xstateShim();
+  if ('error' in shim) throw new Error(shim.error);
+  const root = join(tmp, 'root');
+  buildHostRoot(root, { shares: [], command: ['sleep', '1000'] });
+  const argv = umlArgv({ umid: `bench-gdb-${process.pid}`, umlDir: tmp, mem: '128M', root: { kind: 'kwb', dir: root }, kernelLog: 'quiet', consoleFds: [0, 1], append: [] });
+  const port = await freePort();
+  const env = { ...process.env };
+  delete env.TMPDIR;
+  const child = spawnGroup('gdbserver', ['--once', '--wrapper', 'env', `LD_PRELOAD=${shim.path}`, '--', `127.0.0.1:${port}`, kernel, ...argv], {
+    cwd: tmp,
+    env,
+    stdio: ['pipe', 'ignore', 'pipe'],
+  });
+  try {
+    // wait for gdbserver to listen
+    await new Promise<void>((resolve, reject) => {
+      let err = '';
+      const t = setTimeout(() => reject(new Error(`gdbserver did not start: ${err}`)), 20_000);
+      child.stderr!.on('data', (d: Buffer) => {
+        err += d.toString();
+        if (err.includes('Listening on port')) {
+          clearTimeout(t);
+          resolve();
+        }
+      });
+      child.once('exit', () => reject(new Error(`gdbserver exited: ${err}`)));
+    });
+    child.stderr!.resume();
+    return await measure(vmlinux, port, true, pyFile);
+  } finally {
+    killGroup(child.pid, 'SIGKILL');
+  }
+}
+
+export async function benchGdbStub(): Promise<BenchRow[]> {
+  const tree = fixtureTree('um');
+  const kernel = join(tree, 'linux');
+  const vmlinux = join(tree, 'vmlinux');
+  const tmp = makeTempDir('bench-gdb');
+  try {
+    const { writeFileSync } = await import('node:fs');
+    const pyFile = join(tmp, 'bench.py');
+    writeFileSync(pyFile, PY);
+    // alternate the two paths, keep each one's best: the host's noise hits both alike
+    const d1 = await direct(kernel, vmlinux, pyFile, makeTempDir('bench-gdb-d', tmp));
+    const k1 = await viaKwb(kernel, vmlinux, pyFile);
+    const d2 = await direct(kernel, vmlinux, pyFile, makeTempDir('bench-gdb-d', tmp));
+    const k2 = await viaKwb(kernel, vmlinux, pyFile);
+    const d = [Math.max(d1[0], d2[0]), Math.max(d1[1], d2[1])];
+    const k = [Math.max(k1[0], k2[0]), Math.max(k1[1], k2[1])];
+    const note = `best of ${2 * ROUNDS} rounds each, paths alternated; reference: the same gdb on gdbserver directly`;
+    return [
+      { name: 'gdbstub: gdb stepi rate (UML)', value: k[0]!, unit: 'stepi/s', reference: d[0]!, ratio: k[0]! / d[0]!, goal: '>= 0.9', note: `${STEPS} stepi per round; ${note}` },
+      { name: 'gdbstub: memory read rate (UML, 64 KiB reads)', value: k[1]!, unit: 'MB/s', reference: d[1]!, ratio: k[1]! / d[1]!, goal: '>= 0.9', note: `${READS} x 64 KiB per round via gdb.Inferior.read_memory; ${note}` },
+    ];
+  } finally {
+    removeTempDir(tmp);
+  }
+}
+
+if (require.main === module) {
+  void benchGdbStub().then(
+    (rows) => console.table(rows),
+    (err: unknown) => {
+      console.error(err);
+      process.exitCode = 1;
+    },
+  );
+}
