@@ -556,7 +556,6 @@ export class Cpu {
     }
     const pa = this.translate(lo, hi, ACC_W, this.dataPriv());
     if (this.watches.length) this.checkWatch(pa, size, true);
-    if (pa === this.resAddr) this.resAddr = -1;
     const o = pa - this.ramBase;
     if (o >= 0 && o + size <= this.ramLen && !this.bus.ioPage[Math.floor(o / 4096)]) {
       if (this.cacheable) {
@@ -933,7 +932,6 @@ export class Cpu {
               }
               this.dv.setInt32(o, v, true);
               if (this.codeMark[o >>> 12]) this.invalidateCode(o, 4);
-              if (this.resAddr === o + this.ramBase) this.resAddr = -1;
               x[d] = old; x[d + 1] = old >> 31;
               break;
             }
@@ -958,7 +956,6 @@ export class Cpu {
               }
               this.dv.setInt32(o, vl, true); this.dv.setInt32(o + 4, vh, true);
               if (this.codeMark[o >>> 12]) this.invalidateCode(o, 8);
-              if (this.resAddr === o + this.ramBase) this.resAddr = -1;
               x[d] = ol; x[d + 1] = oh;
               break;
             }
