@@ -3,6 +3,7 @@
 // server, thread ids passed through, expedited registers passed through to the stop reply.
 import type { Duplex } from 'node:stream';
 import { frame, PacketReader, toHex, fromHex, escapeBinary } from './packet.js';
+import { pollFor } from './poll.js';
 import { Unsupported, type AddressSpace, type BreakpointType, type ResumeAction, type StopReason, type Target, type ThreadInfo } from './target.js';
 
 /** UML's own signals, in GDB's numbering (gdb/signals.def): SEGV 11, ALRM 14, CHLD 20, IO 23, VTALRM 26, WINCH 28,
@@ -84,6 +85,7 @@ export class RspClient {
           const packet = frame(payload);
           this.lastSent = packet;
           this.stream.write(packet);
+          pollFor(2);
         }),
     );
     this.chain = run.catch(() => {});
@@ -104,6 +106,7 @@ export class RspClient {
       const packets = payloads.map((p) => frame(p));
       this.lastSent = packets[packets.length - 1];
       this.stream.write(packets.length === 1 ? packets[0]! : Buffer.concat(packets));
+      pollFor(2);
       return Promise.all(replies);
     });
     this.chain = run.catch(() => {});

@@ -4,6 +4,10 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { dispatch, PACKET_SIZE, stopReply, type BreakpointRecord, type StubContext } from './commands.js';
 import { frame, PacketReader, type PacketEvent } from './packet.js';
+import { pollFor } from './poll.js';
+
+/** How long to keep polling after a reply (see poll.ts). */
+const POLL_MS = 2;
 import type { ResumeAction, StopReason, Target } from './target.js';
 
 export interface GdbStubOptions {
@@ -223,7 +227,9 @@ class ClientSession implements StubContext {
   }
 
   private write(data: Buffer | string): void {
-    if (!this.gone && !this.sock.destroyed) this.sock.write(data);
+    if (this.gone || this.sock.destroyed) return;
+    this.sock.write(data);
+    pollFor(POLL_MS);
   }
 
   private onEvent(ev: PacketEvent): void {
