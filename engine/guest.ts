@@ -50,6 +50,9 @@ export interface Guest {
   readonly output: Readable;
   /** Console input when console is 'pipe'. */
   readonly input: Writable;
+  /** Resolves when the guest command starts (kwb's init says so), so console input is not lost; undefined when the
+   *  engine cannot tell or no command was given. */
+  readonly commandStarted?: Promise<void>;
   /** Resolves once, when the guest is gone and everything it made on the host is cleaned up. */
   wait(): Promise<GuestResult>;
   /** Shut the guest down (SIGTERM-then-SIGKILL for a process); resolves when wait() would. */

@@ -119,7 +119,15 @@ export async function runGuest(
       const shown = how.runMode ? guest.output.pipe(dropLines(/^reboot: (System halted|Power down)\r?$/)) : guest.output;
       if (sink) shown.pipe(sink, { end: false });
       else shown.resume();
-      if (!process.stdin.isTTY) process.stdin.pipe(guest.input, { end: false });
+      // input for the command waits until it runs; the guest console is a tty, so the end of our input reaches the
+      // command as a tty EOF (^D) and `cat` ends
+      void (guest.commandStarted ?? Promise.resolve()).then(() => {
+        let lastByte = 0x0a;
+        process.stdin.on('data', (chunk: Buffer) => (lastByte = chunk[chunk.length - 1] ?? lastByte));
+        process.stdin.pipe(guest.input, { end: false });
+        // a ^D after a partial line only hands that line over; a second one is the EOF
+        if (how.runMode) process.stdin.once('end', () => guest.input.write(lastByte === 0x0a ? '\x04' : '\x04\x04'));
+      });
     }
     const stub = gdbAddress ? await attachGdbStub(guest, resolve(opts.kernel), gdbAddress, opts.debug?.wait ?? false, how.note) : undefined;
     how.onStart?.(guest, stub?.port);

@@ -24,6 +24,8 @@ share() { mkdir -p "$2" && mount -t hostfs hostfs "$2" -o "$1" || echo "kwb: can
 if [ $# -gt 0 ]; then
   # the command's output should reach the host as it wrote it: no CR added, no echo of forwarded input
   stty -echo -onlcr 2>/dev/null
+  # tell the host the command starts now (console input sent earlier would be lost before the tty is set up)
+  : > "$KWB/running"
   "$@"
   status=$?
 else

@@ -1,8 +1,8 @@
 // The UML engine: a User-mode Linux kernel run as a host process in a process group of its own, with kwb's root
 // filesystem (or the user's), its console on pipes, and everything it creates on the host inside one temp dir.
 import type { ChildProcess } from 'node:child_process';
-import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { accessSync, constants, existsSync, readFileSync, statSync, watch } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { Duplex, PassThrough, type Readable, type Writable } from 'node:stream';
 import type { BootOptions, Guest } from '../guest.js';
 import { groupAlive, killGroup, makeTempDir, removeTempDir, spawnGroup } from '../host.js';
@@ -45,6 +45,21 @@ function guestCwd(opts: BootOptions): string | undefined {
   return undefined;
 }
 
+/** Resolves when `file` exists (the guest created it through hostfs); never, if the guest ends first. */
+function appears(file: string, child: ChildProcess): Promise<void> {
+  return new Promise((resolveAppeared) => {
+    const watcher = watch(dirname(file), () => {
+      if (existsSync(file)) done();
+    });
+    const done = () => {
+      watcher.close();
+      resolveAppeared();
+    };
+    child.once('exit', () => watcher.close());
+    if (existsSync(file)) done();
+  });
+}
+
 export class UmlGuest implements Guest {
   readonly engine = 'uml' as const;
   readonly output = new PassThrough();
@@ -55,6 +70,7 @@ export class UmlGuest implements Guest {
   private hostExit?: { code: number | null; signal: string | null };
   private readonly rsp?: Duplex;
   private readonly timer?: NodeJS.Timeout;
+  readonly commandStarted?: Promise<void>;
 
   constructor(
     private readonly child: ChildProcess & { pid: number },
@@ -88,6 +104,7 @@ export class UmlGuest implements Guest {
       this.panic.feed(chunk);
       this.output.write(chunk);
     });
+    if (statusFile) this.commandStarted = appears(join(dirname(statusFile), 'running'), child);
     if (underGdbserver) this.rsp = Duplex.from({ readable: stdio[1] as Readable, writable: stdio[0] as Writable });
     if (opts.timeoutSec && opts.timeoutSec > 0) {
       this.timer = setTimeout(() => void this.stop('timeout'), opts.timeoutSec * 1000);

@@ -41,6 +41,14 @@ describe('uml engine', { timeout: FIXTURE_TIMEOUT_MS }, () => {
     });
   }
 
+  it("hands kwb's input to the command, and its end as end of file", async () => {
+    const lines = await sandbox().run(['run', '--kernel', kernel, '--', 'sh', '-c', 'cat; echo after cat'], { input: 'line one\nline two\n' });
+    assert.equal(lines.stdout, 'line one\nline two\nafter cat\n');
+    assert.deepEqual(box.leftovers(), { files: [], processes: [] });
+    const partial = await box.run(['run', '--kernel', kernel, '--', 'wc', '-c'], { input: 'no newline' });
+    assert.equal(partial.stdout.trim(), '10');
+  });
+
   it('reports a guest-triggered kernel panic with its own exit code', async () => {
     const r = await sandbox().run(['run', '--kernel', kernel, '--', 'sh', '-c', 'echo c > /proc/sysrq-trigger']);
     assert.equal(r.code, EXIT.panic);
