@@ -674,11 +674,10 @@ export class Cpu {
             base = this.fBase; lim = this.fLim; blk = this.fBlk;
             off = pc - base;
           }
-          if (bpOn && this.bps.has(pc)) {
-            if (this.bpSkip) this.bpSkip = false;
-            else { this.stopReason = Stop.Breakpoint; break; }
+          if (bpOn) {
+            if (this.bps.has(pc) && !this.bpSkip) { this.stopReason = Stop.Breakpoint; break; }
+            this.bpSkip = false;
           }
-          this.bpSkip = false;
           const si = (off >> 1) * 3;
           let w0 = blk[si]!;
           if (w0 === 0) {
