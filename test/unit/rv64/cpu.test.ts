@@ -128,6 +128,26 @@ describe('runBareMetal', { skip: hasToolchain() ? false : 'riscv64-unknown-elf-g
     assert.equal(r.failedTest, 3);
     assert.equal(r.exitCode, 3);
   });
+  it('prints through the HTIF write syscall and exits through the exit syscall', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kwb-rv64-'));
+    const src = join(dir, 'hello.S');
+    writeFileSync(src, [
+      '#include "test.h"', 'TEST_BEGIN',
+      ' la a0, magic', ' li t0, 64', ' sd t0, 0(a0)', ' li t0, 1', ' sd t0, 8(a0)', ' la t0, msg', ' sd t0, 16(a0)',
+      ' li t0, 6', ' sd t0, 24(a0)', ' la t1, tohost', ' sd a0, 0(t1)',
+      '1: ld t0, 0(t1)', ' bnez t0, 1b', ' la t1, fromhost', ' sd zero, 0(t1)',
+      ' ld t0, 0(a0)', ' CHECK(1, t0, 6)',
+      ' li t0, 93', ' sd t0, 0(a0)', ' li t0, 7', ' sd t0, 8(a0)', ' la t1, tohost', ' sd a0, 0(t1)', '2: j 2b',
+      'TEST_END', ' .data', ' .align 6', 'magic: .fill 8, 8, 0', 'msg: .ascii "hello\\n"', '',
+    ].join('\n'));
+    const elf = buildProgram([src]);
+    rmSync(dir, { recursive: true, force: true });
+    let out = '';
+    const r = await runBareMetal(elf, { output: (b) => { out += Buffer.from(b).toString(); } });
+    assert.equal(out, 'hello\n');
+    assert.equal(r.exitCode, 7);
+    assert.equal(r.passed, false);
+  });
   it('stops at the instruction limit', async () => {
     const elf = buildProgram(['bench/cpu-bench.c']);
     const r = await runBareMetal(elf, { maxInstructions: 100_000 });
