@@ -92,6 +92,34 @@ async function viaKwb(kernel: string, vmlinux: string, pyFile: string): Promise<
   }
 }
 
+/** For context: a byte pipe (no parsing at all) from gdb's socket to the engine's gdbserver channel; the cost of
+ *  the extra process hop alone. gdb then needs the `handle` line, like direct. */
+async function viaRelay(kernel: string, vmlinux: string, pyFile: string): Promise<[number, number]> {
+  const guest = await bootGuest({ kernel, console: 'pipe', debug: { wait: true }, command: ['sleep', '1000'], mem: '128M' });
+  guest.output.resume();
+  try {
+    const channel = await guest.debugChannel!();
+    if (channel.kind !== 'rsp') throw new Error('expected an RSP channel');
+    const stream = channel.stream;
+    stream.on('error', () => {});
+    const server = createServer((sock) => {
+      sock.setNoDelay(true);
+      sock.on('data', (d: Buffer) => stream.write(d));
+      stream.on('data', (d: Buffer) => sock.write(d));
+      sock.on('error', () => {});
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const a = server.address();
+    try {
+      return await measure(vmlinux, typeof a === 'object' && a ? a.port : 0, true, pyFile);
+    } finally {
+      server.close();
+    }
+  } finally {
+    await guest.stop();
+  }
+}
+
 async function direct(kernel: string, vmlinux: string, pyFile: string, tmp: string): Promise<[number, number]> {
   const shim = xstateShim();
   if ('error' in shim) throw new Error(shim.error);
@@ -141,12 +169,15 @@ export async function benchGdbStub(): Promise<BenchRow[]> {
     const k1 = await viaKwb(kernel, vmlinux, pyFile);
     const d2 = await direct(kernel, vmlinux, pyFile, makeTempDir('bench-gdb-d', tmp));
     const k2 = await viaKwb(kernel, vmlinux, pyFile);
+    const r = await viaRelay(kernel, vmlinux, pyFile);
     const d = [Math.max(d1[0], d2[0]), Math.max(d1[1], d2[1])];
     const k = [Math.max(k1[0], k2[0]), Math.max(k1[1], k2[1])];
     const note = `best of ${2 * ROUNDS} rounds each, paths alternated; reference: the same gdb on gdbserver directly`;
     return [
       { name: 'gdbstub: gdb stepi rate (UML)', value: k[0]!, unit: 'stepi/s', reference: d[0]!, ratio: k[0]! / d[0]!, goal: '>= 0.9', note: `${STEPS} stepi per round; ${note}` },
       { name: 'gdbstub: memory read rate (UML, 64 KiB reads)', value: k[1]!, unit: 'MB/s', reference: d[1]!, ratio: k[1]! / d[1]!, goal: '>= 0.9', note: `${READS} x 64 KiB per round via gdb.Inferior.read_memory; ${note}` },
+      { name: 'gdbstub: context: raw byte relay, stepi', value: r[0], unit: 'stepi/s', reference: d[0]!, ratio: r[0] / d[0]!, note: 'a process in the middle that only copies bytes (no stub): the floor any relay pays for the extra hop' },
+      { name: 'gdbstub: context: raw byte relay, memory', value: r[1], unit: 'MB/s', reference: d[1]!, ratio: r[1] / d[1]!, note: 'as above, for the 64 KiB reads' },
     ];
   } finally {
     removeTempDir(tmp);
