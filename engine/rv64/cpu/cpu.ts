@@ -830,134 +830,18 @@ export class Cpu {
             case 62 /* REMW */: div32(x[a]!, x[b]!, true, true); x[d] = R[0]!; x[d + 1] = R[1]!; break;
             case 63 /* REMUW */: div32(x[a]!, x[b]!, false, true); x[d] = R[0]!; x[d + 1] = R[1]!; break;
             case 64 /* FENCE */: break;
-            case 65 /* FENCE_I */: this.flushDecodeCache(); this.pc = next; pc = next; this.limit = 0; continue;
-            case 66 /* ECALL */: this.raise(Cause.EcallU + this.priv, 0, 0); break;
-            case 67 /* EBREAK */: this.raiseAt(Cause.Breakpoint, pc); break;
-            case 68 /* MRET */: {
-              if (this.priv < 3) this.illegal();
-              let ms = this.mstatus;
-              const mpp = (ms & MS_MPP) >>> 11;
-              ms = (ms & ~(MS_MIE | MS_MPP)) | ((ms & MS_MPIE) ? MS_MIE : 0) | MS_MPIE;
-              if (mpp !== 3) ms &= ~MS_MPRV;
-              this.writeMstatus(ms);
-              this.resAddr = -1;
-              next = this.csrs[CSR.mepc * 2 + 1]! * TWO32 + (this.csrs[CSR.mepc * 2]! >>> 0);
-              this.setPriv(mpp);
-              this.limit = 0;
-              break;
-            }
-            case 69 /* SRET */: {
-              if (this.priv < 1 || (this.priv === 1 && (this.mstatus & MS_TSR))) this.illegal();
-              let ms = this.mstatus;
-              const spp = (ms & MS_SPP) ? 1 : 0;
-              ms = (ms & ~(MS_SIE | MS_SPP | MS_MPRV)) | ((ms & MS_SPIE) ? MS_SIE : 0) | MS_SPIE;
-              this.writeMstatus(ms);
-              this.resAddr = -1;
-              next = this.csrs[CSR.sepc * 2 + 1]! * TWO32 + (this.csrs[CSR.sepc * 2]! >>> 0);
-              this.setPriv(spp);
-              this.limit = 0;
-              break;
-            }
-            case 70 /* WFI */:
-              if (this.priv === 0 || (this.priv === 1 && (this.mstatus & MS_TW))) this.illegal();
-              if ((this.mip() & this.mie) === 0) this.wfi = true;
-              this.limit = 0;
-              break;
-            case 71 /* SFENCE_VMA */:
-              if (this.priv === 0 || (this.priv === 1 && (this.mstatus & MS_TVM))) this.illegal();
-              this.flushTlb();
-              this.limit = 0;
-              break;
-            case 72 /* CSRRW */: case 73 /* CSRRS */: case 74 /* CSRRC */: case 75 /* CSRRWI */: case 76 /* CSRRSI */: case 77 /* CSRRCI */: {
+            case 65 /* FENCE_I */: case 66 /* ECALL */: case 67 /* EBREAK */: case 68 /* MRET */: case 69 /* SRET */:
+            case 70 /* WFI */: case 71 /* SFENCE_VMA */: case 72 /* CSRRW */: case 73 /* CSRRS */:
+            case 74 /* CSRRC */: case 75 /* CSRRWI */: case 76 /* CSRRSI */: case 77 /* CSRRCI */: case 78 /* LR_W */:
+            case 79 /* SC_W */: case 80 /* AMOSWAP_W */: case 81 /* AMOADD_W */: case 82 /* AMOXOR_W */:
+            case 83 /* AMOAND_W */: case 84 /* AMOOR_W */: case 85 /* AMOMIN_W */: case 86 /* AMOMAX_W */:
+            case 87 /* AMOMINU_W */: case 88 /* AMOMAXU_W */: case 89 /* LR_D */: case 90 /* SC_D */:
+            case 91 /* AMOSWAP_D */: case 92 /* AMOADD_D */: case 93 /* AMOXOR_D */: case 94 /* AMOAND_D */:
+            case 95 /* AMOOR_D */: case 96 /* AMOMIN_D */: case 97 /* AMOMAX_D */: case 98 /* AMOMINU_D */:
+            case 99 /* AMOMAXU_D */:
               this.sliceN = n;
-              const op = w0 & 0xff;
-              const csr = imm & 0xfff;
-              const imm5 = a >> 1;
-              const isImm = op >= 75 /* CSRRWI */;
-              const kind = isImm ? op - 75 /* CSRRWI */ : op - 72 /* CSRRW */; // 0 rw, 1 rs, 2 rc
-              const writes = kind === 0 || imm5 !== 0;
-              if (this.priv < ((csr >>> 8) & 3)) this.illegal();
-              if (writes && (csr >>> 10) === 3) this.illegal();
-              const out = this.csrOut;
-              if (!csrRead(this, csr, out)) this.illegal();
-              const oldLo = out[0]!, oldHi = out[1]!;
-              if (writes) {
-                const sl = isImm ? imm5 : x[a]!, sh = isImm ? 0 : x[a + 1]!;
-                const nl = kind === 0 ? sl : kind === 1 ? oldLo | sl : oldLo & ~sl;
-                const nh = kind === 0 ? sh : kind === 1 ? oldHi | sh : oldHi & ~sh;
-                if (!csrWrite(this, csr, nl, nh)) this.illegal();
-              }
-              x[d] = oldLo; x[d + 1] = oldHi;
-              this.limit = 0;
+              next = this.execSystem(w0 & 0xff, d, a, b, imm, pc, next);
               break;
-            }
-            case 78 /* LR_W */: case 89 /* LR_D */: {
-              const size = (w0 & 0xff) === 78 /* LR_W */ ? 4 : 8;
-              const o = this.amoAddr(x[a]!, x[a + 1]!, size, true);
-              const v = this.dv.getInt32(o, true);
-              x[d + 1] = size === 4 ? v >> 31 : this.dv.getInt32(o + 4, true);
-              x[d] = v;
-              this.resAddr = o + this.ramBase;
-              break;
-            }
-            case 79 /* SC_W */: case 90 /* SC_D */: {
-              const size = (w0 & 0xff) === 79 /* SC_W */ ? 4 : 8;
-              const o = this.amoAddr(x[a]!, x[a + 1]!, size, false);
-              if (this.resAddr === o + this.ramBase) {
-                this.dv.setInt32(o, x[b]!, true);
-                if (size === 8) this.dv.setInt32(o + 4, x[b + 1]!, true);
-                if (this.codeMark[o >>> 12]) this.invalidateCode(o, size);
-                x[d] = 0;
-              } else x[d] = 1;
-              x[d + 1] = 0;
-              this.resAddr = -1;
-              break;
-            }
-            case 80 /* AMOSWAP_W */: case 81 /* AMOADD_W */: case 82 /* AMOXOR_W */: case 83 /* AMOAND_W */: case 84 /* AMOOR_W */:
-            case 85 /* AMOMIN_W */: case 86 /* AMOMAX_W */: case 87 /* AMOMINU_W */: case 88 /* AMOMAXU_W */: {
-              const o = this.amoAddr(x[a]!, x[a + 1]!, 4, false);
-              const old = this.dv.getInt32(o, true), s = x[b]!;
-              let v: number;
-              switch (w0 & 0xff) {
-                case 80 /* AMOSWAP_W */: v = s; break;
-                case 81 /* AMOADD_W */: v = (old + s) | 0; break;
-                case 82 /* AMOXOR_W */: v = old ^ s; break;
-                case 83 /* AMOAND_W */: v = old & s; break;
-                case 84 /* AMOOR_W */: v = old | s; break;
-                case 85 /* AMOMIN_W */: v = old < s ? old : s; break;
-                case 86 /* AMOMAX_W */: v = old > s ? old : s; break;
-                case 87 /* AMOMINU_W */: v = (old >>> 0) < (s >>> 0) ? old : s; break;
-                default: v = (old >>> 0) > (s >>> 0) ? old : s; break;
-              }
-              this.dv.setInt32(o, v, true);
-              if (this.codeMark[o >>> 12]) this.invalidateCode(o, 4);
-              x[d] = old; x[d + 1] = old >> 31;
-              break;
-            }
-            case 91 /* AMOSWAP_D */: case 92 /* AMOADD_D */: case 93 /* AMOXOR_D */: case 94 /* AMOAND_D */: case 95 /* AMOOR_D */:
-            case 96 /* AMOMIN_D */: case 97 /* AMOMAX_D */: case 98 /* AMOMINU_D */: case 99 /* AMOMAXU_D */: {
-              const o = this.amoAddr(x[a]!, x[a + 1]!, 8, false);
-              const ol = this.dv.getInt32(o, true), oh = this.dv.getInt32(o + 4, true);
-              const sl = x[b]!, sh = x[b + 1]!;
-              let vl: number, vh: number;
-              const op = w0 & 0xff;
-              if (op === 91 /* AMOSWAP_D */) { vl = sl; vh = sh; }
-              else if (op === 92 /* AMOADD_D */) { vl = (ol + sl) | 0; vh = (oh + sh + ((vl >>> 0) < (ol >>> 0) ? 1 : 0)) | 0; }
-              else if (op === 93 /* AMOXOR_D */) { vl = ol ^ sl; vh = oh ^ sh; }
-              else if (op === 94 /* AMOAND_D */) { vl = ol & sl; vh = oh & sh; }
-              else if (op === 95 /* AMOOR_D */) { vl = ol | sl; vh = oh | sh; }
-              else {
-                const signed = op === 96 /* AMOMIN_D */ || op === 97 /* AMOMAX_D */;
-                const oH = signed ? oh : oh >>> 0, sH = signed ? sh : sh >>> 0;
-                const less = oH < sH || (oH === sH && (ol >>> 0) < (sl >>> 0));
-                const takeOld = op === 96 /* AMOMIN_D */ || op === 98 /* AMOMINU_D */ ? less : !less;
-                if (takeOld) { vl = ol; vh = oh; } else { vl = sl; vh = sh; }
-              }
-              this.dv.setInt32(o, vl, true); this.dv.setInt32(o + 4, vh, true);
-              if (this.codeMark[o >>> 12]) this.invalidateCode(o, 8);
-              x[d] = ol; x[d + 1] = oh;
-              break;
-            }
             // ---------------- floating point ----------------
             default: {
               if ((this.mstatus & MS_FS) === 0 || (w0 & 0xff) < 100 /* FLW */) {
@@ -984,6 +868,143 @@ export class Cpu {
         this.limit = 0; // let run() look at interrupts and stop requests
       }
     }
+  }
+
+  /** Rare instructions (fences, environment calls, xRET, WFI, SFENCE.VMA, CSRs, LR/SC, AMOs): kept out of exec() so
+   *  the hot loop stays small enough to compile quickly and well. Returns the next pc. */
+  private execSystem(op: number, d: number, a: number, b: number, imm: number, pc: number, next: number): number {
+    const x = this.x;
+    const w0 = op;
+    switch (op) {
+      case 65 /* FENCE_I */: this.flushDecodeCache(); this.limit = 0; break;
+      case 66 /* ECALL */: this.raise(Cause.EcallU + this.priv, 0, 0); break;
+      case 67 /* EBREAK */: this.raiseAt(Cause.Breakpoint, pc); break;
+      case 68 /* MRET */: {
+        if (this.priv < 3) this.illegal();
+        let ms = this.mstatus;
+        const mpp = (ms & MS_MPP) >>> 11;
+        ms = (ms & ~(MS_MIE | MS_MPP)) | ((ms & MS_MPIE) ? MS_MIE : 0) | MS_MPIE;
+        if (mpp !== 3) ms &= ~MS_MPRV;
+        this.writeMstatus(ms);
+        this.resAddr = -1;
+        next = this.csrs[CSR.mepc * 2 + 1]! * TWO32 + (this.csrs[CSR.mepc * 2]! >>> 0);
+        this.setPriv(mpp);
+        this.limit = 0;
+        break;
+      }
+      case 69 /* SRET */: {
+        if (this.priv < 1 || (this.priv === 1 && (this.mstatus & MS_TSR))) this.illegal();
+        let ms = this.mstatus;
+        const spp = (ms & MS_SPP) ? 1 : 0;
+        ms = (ms & ~(MS_SIE | MS_SPP | MS_MPRV)) | ((ms & MS_SPIE) ? MS_SIE : 0) | MS_SPIE;
+        this.writeMstatus(ms);
+        this.resAddr = -1;
+        next = this.csrs[CSR.sepc * 2 + 1]! * TWO32 + (this.csrs[CSR.sepc * 2]! >>> 0);
+        this.setPriv(spp);
+        this.limit = 0;
+        break;
+      }
+      case 70 /* WFI */:
+        if (this.priv === 0 || (this.priv === 1 && (this.mstatus & MS_TW))) this.illegal();
+        if ((this.mip() & this.mie) === 0) this.wfi = true;
+        this.limit = 0;
+        break;
+      case 71 /* SFENCE_VMA */:
+        if (this.priv === 0 || (this.priv === 1 && (this.mstatus & MS_TVM))) this.illegal();
+        this.flushTlb();
+        this.limit = 0;
+        break;
+      case 72 /* CSRRW */: case 73 /* CSRRS */: case 74 /* CSRRC */: case 75 /* CSRRWI */: case 76 /* CSRRSI */: case 77 /* CSRRCI */: {
+        const op = w0 & 0xff;
+        const csr = imm & 0xfff;
+        const imm5 = a >> 1;
+        const isImm = op >= 75 /* CSRRWI */;
+        const kind = isImm ? op - 75 /* CSRRWI */ : op - 72 /* CSRRW */; // 0 rw, 1 rs, 2 rc
+        const writes = kind === 0 || imm5 !== 0;
+        if (this.priv < ((csr >>> 8) & 3)) this.illegal();
+        if (writes && (csr >>> 10) === 3) this.illegal();
+        const out = this.csrOut;
+        if (!csrRead(this, csr, out)) this.illegal();
+        const oldLo = out[0]!, oldHi = out[1]!;
+        if (writes) {
+          const sl = isImm ? imm5 : x[a]!, sh = isImm ? 0 : x[a + 1]!;
+          const nl = kind === 0 ? sl : kind === 1 ? oldLo | sl : oldLo & ~sl;
+          const nh = kind === 0 ? sh : kind === 1 ? oldHi | sh : oldHi & ~sh;
+          if (!csrWrite(this, csr, nl, nh)) this.illegal();
+        }
+        x[d] = oldLo; x[d + 1] = oldHi;
+        this.limit = 0;
+        break;
+      }
+      case 78 /* LR_W */: case 89 /* LR_D */: {
+        const size = (w0 & 0xff) === 78 /* LR_W */ ? 4 : 8;
+        const o = this.amoAddr(x[a]!, x[a + 1]!, size, true);
+        const v = this.dv.getInt32(o, true);
+        x[d + 1] = size === 4 ? v >> 31 : this.dv.getInt32(o + 4, true);
+        x[d] = v;
+        this.resAddr = o + this.ramBase;
+        break;
+      }
+      case 79 /* SC_W */: case 90 /* SC_D */: {
+        const size = (w0 & 0xff) === 79 /* SC_W */ ? 4 : 8;
+        const o = this.amoAddr(x[a]!, x[a + 1]!, size, false);
+        if (this.resAddr === o + this.ramBase) {
+          this.dv.setInt32(o, x[b]!, true);
+          if (size === 8) this.dv.setInt32(o + 4, x[b + 1]!, true);
+          if (this.codeMark[o >>> 12]) this.invalidateCode(o, size);
+          x[d] = 0;
+        } else x[d] = 1;
+        x[d + 1] = 0;
+        this.resAddr = -1;
+        break;
+      }
+      case 80 /* AMOSWAP_W */: case 81 /* AMOADD_W */: case 82 /* AMOXOR_W */: case 83 /* AMOAND_W */: case 84 /* AMOOR_W */:
+      case 85 /* AMOMIN_W */: case 86 /* AMOMAX_W */: case 87 /* AMOMINU_W */: case 88 /* AMOMAXU_W */: {
+        const o = this.amoAddr(x[a]!, x[a + 1]!, 4, false);
+        const old = this.dv.getInt32(o, true), s = x[b]!;
+        let v: number;
+        switch (w0 & 0xff) {
+          case 80 /* AMOSWAP_W */: v = s; break;
+          case 81 /* AMOADD_W */: v = (old + s) | 0; break;
+          case 82 /* AMOXOR_W */: v = old ^ s; break;
+          case 83 /* AMOAND_W */: v = old & s; break;
+          case 84 /* AMOOR_W */: v = old | s; break;
+          case 85 /* AMOMIN_W */: v = old < s ? old : s; break;
+          case 86 /* AMOMAX_W */: v = old > s ? old : s; break;
+          case 87 /* AMOMINU_W */: v = (old >>> 0) < (s >>> 0) ? old : s; break;
+          default: v = (old >>> 0) > (s >>> 0) ? old : s; break;
+        }
+        this.dv.setInt32(o, v, true);
+        if (this.codeMark[o >>> 12]) this.invalidateCode(o, 4);
+        x[d] = old; x[d + 1] = old >> 31;
+        break;
+      }
+      case 91 /* AMOSWAP_D */: case 92 /* AMOADD_D */: case 93 /* AMOXOR_D */: case 94 /* AMOAND_D */: case 95 /* AMOOR_D */:
+      case 96 /* AMOMIN_D */: case 97 /* AMOMAX_D */: case 98 /* AMOMINU_D */: case 99 /* AMOMAXU_D */: {
+        const o = this.amoAddr(x[a]!, x[a + 1]!, 8, false);
+        const ol = this.dv.getInt32(o, true), oh = this.dv.getInt32(o + 4, true);
+        const sl = x[b]!, sh = x[b + 1]!;
+        let vl: number, vh: number;
+        const op = w0 & 0xff;
+        if (op === 91 /* AMOSWAP_D */) { vl = sl; vh = sh; }
+        else if (op === 92 /* AMOADD_D */) { vl = (ol + sl) | 0; vh = (oh + sh + ((vl >>> 0) < (ol >>> 0) ? 1 : 0)) | 0; }
+        else if (op === 93 /* AMOXOR_D */) { vl = ol ^ sl; vh = oh ^ sh; }
+        else if (op === 94 /* AMOAND_D */) { vl = ol & sl; vh = oh & sh; }
+        else if (op === 95 /* AMOOR_D */) { vl = ol | sl; vh = oh | sh; }
+        else {
+          const signed = op === 96 /* AMOMIN_D */ || op === 97 /* AMOMAX_D */;
+          const oH = signed ? oh : oh >>> 0, sH = signed ? sh : sh >>> 0;
+          const less = oH < sH || (oH === sH && (ol >>> 0) < (sl >>> 0));
+          const takeOld = op === 96 /* AMOMIN_D */ || op === 98 /* AMOMINU_D */ ? less : !less;
+          if (takeOld) { vl = ol; vh = oh; } else { vl = sl; vh = sh; }
+        }
+        this.dv.setInt32(o, vl, true); this.dv.setInt32(o + 4, vh, true);
+        if (this.codeMark[o >>> 12]) this.invalidateCode(o, 8);
+        x[d] = ol; x[d + 1] = oh;
+        break;
+      }
+    }
+    return next;
   }
 
   private execFp(op: number, d: number, a: number, b: number, imm: number, w2: number, F: Float64Array, FI: Int32Array): void {
