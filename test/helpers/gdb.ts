@@ -31,12 +31,14 @@ export function runGdb(
   commands: string[],
   opts: {
     timeoutMs?: number;
+    /** Allow gdb to auto-load the kernel's gdb scripts (vmlinux-gdb.py) from this tree. */
+    scripts?: string;
     t?: TestContext;
     /** Send gdb SIGINT (as a user's ^C would) delayMs after `when()` first holds (polled every 50 ms). */
     interruptAfter?: { when: () => boolean; delayMs: number };
   } = {},
 ): Promise<GdbResult> {
-  const args = ['-nx', '-q', '-batch', '-iex', 'set pagination off', '-iex', 'set confirm off'];
+  const args = ['-nx', '-q', '-batch', '-iex', 'set pagination off', '-iex', 'set confirm off', ...(opts.scripts ? ['-iex', `add-auto-load-safe-path ${opts.scripts}`] : [])];
   for (const c of commands) args.push('-ex', c);
   if (file) args.push(file);
   const child = spawn('gdb', args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });

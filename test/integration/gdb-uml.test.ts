@@ -167,9 +167,21 @@ describe('gdb through kwb stub on UML', { timeout: TIMEOUT }, () => {
     assert.ok(BigInt(value(c.out, 1)) > jiffiesA, c.out + c.err);
   });
 
-  it('kill shuts the guest down and leaves no processes', async (t) => {
+  it("the kernel's lx-* gdb scripts work; kill shuts the guest down and leaves no processes", async (t) => {
     const u = await bootDebugUml(t, { waitGdb: false, command: ['sleep', '1000'] });
+    await until(() => u.stub.running, 10_000, 'the guest to run');
     await sleep(1500);
+    // vmlinux-gdb.py probes `monitor info version`; then the task list, the log and the banner come from memory
+    const lx = await runGdb(u.vmlinux, [`target remote 127.0.0.1:${u.stub.port}`, 'lx-version', 'lx-ps', 'lx-dmesg', 'detach'], {
+      t,
+      timeoutMs: 60_000,
+      scripts: umlTree(),
+    });
+    assert.match(lx.out, new RegExp(`^Linux version ${release().replace(/\./g, '\\.')} `, 'm'), lx.out + lx.err);
+    assert.match(lx.out, /^0x[0-9a-f]+ +1 +init$/m);
+    assert.match(lx.out, /^0x[0-9a-f]+ +\d+ +sleep$/m);
+    assert.match(lx.out, /\[ *\d+\.\d+\] Run \/kwb\/init as init process/);
+    await until(() => !u.stub.attached, 10_000, 'the detach');
     const pid = u.guest.pid!;
     const r = await runGdb(u.vmlinux, [`target remote 127.0.0.1:${u.stub.port}`, 'p jiffies', 'kill'], { t, timeoutMs: 60_000 });
     assert.match(r.out, /\[Inferior 1 \(Remote target\) killed\]/, r.out + r.err);
