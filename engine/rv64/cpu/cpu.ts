@@ -198,6 +198,11 @@ export class Cpu {
     return this.haltReq ? Stop.Halted : Stop.Budget;
   }
 
+  /** Execute exactly n instructions unless something stops earlier (single step is step()). */
+  step(n = 1): Stop {
+    return this.run(n);
+  }
+
   mip(): number {
     return this.mipSw | this.mipHw;
   }
@@ -229,6 +234,13 @@ export class Cpu {
     for (const t of this.tlbTag) t.fill(-1);
     this.fBase = NaN;
   }
+  /** Devices that write RAM directly (DMA) call this so stale decoded instructions are dropped. */
+  invalidatePhys(paddr: number, len: number): void {
+    const first = Math.max(0, Math.floor((paddr - this.ramBase) / 4096));
+    const last = Math.min(this.codeMark.length - 1, Math.floor((paddr + len - 1 - this.ramBase) / 4096));
+    for (let p = first; p <= last; p++) if (this.codeMark[p]) this.blocks[p]!.fill(0);
+  }
+
   /** Forget every decoded instruction (fence.i, or after memory was written behind the CPU's back). */
   flushDecodeCache(): void {
     for (let i = 0; i < this.codeMark.length; i++) if (this.codeMark[i]) this.blocks[i]!.fill(0);
