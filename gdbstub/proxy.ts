@@ -410,6 +410,8 @@ export class ProxyTarget implements Target {
   }
 
   async removeBreakpoint(type: BreakpointType, addr: bigint, kind: number): Promise<boolean> {
+    // only software breakpoints: hardware ones occupy scarce debug registers a following insertion may need
+    if (type !== 0) return this.breakpoint('z', type, addr, kind);
     this.pendingRemoval.add(`${type},${addr.toString(16)},${kind.toString(16)}`);
     return true;
   }

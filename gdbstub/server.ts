@@ -96,7 +96,8 @@ export class GdbStubServer {
   /** Let the target run with nobody attached; a stop for a signal hands the signal back to the guest. */
   private runFree(last?: StopReason): void {
     if (this.running || this.exited || this.closed) return;
-    const signal = last?.kind === 'signal' && last.signal !== undefined && last.signal !== 5 ? last.signal : undefined;
+    // hand a real signal back to the guest; never SIGINT (the stub's own interrupts) or SIGTRAP
+    const signal = last?.kind === 'signal' && last.signal !== undefined && last.signal !== 5 && last.signal !== 2 ? last.signal : undefined;
     this.resume({ step: false, signal }).catch(() => {});
   }
 
@@ -108,7 +109,13 @@ export class GdbStubServer {
     const run = this.running;
     if (!run) return;
     this.target.interrupt();
-    await run.catch(() => {});
+    // an interrupt can be lost in a race with a stop the target was making anyway: ask again now and then
+    const again = setInterval(() => this.target.interrupt(), 2000);
+    try {
+      await run.catch(() => {});
+    } finally {
+      clearInterval(again);
+    }
   }
 
   private accept(sock: Socket): void {
