@@ -3,12 +3,19 @@
 // scratch register (see decode.ts). Instructions are decoded once per physical page into a cache that stores
 // invalidate; the pc is a JS number (exact for every canonical Sv39/Sv48 address and every physical address).
 import type { Bus } from '../bus.js';
-import { CSR, MS_FS, MS_MIE, MS_MPIE, MS_MPP, MS_MPRV, MS_MXR, MS_SIE, MS_SPIE, MS_SPP, MS_SUM, MS_TSR, MS_TVM, MS_TW, csrRead, csrWrite } from './csr.js';
-import { decode } from './decode.js';
+import * as csrMod from './csr.js';
+import * as decodeMod from './decode.js';
 import { Fpu } from './fpu.js';
-import { R, div32, div64, mul64, mulh64, mulhu64 } from './int64.js';
+import * as int64 from './int64.js';
 import { Pmp } from './pmp.js';
-import { RDN, RMM, RNE, RTZ, RUP } from './softfloat.js';
+import * as sf from './softfloat.js';
+
+// Imported bindings copied into module constants once: under per-file transpilation (tsx) every use of an import is
+// a getter call, which the huge exec() would otherwise pay on its hot paths.
+const { CSR, MS_FS, MS_MIE, MS_MPIE, MS_MPP, MS_MPRV, MS_MXR, MS_SIE, MS_SPIE, MS_SPP, MS_SUM, MS_TSR, MS_TVM, MS_TW, csrRead, csrWrite } = csrMod;
+const { decode } = decodeMod;
+const { R, div32, div64, mul64, mulh64, mulhu64 } = int64;
+const { RDN, RMM, RNE, RTZ, RUP } = sf;
 
 const TWO32 = 4294967296;
 

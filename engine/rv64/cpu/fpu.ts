@@ -3,11 +3,11 @@
 // computed exactly by error-free transformations (TwoSum, Dekker's TwoProduct). Everything else (directed rounding,
 // subnormal or overflowing results, NaN/infinity operands, FMA, wide integer conversions) goes to softfloat.ts, which
 // computes exactly on integer significands and rounds once.
-import {
-  F32, F64, NV, NX, RNE, type Fmt, type SfResult,
-  sfAdd, sfConvert, sfDiv, sfFma, sfFromInt, sfMul, sfSqrt, roundToInt,
-} from './softfloat.js';
+import * as sf from './softfloat.js';
+import type { Fmt, SfResult } from './softfloat.js';
 
+// copied once: a getter call per use otherwise (per-file transpilation)
+const { F32, F64, NV, NX, RNE, sfAdd, sfConvert, sfDiv, sfFma, sfFromInt, sfMul, sfSqrt, roundToInt } = sf;
 const MIN_NORMAL32 = 1.1754943508222875e-38;
 const LO_SAFE = 2 ** -960;
 const HI_SAFE = 2 ** 995;
@@ -21,6 +21,30 @@ function twoProdErr(x: number, y: number, p: number): number {
   c = SPLIT * y;
   const yh = c - (c - y), yl = y - yh;
   return ((xh * yh - p) + xh * yl + xl * yh) + xl * yl;
+}
+
+const HU = new Float64Array(1);
+const HUI = new Int32Array(HU.buffer);
+/** Half an ulp of a normal double r (|r| >= 2^-969). */
+function halfUlp64(r: number): number {
+  HU[0] = r;
+  const e = (HUI[1]! >>> 20) & 0x7ff;
+  HUI[1] = (e - 53) << 20;
+  HUI[0] = 0;
+  return HU[0]!;
+}
+/** Is r (a normal number) a power of two? */
+function isPow2(r: number): boolean {
+  HU[0] = r;
+  return (HUI[1]! & 0xfffff) === 0 && HUI[0] === 0;
+}
+/** Half an ulp of a normal single r, as a double. */
+function halfUlp32(r: number): number {
+  HU[0] = r;
+  const e = (HUI[1]! >>> 20) & 0x7ff; // the double's exponent field; a single has 24 bits of precision
+  HUI[1] = (e - 24) << 20;
+  HUI[0] = 0;
+  return HU[0]!;
 }
 
 export class Fpu {
@@ -189,8 +213,68 @@ export class Fpu {
   /** kind: 0 fmadd, 1 fmsub, 2 fnmsub, 3 fnmadd */
   fma(d: number, a: number, b: number, c: number, rm: number, kind: number, dbl: boolean): void {
     const negProd = kind >= 2, negC = kind === 1 || kind === 3;
+    if (rm === RNE) {
+      if (dbl) {
+        const x = negProd ? -this.F[a >> 1]! : this.F[a >> 1]!, y = this.F[b >> 1]!, z = negC ? -this.F[c >> 1]! : this.F[c >> 1]!;
+        if (this.fmaFast64(d, x, y, z)) return;
+      } else {
+        const x = negProd ? -this.val32(a) : this.val32(a), y = this.val32(b), z = negC ? -this.val32(c) : this.val32(c);
+        if (this.fmaFast32(d, x, y, z)) return;
+      }
+    }
     if (dbl) this.put64(d, sfFma(this.bits64(a), this.bits64(b), this.bits64(c), F64, rm, negProd, negC));
     else this.put32(d, sfFma(this.bits32(a), this.bits32(b), this.bits32(c), F32, rm, negProd, negC));
+  }
+
+  /**
+   * Round-to-nearest FMA on doubles with error-free transformations: x*y = p + e (TwoProduct), p + z = s + t and
+   * t + e = u + v (TwoSum), r = RN(s + u). The exact value is r + (w + v) where w is RN(s + u)'s own error; r is the
+   * correctly rounded result unless w + v reaches half an ulp of r, which (like any range problem) goes to the exact
+   * path. Returns false when it cannot decide.
+   */
+  private fmaFast64(d: number, x: number, y: number, z: number): boolean {
+    const p = x * y;
+    const ap = Math.abs(p), ax = Math.abs(x), ay = Math.abs(y), az = Math.abs(z);
+    if (!(ap >= LO_SAFE && ap < HI_SAFE && ax < HI_SAFE && ay < HI_SAFE && az < HI_SAFE && (az >= LO_SAFE || z === 0))) return false;
+    const e = twoProdErr(x, y, p);
+    const s = p + z;
+    let bb = s - p;
+    const t = (p - (s - bb)) + (z - bb);
+    const u = t + e;
+    bb = u - t;
+    const v = (t - (u - bb)) + (e - bb);
+    const r = s + u;
+    if (!(Math.abs(r) >= LO_SAFE && Math.abs(r) < HI_SAFE)) return false;
+    bb = r - s;
+    const w = (s - (r - bb)) + (u - bb);
+    const z1 = w + v;
+    if (z1 !== 0) {
+      // below a power of two the spacing halves: let the exact path handle that binade edge
+      if (isPow2(r) || Math.abs(z1) > halfUlp64(r) * (1 - 2 ** -40)) return false; // at/near the midpoint or past it
+      this.flags |= NX;
+    }
+    this.F[d >> 1] = r;
+    return true;
+  }
+
+  /** Round-to-nearest single FMA: x*y is exact in a double; one more TwoSum and a midpoint check for the last step. */
+  private fmaFast32(d: number, x: number, y: number, z: number): boolean {
+    const p = x * y; // exact (24 x 24 bits), no overflow or underflow for finite singles
+    if (!(p - p === 0 && z - z === 0) || p === 0) return false;
+    const s = p + z;
+    const bb = s - p;
+    const t = (p - (s - bb)) + (z - bb);
+    const r = fround(s);
+    if (!(r - r === 0 && Math.abs(r) >= MIN_NORMAL32) || s === 0) return false;
+    const dist = Math.abs(s - r); // exact: both are doubles within one single ulp
+    if (t !== 0) {
+      if (isPow2(r)) return false; // the spacing halves below a power of two: let the exact path decide
+      const h = halfUlp32(r);
+      if (Math.abs(dist - h) <= Math.abs(s) * 2 ** -50) return false; // near a midpoint: double rounding could bite
+    }
+    if (dist !== 0 || t !== 0) this.flags |= NX;
+    this.setS(d, r);
+    return true;
   }
 
   // ---- sign injection, min/max, compare, classify, moves ----

@@ -85,24 +85,47 @@ describe('FPU fast path agrees with the exact path', () => {
     const exps = [0n, 1n, 0x7fen, 0x3ffn, 0x3fen, 0x200n, 0x600n, BigInt(Number((r >> 55n) & 0x7ffn))];
     return sign | (exps[kind]! << 52n) | frac;
   }
-  function check(name: string, fast: (f: Fpu) => void, slow: (a: bigint, b: bigint) => { bits: bigint; flags: number }): void {
+  function check(name: string, fast: (f: Fpu) => void, slow: (a: bigint, b: bigint, c: bigint) => { bits: bigint; flags: number },
+    gen: () => bigint = operand64, single = false): void {
     const f = new Fpu();
     for (let i = 0; i < 20000; i++) {
-      const a = operand64(), b = operand64();
-      f.I[2] = Number(a & 0xffffffffn) | 0; f.I[3] = Number(a >> 32n) | 0;
-      f.I[4] = Number(b & 0xffffffffn) | 0; f.I[5] = Number(b >> 32n) | 0;
+      const a = gen(), b = gen();
+      // c: random; the negated rounded product (massive cancellation: the result is the product's rounding error);
+      // or a value near 1
+      const fmt = single ? F32 : F64, signBit = single ? 0x80000000n : 1n << 63n;
+      const c = i % 3 === 0 ? gen() : i % 3 === 1 ? sfMul(a, b, fmt, RNE).bits ^ signBit
+        : (((a * 7n) ^ b) & (single ? 0x807fffffn : 0x800fffffffffffffn)) | (single ? 0x3f000000n : 0x3fe0000000000000n);
+      for (const [k, v] of [[2, a], [4, b], [6, c]] as const) {
+        f.I[k] = Number(v & 0xffffffffn) | 0;
+        f.I[k + 1] = single ? -1 : Number(v >> 32n) | 0;
+      }
       f.flags = 0;
       fast(f);
-      const got = (BigInt(f.I[1]! >>> 0) << 32n) | BigInt(f.I[0]! >>> 0);
-      const want = slow(a, b);
+      const got = single ? BigInt(f.I[0]! >>> 0) : (BigInt(f.I[1]! >>> 0) << 32n) | BigInt(f.I[0]! >>> 0);
+      const want = slow(a, b, c);
       if (got !== want.bits || f.flags !== want.flags) {
-        assert.fail(`${name}(${a.toString(16)}, ${b.toString(16)}): fast ${got.toString(16)}/${f.flags}, exact ${want.bits.toString(16)}/${want.flags}`);
+        assert.fail(`${name}(${a.toString(16)}, ${b.toString(16)}, ${c.toString(16)}): fast ${got.toString(16)}/${f.flags}, exact ${want.bits.toString(16)}/${want.flags}`);
       }
     }
+  }
+  function operand32(): bigint {
+    const r = rnd();
+    const kind = Number(r & 7n);
+    const sign = r & 0x80000000n, frac = (r >> 8n) & 0x7fffffn;
+    const exps = [0n, 1n, 0xfen, 0x7fn, 0x7en, 0x40n, 0xa0n, (r >> 40n) & 0xffn];
+    return sign | (exps[kind]! << 23n) | frac;
   }
   it('fadd.d', () => check('add', (f) => f.addD(0, 2, 4, RNE, false), (a, b) => sfAdd(a, b, F64, RNE)));
   it('fsub.d', () => check('sub', (f) => f.addD(0, 2, 4, RNE, true), (a, b) => sfAdd(a, b, F64, RNE, true)));
   it('fmul.d', () => check('mul', (f) => f.mulD(0, 2, 4, RNE), (a, b) => sfMul(a, b, F64, RNE)));
   it('fdiv.d', () => check('div', (f) => f.divD(0, 2, 4, RNE), (a, b) => sfDiv(a, b, F64, RNE)));
   it('fsqrt.d', () => check('sqrt', (f) => f.sqrtD(0, 2, RNE), (a) => sfSqrt(a, F64, RNE)));
+  it('fmadd.d and fnmsub.d', () => {
+    check('fmadd.d', (f) => f.fma(0, 2, 4, 6, RNE, 0, true), (a, b, c) => sfFma(a, b, c, F64, RNE, false, false));
+    check('fnmsub.d', (f) => f.fma(0, 2, 4, 6, RNE, 2, true), (a, b, c) => sfFma(a, b, c, F64, RNE, true, false));
+  });
+  it('fmadd.s and fmsub.s', () => {
+    check('fmadd.s', (f) => f.fma(0, 2, 4, 6, RNE, 0, false), (a, b, c) => sfFma(a, b, c, F32, RNE, false, false), operand32, true);
+    check('fmsub.s', (f) => f.fma(0, 2, 4, 6, RNE, 1, false), (a, b, c) => sfFma(a, b, c, F32, RNE, false, true), operand32, true);
+  });
 });
