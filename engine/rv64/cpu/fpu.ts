@@ -234,12 +234,23 @@ export class Fpu {
    */
   private fmaFast64(d: number, x: number, y: number, z: number): boolean {
     const p = x * y;
+    if (p === 0 && (x === 0 || y === 0) && x - x === 0 && y - y === 0 && z - z === 0) {
+      this.F[d >> 1] = p + z; // an exact zero product: z itself (or a correctly signed zero), no flags
+      return true;
+    }
     const ap = Math.abs(p), ax = Math.abs(x), ay = Math.abs(y), az = Math.abs(z);
     if (!(ap >= LO_SAFE && ap < HI_SAFE && ax < HI_SAFE && ay < HI_SAFE && az < HI_SAFE && (az >= LO_SAFE || z === 0))) return false;
     const e = twoProdErr(x, y, p);
     const s = p + z;
     let bb = s - p;
     const t = (p - (s - bb)) + (z - bb);
+    if (e === 0) {
+      // exact product: the host's correctly rounded p + z is the answer (ties included)
+      if (!(Math.abs(s) >= LO_SAFE && Math.abs(s) < HI_SAFE)) return false;
+      if (t !== 0) this.flags |= NX;
+      this.F[d >> 1] = s;
+      return true;
+    }
     const u = t + e;
     bb = u - t;
     const v = (t - (u - bb)) + (e - bb);
@@ -260,7 +271,8 @@ export class Fpu {
   /** Round-to-nearest single FMA: x*y is exact in a double; one more TwoSum and a midpoint check for the last step. */
   private fmaFast32(d: number, x: number, y: number, z: number): boolean {
     const p = x * y; // exact (24 x 24 bits), no overflow or underflow for finite singles
-    if (!(p - p === 0 && z - z === 0) || p === 0) return false;
+    if (!(p - p === 0 && z - z === 0)) return false;
+    if (p === 0) { this.setS(d, p + z); return true; } // exact zero product: z itself (or a correctly signed zero)
     const s = p + z;
     const bb = s - p;
     const t = (p - (s - bb)) + (z - bb);
