@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { bootGuest } from '../../engine/boot.js';
 import type { Guest } from '../../engine/guest.js';
-import { startGdbStubOnRsp, type GdbStubHandle } from '../../gdbstub/index.js';
+import { startGdbStubForGuest, type GdbStubHandle } from '../../gdbstub/index.js';
 
 let treeCache: string | undefined;
 
@@ -100,16 +100,8 @@ export async function bootDebugUml(
   t.after(() => guest.stop());
   let output = '';
   guest.output.on('data', (d: Buffer) => (output += d.toString()));
-  const channel = await guest.debugChannel!();
-  if (channel.kind !== 'rsp') throw new Error('the UML guest should give an RSP channel');
-  const stub = await startGdbStubOnRsp(channel.stream, {
-    port: 0,
-    waitGdb: opts.waitGdb,
-    log: opts.log,
-    onKill: async () => {
-      await guest.stop('killed by gdb');
-    },
-  });
+  // the same call the CLI makes (kwb boot --gdb)
+  const stub = await startGdbStubForGuest(guest, { port: 0, waitGdb: opts.waitGdb, log: opts.log });
   t.after(() => stub.close());
   return { guest, stub, vmlinux: join(tree, 'vmlinux'), output: () => output };
 }
