@@ -100,6 +100,40 @@ describe('rv64 CPU control API', () => {
     assert.equal(cpu.getX(10), a0 + 2n);
   });
 
+  it('takes device interrupts in priority order: MEI, MSI, MTI; delegated SEI waits in M-mode', () => {
+    const bus = new MemoryBus(BASE, 4096);
+    for (let i = 0; i < 1024; i++) bus.ramView.setInt32(i * 4, 0x00000013, true); // nops
+    const cpu = new Cpu(bus);
+    cpu.reset(BASE);
+    const HANDLER = BASE + 0x800;
+    cpu.writeCsr(0x305, BigInt(HANDLER)); // mtvec
+    cpu.writeCsr(0x304, 0xaaan); // mie: everything
+    const INT = 1n << 63n;
+    const take = (): bigint => {
+      cpu.setPc(BigInt(BASE));
+      cpu.writeCsr(0x300, 1n << 3n); // mstatus.MIE
+      cpu.run(1);
+      return cpu.readCsr(0x342)!;
+    };
+    cpu.setInterruptLine(3, true);
+    cpu.setInterruptLine(7, true);
+    cpu.setInterruptLine(11, true);
+    assert.equal(take(), INT | 11n);
+    assert.equal(cpu.pc, HANDLER + 4, 'went to mtvec (and ran one instruction there)');
+    cpu.setInterruptLine(11, false);
+    assert.equal(take(), INT | 3n);
+    cpu.setInterruptLine(3, false);
+    assert.equal(take(), INT | 7n);
+    cpu.setInterruptLine(7, false);
+    // SEI delegated to S: not taken while in M-mode
+    cpu.writeCsr(0x303, 1n << 9n); // mideleg.SEI
+    cpu.writeCsr(0x342, 0n);
+    cpu.setInterruptLine(9, true);
+    assert.equal(take(), 0n);
+    assert.equal(cpu.pc, BASE + 4);
+    assert.equal((cpu.readCsr(0x344)! >> 9n) & 1n, 1n, 'mip.SEIP reflects the line');
+  });
+
   it('idles in WFI until an interrupt line rises', () => {
     const bus = new MemoryBus(BASE, 4096);
     bus.ramView.setInt32(0, 0x10500073, true); // wfi
