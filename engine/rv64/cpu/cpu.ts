@@ -46,8 +46,8 @@ const PAGE_FAULT = [Cause.LoadPage, Cause.StorePage, Cause.FetchPage];
 const TRAP = { trap: true };
 
 const TLB_SIZE = 256;
-/** Decode-cache slots per 4 KiB page: one per halfword, three int32 each. */
-const BLOCK_WORDS = 2048 * 3;
+/** Decode-cache slots per 4 KiB page: one per halfword, four int32 each (three used; four makes the index a shift). */
+const BLOCK_WORDS = 2048 * 4;
 
 export interface Watchpoint { addr: number; len: number; read: boolean; write: boolean }
 
@@ -105,6 +105,7 @@ export class Cpu {
   private fBase = NaN;
   private fLim = 0;
   private fRam = 0;
+  private fetchFaulted = false;
 
   // ---- run control ----
   private limit = 0;
@@ -508,7 +509,7 @@ export class Cpu {
   private invalidateCode(o: number, size: number): void {
     const blk = this.blocks[o >>> 12]!;
     const first = Math.max(0, ((o & 4095) >> 1) - 1), last = ((o & 4095) + size - 1) >> 1;
-    for (let k = first; k <= last && k < 2048; k++) blk[k * 3] = 0;
+    for (let k = first; k <= last && k < 2048; k++) blk[k * 4] = 0;
   }
 
   private checkWatch(pa: number, size: number, write: boolean): void {
@@ -678,18 +679,18 @@ export class Cpu {
     this.sliceN = 0;
     this.limit = max;
     const bpOn = this.bps.size > 0;
-    let fetched = false;
     // The fetch window lives in locals; everything that moves it (fetchPage, TLB flushes, traps) either reloads
     // them here or ends the inner loop (limit = 0) first.
     let base = this.fBase, lim = this.fLim, blk = this.fBlk;
     for (;;) {
       try {
         while (n < this.limit) {
-          fetched = false;
           let off = pc - base;
           if (!(off >= 0 && off < lim)) {
             this.pc = pc;
+            this.fetchFaulted = true; // until fetchPage returns: a trap from here is not the instruction's
             this.fetchPage();
+            this.fetchFaulted = false;
             base = this.fBase; lim = this.fLim; blk = this.fBlk;
             off = pc - base;
           }
@@ -697,14 +698,13 @@ export class Cpu {
             if (this.bps.has(pc) && !this.bpSkip) { this.stopReason = Stop.Breakpoint; break; }
             this.bpSkip = false;
           }
-          const si = (off >> 1) * 3;
+          const si = off << 1;
           let w0 = blk[si]!;
           if (w0 === 0) {
             const o = this.fRam + off;
             decode(this.dv.getUint16(o, true), this.dv.getUint16(o + 2, true), blk, si);
             w0 = blk[si]!;
           }
-          fetched = true;
           const imm = blk[si + 1]!;
           const w2 = blk[si + 2]!;
           const d = (w0 >>> 8) & 0xff, a = (w0 >>> 16) & 0xff, b = w0 >>> 24;
@@ -879,7 +879,8 @@ export class Cpu {
         return n;
       } catch (e) {
         if (e !== TRAP) throw e;
-        if (fetched) { n--; this.sliceN = n; }
+        if (this.fetchFaulted) this.fetchFaulted = false;
+        else { n--; this.sliceN = n; }
         this.pc = pc;
         this.enterTrap(this.trapCause, false, this.trapLo, this.trapHi);
         pc = this.pc;
