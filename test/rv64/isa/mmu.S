@@ -199,6 +199,26 @@ s6:
   BACK_TO_M(m8)
 m8:
   csrw medeleg, zero
+  # ---- MPRV: M-mode loads and stores translated as if in MPP's mode (instruction fetch is not) ----
+  li t0, MSTATUS_MPP
+  csrc mstatus, t0            # MPP = U
+  li t0, MSTATUS_MPRV
+  csrs mstatus, t0
+  li a1, VA_BASE + 0x3000
+  ld a0, 0(a1)                # user page as U: fine
+  CHECK(45, a0, 0x3333)
+  li a1, VA_BASE
+  EXPECT_TRAP
+  ld a0, 0(a1)                # S page as U: load page fault, taken in M
+  CHECK_TRAP(46, 13)
+  li TESTNUM, 47
+  bne s10, a1, fail
+  li t0, MSTATUS_MPRV
+  csrc mstatus, t0
+  li a1, VA_BASE
+  EXPECT_TRAP
+  ld a0, 0(a1)                # MPRV off: M-mode is untranslated, and nothing is mapped at 0x40000000
+  CHECK_TRAP(48, 5)
   # ---- Sv48 with the same mappings one level down ----
   la t0, root48
   srli t0, t0, 12
