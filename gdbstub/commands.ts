@@ -2,7 +2,7 @@
 // StubContext (the connection's state and the server's run control) and return the reply payload, or undefined for
 // no reply at all (k). Unknown packets get the empty reply.
 import { Unsupported, type BreakpointType, type StopReason, type Target } from './target.js';
-import { escapeBinary, fromHex, hexText, parseHexBig, parseHexInt, toHex } from './packet.js';
+import { escapeBinary, fromHex, hexText, parseHexBig, parseHexInt, toHex, type Framed } from './packet.js';
 
 export const KWB_STUB_VERSION = 'kwb gdbstub 0.1.0';
 /** The largest packet we accept (and advertise): 256 KiB, so that gdb reads 64 KiB or more in one `m`. */
@@ -39,7 +39,7 @@ export interface StubContext {
   log(line: string): void;
 }
 
-export type Reply = string | Buffer | undefined;
+export type Reply = string | Buffer | Framed | undefined;
 type Handler = (ctx: StubContext, args: string, raw: Buffer) => Promise<Reply> | Reply;
 
 interface Command {
@@ -389,7 +389,8 @@ const commands: Command[] = [
       try {
         if (ctx.target.readMemoryHex) {
           const hex = await ctx.target.readMemoryHex(a.addr, len);
-          return hex.length ? hex : ERR_FAULT;
+          if (Buffer.isBuffer(hex)) return hex.length ? hex : ERR_FAULT;
+          return { framed: hex.framed };
         }
         const data = await ctx.target.readMemory(a.addr, len);
         return data.length ? toHex(data) : ERR_FAULT;

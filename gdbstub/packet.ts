@@ -6,7 +6,7 @@
 // skipped to its end and reported as 'overflow'; a bad checksum is reported as 'bad' (the caller answers `-`).
 
 export type PacketEvent =
-  | { type: 'packet'; data: Buffer }
+  | { type: 'packet'; data: Buffer; /** the body as it was on the wire (escaped, run-length encoded) */ raw: Buffer; cs: number }
   | { type: 'ack' }
   | { type: 'nak' }
   | { type: 'interrupt' }
@@ -99,6 +99,29 @@ export function escapeBinary(data: Uint8Array): Buffer {
     } else out[n++] = c;
   }
   return out;
+}
+
+/** A packet that is framed already: sent as it is (a relay passing its server's reply through). */
+export interface Framed {
+  framed: Buffer;
+}
+
+/** Frame wire-form bodies (escaped / run-length encoded as received) back to back, given their checksums: a
+ *  concatenation of valid bodies is a valid body, and its checksum is the sum of theirs. */
+export function frameRaw(bodies: { raw: Buffer; cs: number }[]): Framed {
+  let cs = 0;
+  let len = 0;
+  for (const b of bodies) {
+    cs += b.cs;
+    len += b.raw.length;
+  }
+  const out = Buffer.allocUnsafe(len + 4);
+  out[0] = DOLLAR;
+  let n = 1;
+  for (const b of bodies) n += b.raw.copy(out, n);
+  out[n] = HASH;
+  out.write((cs & 0xff).toString(16).padStart(2, '0'), n + 1, 'latin1');
+  return { framed: out };
 }
 
 /** Frame a payload as `$payload#cs`. The payload must already be escaped if it is binary. */
@@ -264,7 +287,9 @@ export class PacketReader {
       return;
     }
     // copy: the chunk may be a view into a buffer the stream reuses
-    this.emit({ type: 'packet', data: data === raw && single ? Buffer.from(data) : data });
+    // copy: a single chunk is a view into a buffer the stream may reuse
+    const body = single ? Buffer.from(raw) : raw;
+    this.emit({ type: 'packet', data: data === raw ? body : data, raw: body, cs: this.cs });
   }
 }
 

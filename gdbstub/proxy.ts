@@ -2,7 +2,7 @@
 // its channel), or any other stub (QEMU's -s). Lean by design: one request in flight, no Nagle, no-ack mode with the
 // server, thread ids passed through, expedited registers passed through to the stop reply.
 import type { Duplex } from 'node:stream';
-import { frame, PacketReader, toHex, fromHex, escapeBinary } from './packet.js';
+import { decodeBody, frame, frameRaw, PacketReader, toHex, fromHex, escapeBinary } from './packet.js';
 import { pollFor } from './poll.js';
 import { Unsupported, type AddressSpace, type BreakpointType, type ResumeAction, type StopReason, type Target, type ThreadInfo } from './target.js';
 
@@ -33,6 +33,8 @@ export class RspClient {
   private readonly reader: PacketReader;
   private noAck = false;
   private waiting: { resolve: (b: Buffer) => void; reject: (e: Error) => void; skipOutput: boolean }[] = [];
+  /** The wire form of each reply (for passing replies through undecoded). */
+  readonly wire = new WeakMap<Buffer, { raw: Buffer; cs: number }>();
   private lastSent?: Buffer;
   private closedError?: Error;
   private chain: Promise<unknown> = Promise.resolve();
@@ -50,6 +52,7 @@ export class RspClient {
           return;
         }
         this.waiting.shift();
+        this.wire.set(d, { raw: ev.raw, cs: ev.cs });
         head.resolve(d);
       } else if (ev.type === 'nak') {
         if (this.lastSent && !this.noAck) this.stream.write(this.lastSent);
@@ -343,10 +346,13 @@ export class ProxyTarget implements Target {
 
   async readMemory(addr: bigint, len: number, _space?: AddressSpace): Promise<Uint8Array> {
     const hex = await this.readMemoryHex(addr, len);
-    return Buffer.from(hex.toString('latin1'), 'hex');
+    if (Buffer.isBuffer(hex)) return Buffer.from(hex.toString('latin1'), 'hex');
+    // a framed pass-through packet: decode it
+    const body = hex.framed.subarray(1, hex.framed.length - 3);
+    return Buffer.from((decodeBody(body, 4 * len + 64) ?? Buffer.alloc(0)).toString('latin1'), 'hex');
   }
 
-  async readMemoryHex(addr: bigint, len: number): Promise<Buffer> {
+  async readMemoryHex(addr: bigint, len: number): Promise<Buffer | { framed: Buffer }> {
     if (len <= 1024) {
       if (this.readsSinceStop.length < 4) this.readsSinceStop.push({ addr, len });
       const hit = this.cached(addr, len);
@@ -369,6 +375,11 @@ export class ProxyTarget implements Target {
       if (r.length < sizes[i]! * 2) break;
     }
     if (parts.length === 0) throw new RspError(`cannot read memory at 0x${addr.toString(16)}`);
+    if (parts.length === replies.length) {
+      // everything came: pass the server's packets through as they are (run-length encoded, fewer bytes)
+      const wire = parts.map((p) => this.rsp.wire.get(p));
+      if (wire.every((w) => w !== undefined)) return frameRaw(wire as { raw: Buffer; cs: number }[]);
+    }
     return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
   }
 

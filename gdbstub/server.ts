@@ -280,7 +280,7 @@ class ClientSession implements StubContext {
     if (this.gone) return;
     const reply = item.kind === 'overflow' ? 'E22' : await dispatch(this, item.data);
     if (reply !== undefined) {
-      const packet = frame(reply);
+      const packet = typeof reply === 'object' && 'framed' in reply ? reply.framed : frame(reply);
       this.lastReply = packet;
       this.write(packet);
     }

@@ -50,8 +50,9 @@ export interface Target {
   readMemory(addr: bigint, len: number, space?: AddressSpace): Promise<Uint8Array>;
   writeMemory(addr: bigint, data: Uint8Array, space?: AddressSpace): Promise<void>;
   /** Optional fast path for a relay whose server already answers in hex: the memory as lowercase hex text (shorter
-   *  than asked when the rest is unreadable; throws when nothing is). Saves decoding and re-encoding 2 bytes a byte. */
-  readMemoryHex?(addr: bigint, len: number): Promise<Buffer>;
+   *  than asked when the rest is unreadable; throws when nothing is), or the complete reply packet, framed, when the
+   *  server's own replies can be passed through as they came (run-length encoded, checksums summed). */
+  readMemoryHex?(addr: bigint, len: number): Promise<Buffer | { framed: Buffer }>;
   /** false when this type of breakpoint is unsupported (the stub then answers with an empty packet). */
   insertBreakpoint(type: BreakpointType, addr: bigint, kind: number): Promise<boolean>;
   removeBreakpoint(type: BreakpointType, addr: bigint, kind: number): Promise<boolean>;

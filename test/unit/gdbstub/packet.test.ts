@@ -1,7 +1,7 @@
 // RSP framing: checksums, acks, ^C, escapes, run-length decoding, limits, resynchronisation.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checksum, decodeBody, escapeBinary, frame, fromHex, PacketReader, type PacketEvent } from '../../../gdbstub/packet.js';
+import { checksum, decodeBody, escapeBinary, frame, frameRaw, fromHex, PacketReader, type PacketEvent } from '../../../gdbstub/packet.js';
 
 function read(input: (string | Buffer)[], opts = {}): PacketEvent[] {
   const events: PacketEvent[] = [];
@@ -106,6 +106,16 @@ describe('escapes and run-length encoding', () => {
   it('bounds the decoded size', () => {
     assert.equal(decodeBody(Buffer.from('a*~'.repeat(10)), 100), undefined);
     assert.equal(decodeBody(Buffer.from('a*~'), 100)!.length, 98);
+  });
+
+  it('frameRaw passes run-length encoded bodies through back to back with a summed checksum', () => {
+    // as a relay would receive them: each with its wire form and checksum
+    const wire: { raw: Buffer; cs: number }[] = [];
+    const r = new PacketReader((e) => e.type === 'packet' && wire.push({ raw: e.raw, cs: e.cs }));
+    for (const body of ['00*"ff', 'ab*!c', '0123']) r.feed(frame(Buffer.from(body)));
+    const out = read([frameRaw(wire).framed]);
+    assert.deepEqual(types(out), ['packet']); // the checksum holds
+    assert.equal(packets(out)[0], '0000000ff' + 'abbbbbc' + '0123');
   });
 
   it('fromHex is strict', () => {
