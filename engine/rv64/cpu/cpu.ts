@@ -673,7 +673,7 @@ export class Cpu {
   private exec(max: number): number {
     const x = this.x;
     const fpu = this.fpu;
-    const F = fpu.F, FI = fpu.I;
+    const FI = fpu.I;
     let pc = this.pc;
     let n = 0;
     this.sliceN = 0;
@@ -867,7 +867,7 @@ export class Cpu {
                 if ((w0 & 0xff) === 1 /* ILLEGAL */) this.raise(Cause.Illegal, imm, 0);
                 this.illegal();
               }
-              this.execFp(w0 & 0xff, d, a, b, imm, w2, F, FI);
+              this.execFp(w0 & 0xff, d, a, b, imm, w2, FI);
               break;
             }
           }
@@ -1027,7 +1027,7 @@ export class Cpu {
     return next;
   }
 
-  private execFp(op: number, d: number, a: number, b: number, imm: number, w2: number, F: Float64Array, FI: Int32Array): void {
+  private execFp(op: number, d: number, a: number, b: number, imm: number, w2: number, FI: Int32Array): void {
     const x = this.x;
     const fpu = this.fpu;
     const st = this.mstatus;
@@ -1092,7 +1092,6 @@ export class Cpu {
       case 160 /* FMV_W_X */: FI[d] = x[a]!; FI[d + 1] = -1; return;
       case 161 /* FMV_D_X */: FI[d] = x[a]!; FI[d + 1] = x[a + 1]!; return;
     }
-    void F;
     this.mstatus = st;
     this.illegal();
   }
