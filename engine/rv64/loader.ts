@@ -7,6 +7,8 @@ export interface ElfImage {
   entry: number;
   segments: ElfSegment[];
   symbols: Map<string, number>;
+  /** Allocated sections by name (address), e.g. ".htif" when a firmware has no symbol table. */
+  sections: Map<string, number>;
   data: Uint8Array;
 }
 
@@ -39,6 +41,20 @@ export function parseElf(data: Uint8Array): ElfImage {
     });
   }
   const symbols = new Map<string, number>();
+  const sections = new Map<string, number>();
+  const shstrndx = v.getUint16(0x3e, true);
+  if (shoff && shstrndx < shnum) {
+    const strOff = u64(v, shoff + shstrndx * shentsize + 0x18);
+    for (let i = 0; i < shnum; i++) {
+      const sh = shoff + i * shentsize;
+      const addr = v.getUint32(sh + 0x10, true) + v.getUint32(sh + 0x14, true) * 4294967296;
+      if (!addr) continue;
+      let end = strOff + v.getUint32(sh, true);
+      const start = end;
+      while (end < data.length && data[end] !== 0) end++;
+      sections.set(Buffer.from(data.subarray(start, end)).toString('latin1'), addr);
+    }
+  }
   for (let i = 0; i < shnum && shoff; i++) {
     const sh = shoff + i * shentsize;
     if (v.getUint32(sh + 4, true) !== 2) continue; // SHT_SYMTAB
@@ -54,7 +70,7 @@ export function parseElf(data: Uint8Array): ElfImage {
       if (hi < 0x200000) symbols.set(name, hi * 4294967296 + lo);
     }
   }
-  return { entry, segments, symbols, data };
+  return { entry, segments, symbols, sections, data };
 }
 
 /** Copy every PT_LOAD segment to its physical address (zero-filling the bss part). */

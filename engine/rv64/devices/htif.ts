@@ -3,7 +3,8 @@
 //   device 1, command 1: putchar(value & 0xff)
 //   otherwise (device 0, even value): pointer to a "magic memory" syscall block [n, a0, a1, a2, ...]; write (64)
 //   and exit (93) are supported; the reply goes to magic_mem[0] and fromhost is set to 1.
-// The device overlays the page(s) holding tohost/fromhost and passes every other byte through to RAM.
+// The device overlays the page(s) holding tohost/fromhost and passes every other byte through to RAM; outside RAM
+// (e.g. QEMU spike's HTIF window at 0x1000000, which firmware finds in the device tree) it has its own storage.
 import type { MemoryBus, MmioDevice } from '../bus.js';
 
 export class Htif implements MmioDevice {
@@ -20,21 +21,32 @@ export class Htif implements MmioDevice {
     private readonly fromhost: number | undefined,
     private readonly onExit: (code: number) => void,
     private readonly onOutput: (bytes: Uint8Array) => void,
-  ) {}
+    /** Size of the window (for the device's own storage when it is not in RAM). */
+    size = 4096,
+  ) {
+    const inRam = base >= bus.ramBase && base + size <= bus.ramBase + bus.ram.length;
+    this.mem = inRam ? bus.ramView : new DataView(new ArrayBuffer(size));
+    this.memBase = inRam ? bus.ramBase : base;
+  }
 
-  private ramOff(offset: number): number {
-    return this.base + offset - this.bus.ramBase;
+  /** Backing store for the window: RAM when the window overlays RAM, else the device's own bytes. */
+  private readonly mem: DataView;
+  /** Physical address of mem's byte 0. */
+  private readonly memBase: number;
+
+  private off(paddr: number): number {
+    return paddr - this.memBase;
   }
 
   load(offset: number, size: 1 | 2 | 4): number {
-    const o = this.ramOff(offset);
-    const v = this.bus.ramView;
+    const o = this.off(this.base + offset);
+    const v = this.mem;
     return size === 1 ? v.getUint8(o) : size === 2 ? v.getUint16(o, true) : v.getInt32(o, true);
   }
 
   store(offset: number, size: 1 | 2 | 4, value: number): void {
-    const o = this.ramOff(offset);
-    const v = this.bus.ramView;
+    const o = this.off(this.base + offset);
+    const v = this.mem;
     if (size === 1) v.setUint8(o, value & 0xff);
     else if (size === 2) v.setUint16(o, value & 0xffff, true);
     else v.setInt32(o, value | 0, true);
@@ -46,7 +58,7 @@ export class Htif implements MmioDevice {
   private command(hi: number, lo: number): void {
     if (hi === 0 && lo === 0) return;
     const dev = hi >>> 24, cmd = (hi >>> 16) & 0xff;
-    const o = this.ramOff(this.tohost - this.base);
+    const o = this.off(this.tohost);
     if (dev === 0 && (lo & 1)) {
       const code = (hi & 0xffff) * 2147483648 + (lo >>> 1);
       this.exitCode = code;
@@ -57,15 +69,15 @@ export class Htif implements MmioDevice {
     } else if (dev === 0) {
       this.syscall(hi * 4294967296 + lo);
     }
-    this.bus.ramView.setInt32(o, 0, true);
-    this.bus.ramView.setInt32(o + 4, 0, true);
+    this.mem.setInt32(o, 0, true);
+    this.mem.setInt32(o + 4, 0, true);
   }
 
   private ack(v: number): void {
     if (this.fromhost === undefined) return;
-    const o = this.fromhost - this.bus.ramBase;
-    this.bus.ramView.setInt32(o, v, true);
-    this.bus.ramView.setInt32(o + 4, 0, true);
+    const o = this.off(this.fromhost);
+    this.mem.setInt32(o, v, true);
+    this.mem.setInt32(o + 4, 0, true);
   }
 
   private syscall(addr: number): void {
