@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install a real VS Code for kwb's end-to-end test, offline: code-server 4.100.3 (VS Code 1.100.3's server and web
-# UI) from the npm registry, driven by playwright-core and Debian's Chromium. Nothing is downloaded from anywhere
+# UI) from the npm registry, driven by playwright-core (a devDependency of kwb) and Debian's Chromium. Nothing is downloaded from anywhere
 # but the npm registry and Debian. Installs into ${KWB_E2E_DIR:-~/.cache/kwb/code-server}; a second run is a no-op.
 set -euo pipefail
 dir=${KWB_E2E_DIR:-${KWB_CACHE:-$HOME/.cache/kwb}/code-server}
@@ -25,9 +25,9 @@ export npm_config_nodedir=${npm_config_nodedir:-$node_prefix}
 
 mkdir -p "$dir" && cd "$dir"
 [ -f package.json ] || npm init -y >/dev/null
-echo "setup-e2e: installing code-server $version and playwright-core (a few minutes)" >&2
+echo "setup-e2e: installing code-server $version (a few minutes)" >&2
 # no install scripts: code-server's would fetch ripgrep from GitHub
-npm install --ignore-scripts --save-exact --no-audit --no-fund "code-server@$version" playwright-core@1.65.1 >/dev/null
+npm install --ignore-scripts --save-exact --no-audit --no-fund "code-server@$version" >/dev/null
 npm rebuild argon2 >/dev/null
 cd node_modules/code-server/lib/vscode
 npm install --omit=dev --ignore-scripts --no-audit --no-fund >/dev/null

@@ -1,0 +1,161 @@
+// The extension in a real VS Code (code-server + headless Chromium): open the UML fixture kernel tree with no
+// launch.json, click a breakpoint into newuname in kernel/sys.c, press F5, run uname in the guest console, and see
+// VS Code pause there; then variables, watch, step, disassembly, the console terminal, and a clean stop.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
+import { cacheDir } from '../../engine/cache.js';
+import { FIXTURE_TIMEOUT_MS, fixtureTree } from '../helpers/fixtures.js';
+import { openVsCode, type VsCode } from './codeserver.js';
+
+const ARTIFACTS = process.env.KWB_ARTIFACTS || cacheDir('artifacts', 'e2e');
+
+/** Line (1-based) of `text` inside the body of the syscall `name` in kernel/sys.c. */
+function lineIn(tree: string, name: string, text: string): number {
+  const lines = readFileSync(join(tree, 'kernel', 'sys.c'), 'utf8').split('\n');
+  const start = lines.findIndex((l) => l.startsWith(`SYSCALL_DEFINE1(${name},`));
+  const offset = lines.slice(start).findIndex((l) => l.includes(text));
+  assert.ok(start >= 0 && offset > 0, `${text} not found in ${name}`);
+  return start + offset + 1;
+}
+
+/** Processes a debug session may leave behind: the kernel, gdb, gdbserver. */
+function leftovers(tree: string): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      if (cmd.includes(join(tree, 'linux')) || cmd.includes(join(tree, 'vmlinux')) || /^(\S*\/)?(gdb|gdbserver|gdb-multiarch) /.test(cmd)) found.push(`${pid} ${cmd.slice(0, 100)}`);
+    } catch {
+      // gone
+    }
+  }
+  return found;
+}
+
+async function command(page: Page, name: string): Promise<void> {
+  await page.keyboard.press('F1');
+  await page.locator('.quick-input-widget input').fill(`>${name}`);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().click();
+}
+
+/** The editor line that carries the top stack frame's decoration. */
+function stoppedLine(page: Page): Promise<string | undefined> {
+  return page.evaluate(() => {
+    const top = (document.querySelector('.view-overlays .debug-top-stack-frame-line')?.parentElement as HTMLElement | null)?.style.top;
+    const rows = [...document.querySelectorAll('.margin-view-overlays > div')] as HTMLElement[];
+    return rows.find((d) => d.style.top === top)?.querySelector('.line-numbers')?.textContent?.trim();
+  });
+}
+
+function terminalText(page: Page): Promise<string> {
+  return page.evaluate(() => [...document.querySelectorAll('.xterm-rows > div')].map((r) => r.textContent ?? '').join('\n'));
+}
+
+describe('VS Code end to end', { timeout: FIXTURE_TIMEOUT_MS }, () => {
+  let tree: string;
+  let vscode: VsCode | undefined;
+  const vsix = join(__dirname, '..', '..', 'dist', 'kwb.vsix');
+  before(() => {
+    tree = fixtureTree('um');
+    // F5 must work with no launch.json at all
+    rmSync(join(tree, '.vscode'), { recursive: true, force: true });
+    execFileSync('npm', ['run', '--silent', 'package'], { cwd: join(__dirname, '..', '..'), stdio: ['ignore', 'ignore', 'inherit'] });
+    assert.ok(existsSync(vsix));
+    mkdirSync(ARTIFACTS, { recursive: true });
+  });
+  after(async () => {
+    await vscode?.close();
+  });
+
+  it('F5 in a kernel tree stops at a breakpoint clicked into newuname', async (t) => {
+    vscode = await openVsCode(vsix, tree, ARTIFACTS);
+    const { page } = vscode;
+    const line = lineIn(tree, 'newuname', 'memcpy(&tmp, utsname(), sizeof(tmp));');
+
+    // open kernel/sys.c at the line
+    await page.locator('.monaco-workbench').waitFor({ timeout: 120_000 });
+    await page.keyboard.press('Control+P');
+    await page.locator('.quick-input-widget input').fill('kernel/sys.c');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'sys.c' }).first().click({ timeout: 60_000 });
+    await page.locator('.monaco-editor .view-lines').first().waitFor();
+    await page.keyboard.press('Control+G');
+    await page.keyboard.type(String(line));
+    await page.keyboard.press('Enter');
+
+    // click the gutter left of the line number
+    const number = page.locator('.margin-view-overlays .line-numbers', { hasText: new RegExp(`^${line}$`) });
+    await number.waitFor();
+    const box = (await number.boundingBox())!;
+    const margin = (await page.locator('.monaco-editor .margin').first().boundingBox())!;
+    await page.mouse.click(margin.x + 8, box.y + box.height / 2);
+    await page.locator('.codicon-debug-breakpoint').first().waitFor({ timeout: 10_000 });
+
+    // F5: until the extension host has registered kwb's debugger, F5 only opens the Run view
+    const t0 = Date.now();
+    const toolbar = page.locator('.debug-toolbar');
+    for (let i = 0; !(await toolbar.isVisible()); i++) {
+      assert.ok(i < 30, 'the debug session did not start');
+      await page.locator('.monaco-editor textarea').first().focus();
+      await page.keyboard.press('F5');
+      const picker = page.locator('.quick-input-list .monaco-list-row', { hasText: /kwb/i });
+      await Promise.race([toolbar.waitFor({ state: 'visible', timeout: 2000 }), picker.first().waitFor({ timeout: 2000 }).then(() => picker.first().click())]).catch(() => {});
+    }
+
+    // the guest console is a terminal: wait for kwb's shell, then run uname in it
+    const terminal = page.locator('.terminal-wrapper .xterm').first();
+    await terminal.waitFor({ timeout: 60_000 });
+    for (let i = 0; !/kwb: guest shell/.test(await terminalText(page)); i++) {
+      assert.ok(i < 600, `no guest shell in the terminal:\n${await terminalText(page)}`);
+      await page.waitForTimeout(100);
+    }
+    await terminal.click();
+    await page.keyboard.type('uname -r\n');
+
+    const paused = page.locator('.call-stack-state-message', { hasText: /Paused on breakpoint/i });
+    await paused.waitFor({ timeout: 60_000 });
+    const f5ToPaused = (Date.now() - t0) / 1000;
+    t.diagnostic(`F5 to "Paused on breakpoint": ${f5ToPaused.toFixed(1)} s (goal < 10 s)`);
+    const top = page.locator('.debug-call-stack .monaco-list-row', { hasText: 'newuname' }).first();
+    await top.waitFor();
+    assert.match((await top.innerText()).replace(/\s+/g, ' '), new RegExp(`sys\\.c ${line}`));
+    assert.equal(await stoppedLine(page), String(line));
+    await page.screenshot({ path: join(ARTIFACTS, 'paused.png') });
+
+    // Variables: the local `tmp`
+    await page.locator('.debug-variables .monaco-list-row', { hasText: /^tmp\b/ }).first().waitFor({ timeout: 20_000 });
+
+    // Watch: utsname()->release is the kernel's release string
+    await command(page, 'Debug: Add to Watch');
+    await page.locator('.debug-watch input, .debug-watch textarea').first().fill('utsname()->release');
+    await page.keyboard.press('Enter');
+    await page.locator('.debug-watch .monaco-list-row', { hasText: /6\.1\.\d+/ }).first().waitFor({ timeout: 20_000 });
+
+    // Step over: the stopped-line marker moves
+    await page.keyboard.press('F10');
+    for (let i = 0; (await stoppedLine(page)) === String(line); i++) {
+      assert.ok(i < 200, 'the stopped line did not move after step over');
+      await page.waitForTimeout(50);
+    }
+    assert.ok(Number(await stoppedLine(page)) > line);
+
+    // Disassembly view
+    await command(page, 'Open Disassembly View');
+    await page.locator('.disassembly-view .monaco-list-row, .disassembly-view .monaco-table-tr').nth(3).waitFor({ timeout: 20_000 });
+    await page.screenshot({ path: join(ARTIFACTS, 'disassembly.png') });
+
+    // the guest console was in the terminal
+    assert.match(await terminalText(page), /uname -r/);
+
+    // stop: nothing is left behind
+    await page.keyboard.press('Shift+F5');
+    await toolbar.waitFor({ state: 'hidden', timeout: 30_000 });
+    for (let i = 0; leftovers(tree).length; i++) {
+      assert.ok(i < 100, `left behind: ${leftovers(tree).join('; ')}`);
+      await page.waitForTimeout(100);
+    }
+  });
+});
