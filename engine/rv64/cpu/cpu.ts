@@ -45,6 +45,9 @@ const PAGE_FAULT = [Cause.LoadPage, Cause.StorePage, Cause.FetchPage];
 /** Thrown (never allocated per trap) to unwind an instruction that raised an exception. */
 const TRAP = { trap: true };
 
+/** Interrupt priority: MEI, MSI, MTI, SEI, SSI, STI. */
+const IRQ_PRIORITY = [11, 3, 7, 9, 1, 5];
+
 const TLB_SIZE = 256;
 /** Decode-cache slots per 4 KiB page: one per halfword, four int32 each (three used; four makes the index a shift). */
 const BLOCK_WORDS = 2048 * 4;
@@ -368,9 +371,7 @@ export class Cpu {
     if (sPend !== 0 && this.priv <= 1 && (this.priv === 0 || (ms & MS_SIE))) this.takeInterrupt(sPend);
   }
   private takeInterrupt(p: number): void {
-    // priority: MEI, MSI, MTI, SEI, SSI, STI
-    const order = [11, 3, 7, 9, 1, 5];
-    for (const b of order) {
+    for (const b of IRQ_PRIORITY) {
       if (p & (1 << b)) { this.enterTrap(b, true, 0, 0); return; }
     }
   }
