@@ -15,7 +15,7 @@ const qemu = hasQemu();
 
 describe('rv64 ISA tests', { skip: toolchain ? false : 'riscv64-unknown-elf-gcc is not installed' }, () => {
   it('covers every instruction class', () => {
-    for (const t of ['alu', 'muldiv', 'mem', 'compressed', 'fp', 'traps', 'interrupts', 'mmu', 'fetch']) {
+    for (const t of ['alu', 'muldiv', 'mem', 'compressed', 'fp', 'traps', 'interrupts', 'mmu', 'fetch', 'pmp']) {
       assert.ok(tests.includes(`${t}.S`), `${t}.S is missing`);
     }
   });
