@@ -21,6 +21,8 @@ export interface GdbStubOptions {
 }
 
 export const BUSY_MESSAGE = 'kwb: another debugger is attached';
+/** How long a new connection waits for the current client to go before it is refused. */
+const ACCEPT_GRACE_MS = 300;
 
 export class GdbStubServer {
   private readonly server: Server;
@@ -118,17 +120,31 @@ export class GdbStubServer {
     }
   }
 
-  private accept(sock: Socket): void {
-    sock.setNoDelay(true);
-    this.sockets.add(sock);
-    sock.once('close', () => this.sockets.delete(sock));
-    sock.on('error', () => {});
+  private accept(sock: Socket, waited = false): void {
+    if (!waited) {
+      sock.setNoDelay(true);
+      this.sockets.add(sock);
+      sock.once('close', () => this.sockets.delete(sock));
+      sock.on('error', () => {});
+    }
     if (this.closed) {
       sock.destroy();
       return;
     }
+    if (this.client && !this.exited && !waited) {
+      // the client may be on its way out (a gdb restarted at once): give its hang-up a moment to arrive
+      sock.pause();
+      const start = Date.now();
+      const check = setInterval(() => {
+        if (this.client && Date.now() - start < ACCEPT_GRACE_MS && !sock.destroyed) return;
+        clearInterval(check);
+        if (!sock.destroyed) this.accept(sock, true);
+      }, 20);
+      return;
+    }
     if (this.client || this.exited) {
       refuse(sock, this.exited ? 'kwb: the guest has exited' : BUSY_MESSAGE);
+      sock.resume();
       this.log(`gdbstub: refused a second client from ${sock.remoteAddress}:${sock.remotePort}`);
       return;
     }
@@ -139,6 +155,7 @@ export class GdbStubServer {
     const ready = this.transition.then(() => this.stopTarget());
     this.transition = ready.finally(() => this.holds--);
     session.start(this.transition);
+    sock.resume();
   }
 
   /** The client detached or went away: remove its breakpoints and let the guest run. */

@@ -233,6 +233,15 @@ describe('gdbstub commands', () => {
     await until(() => !stub.attached);
   });
 
+  it('a client connecting right as the previous one hangs up is accepted', async (t) => {
+    const { c, stub } = await setup(t);
+    assert.equal(await c.request('qAttached'), '1');
+    c.close();
+    const c2 = await RawClient.connect(stub.port); // no waiting for the stub to notice
+    t.after(() => c2.close());
+    assert.equal(await c2.request('qAttached'), '1');
+  });
+
   it('disconnecting mid-packet is harmless', async (t) => {
     const { c, target, stub } = await setup(t);
     c.raw('$m1000,');
