@@ -422,7 +422,7 @@ export class Cpu {
   // =====================================================================================================
 
   /** Virtual (lo, hi) -> physical address; raises page/access faults. probe: no A/D updates, for debuggers. */
-  private translate(lo: number, hi: number, acc: number, priv: number, probe = false): number {
+  private translate(lo: number, hi: number, acc: number, priv: number, probe = false, size = 1): number {
     let pa: number;
     if (priv === 3 || this.satpMode === 0) {
       if (hi < 0 || hi >= 0x1000000) this.raise(ACCESS_FAULT[acc]!, lo, hi);
@@ -432,7 +432,7 @@ export class Cpu {
     }
     // PMP
     if (priv !== 3 || this.pmp.anyLocked) {
-      if (!this.pmp.check(pa, 1, acc, priv)) this.raise(ACCESS_FAULT[acc]!, lo, hi);
+      if (!this.pmp.check(pa, size, acc, priv)) this.raise(ACCESS_FAULT[acc]!, lo, hi); // all bytes, one entry
       this.cacheable = this.pmp.pageAllowed(pa - (pa % 4096), acc, priv);
     } else this.cacheable = true;
     if (this.watches.length) this.cacheable = false;
@@ -536,7 +536,7 @@ export class Cpu {
       this.rhi = v1;
       return size === 2 ? v0 & 0xffff : v0 | 0;
     }
-    const pa = this.translate(lo, hi, ACC_R, this.dataPriv());
+    const pa = this.translate(lo, hi, ACC_R, this.dataPriv(), false, size);
     if (this.watches.length) this.checkWatch(pa, size, false);
     const o = pa - this.ramBase;
     if (o >= 0 && o + size <= this.ramLen && !this.bus.ioPage[Math.floor(o / 4096)]) {
@@ -575,7 +575,7 @@ export class Cpu {
       }
       return;
     }
-    const pa = this.translate(lo, hi, ACC_W, this.dataPriv());
+    const pa = this.translate(lo, hi, ACC_W, this.dataPriv(), false, size);
     if (this.watches.length) this.checkWatch(pa, size, true);
     const o = pa - this.ramBase;
     if (o >= 0 && o + size <= this.ramLen && !this.bus.ioPage[Math.floor(o / 4096)]) {
@@ -601,7 +601,7 @@ export class Cpu {
   /** Physical address for an AMO/SC (store permission; misaligned -> store misaligned fault). */
   private amoAddr(lo: number, hi: number, size: number, isLr: boolean): number {
     if ((lo & (size - 1)) !== 0) this.raise(isLr ? Cause.LoadMisaligned : Cause.StoreMisaligned, lo, hi);
-    const pa = this.translate(lo, hi, isLr ? ACC_R : ACC_W, this.dataPriv());
+    const pa = this.translate(lo, hi, isLr ? ACC_R : ACC_W, this.dataPriv(), false, size);
     if (this.watches.length) this.checkWatch(pa, size, !isLr);
     const o = pa - this.ramBase;
     if (o < 0 || o + size > this.ramLen || this.bus.ioPage[Math.floor(o / 4096)]) this.raise(isLr ? Cause.LoadAccess : Cause.StoreAccess, lo, hi);
