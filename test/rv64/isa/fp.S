@@ -97,6 +97,15 @@ TEST_BEGIN
   fsqrt.d f11, f16            # sqrt(-1)
   CHECKD(43, f11, 0x7ff8000000000000)
   CHECKF(44, NV)
+  LD(f31, 0x3c30000000000000) # 2^-60
+  fadd.d f11, f5, f31         # 1 + 2^-60 rounds to 1: inexact (the common, fast path)
+  CHECKD(47, f11, 0x3ff0000000000000)
+  CHECKF(48, NX)
+  fmul.d f11, f6, f6          # 9: exact
+  CHECKF(49, 0)
+  fmadd.d f11, f6, f6, f31    # 9 + 2^-60: inexact
+  CHECKD(160, f11, 0x4022000000000000)
+  CHECKF(161, NX)
   fsqrt.d f11, f6             # sqrt(3) rounded
   CHECKD(45, f11, 0x3ffbb67ae8584caa)
   CHECKF(46, NX)
