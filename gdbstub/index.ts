@@ -3,7 +3,6 @@ import type { Duplex } from 'node:stream';
 import { GdbStubServer, type GdbStubOptions } from './server.js';
 import { connectProxy, UML_PASS_SIGNALS, type ProxyOptions } from './proxy.js';
 import type { Target } from './target.js';
-import type { Guest } from '../engine/guest.js';
 
 export type { Target, StopReason } from './target.js';
 export { GdbStubServer, BUSY_MESSAGE } from './server.js';
@@ -58,27 +57,5 @@ export async function startGdbStubOnRsp(
     log: opts.log,
   };
   const target = await connectProxy(stream, proxyOpts);
-  return startGdbStub(target, opts);
-}
-
-/** The one call for the CLI: serve a guest started with BootOptions.debug. An RSP channel (UML under gdbserver) gets
- *  the relay with UML's signals passed silently; an in-process Target is served as is. A client's `kill` stops the
- *  guest (guest.stop()), and `killed` settles. */
-export async function startGdbStubForGuest(
-  guest: Pick<Guest, 'engine' | 'stop' | 'debugChannel'>,
-  opts: { host?: string; port: number; waitGdb?: boolean; log?: (line: string) => void },
-): Promise<GdbStubHandle> {
-  if (!guest.debugChannel) throw new Error('this guest was not started for debugging');
-  const channel = await guest.debugChannel();
-  const onKill = async () => {
-    await guest.stop('killed by the debugger');
-  };
-  if (channel.kind === 'rsp') return startGdbStubOnRsp(channel.stream, { ...opts, onKill, uml: guest.engine === 'uml' });
-  const target = channel.target;
-  const kill = target.kill.bind(target);
-  target.kill = async () => {
-    await kill();
-    await onKill();
-  };
   return startGdbStub(target, opts);
 }

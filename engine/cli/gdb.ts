@@ -17,7 +17,20 @@ export function parseGdbAddress(text: string): GdbAddress {
   return { host, port };
 }
 
-/** Serve the guest's debug channel on `address`; announce it on stderr once clients can connect. */
+/** Serve a guest started with BootOptions.debug: an RSP channel (UML under gdbserver) through the relay with UML's
+ *  own signals passed silently, an in-process Target as it is. A client's `kill` stops the guest. */
+export async function serveGuest(guest: Guest, opts: { host?: string; port: number; waitGdb?: boolean; log?: (line: string) => void }): Promise<GdbStubHandle> {
+  if (!guest.debugChannel) throw new KwbError(`the ${guest.engine} engine cannot be debugged`);
+  const channel = await guest.debugChannel();
+  const stub =
+    channel.kind === 'rsp'
+      ? await startGdbStubOnRsp(channel.stream, { ...opts, uml: guest.engine === 'uml', onKill: () => void guest.stop('killed by gdb') })
+      : await startGdbStub(channel.target, opts);
+  void stub.killed.then(() => guest.stop('killed by gdb'));
+  return stub;
+}
+
+/** Serve the guest on `address` for the CLI; announce it on stderr once clients can connect. */
 export async function attachGdbStub(
   guest: Guest,
   kernelPath: string,
@@ -25,22 +38,15 @@ export async function attachGdbStub(
   wait: boolean,
   note: (s: string) => void,
 ): Promise<{ port: number; close(): Promise<void> }> {
-  if (!guest.debugChannel) throw new KwbError(`the ${guest.engine} engine cannot be debugged`);
-  const channel = await guest.debugChannel();
-  const common = { host: address.host, port: address.port, waitGdb: wait };
   let stub: GdbStubHandle;
   try {
-    stub =
-      channel.kind === 'rsp'
-        ? await startGdbStubOnRsp(channel.stream, { ...common, uml: guest.engine === 'uml', onKill: () => void guest.stop('killed by gdb') })
-        : await startGdbStub(channel.target, common);
+    stub = await serveGuest(guest, { host: address.host, port: address.port, waitGdb: wait });
   } catch (err) {
     await guest.stop('the gdb stub could not start');
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'EADDRINUSE' ? 'the port is in use; pick another with --gdb :PORT (or :0)' : (err as Error).message;
     throw new KwbError(`cannot serve gdb on ${address.host}:${address.port}: ${why}`, ExitCode.couldNotTest);
   }
-  void stub.killed.then(() => guest.stop('killed by gdb'));
   const forget = recordSession({ host: stub.host, port: stub.port, kernel: kernelPath });
   const shown = stub.host.includes(':') ? `[${stub.host}]` : stub.host;
   // the one line tools wait for (the VS Code adapter reads it); always printed, --quiet or not

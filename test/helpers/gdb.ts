@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { bootGuest } from '../../engine/boot.js';
 import type { Guest } from '../../engine/guest.js';
-import { startGdbStubForGuest, type GdbStubHandle } from '../../gdbstub/index.js';
+import type { GdbStubHandle } from '../../gdbstub/index.js';
+import { serveGuest } from '../../engine/cli/gdb.js';
 
 let treeCache: string | undefined;
 
@@ -101,7 +102,7 @@ export async function bootDebugUml(
   let output = '';
   guest.output.on('data', (d: Buffer) => (output += d.toString()));
   // the same call the CLI makes (kwb boot --gdb)
-  const stub = await startGdbStubForGuest(guest, { port: 0, waitGdb: opts.waitGdb, log: opts.log });
+  const stub = await serveGuest(guest, { port: 0, waitGdb: opts.waitGdb, log: opts.log });
   t.after(() => stub.close());
   return { guest, stub, vmlinux: join(tree, 'vmlinux'), output: () => output };
 }
