@@ -11,6 +11,8 @@ import { elfExtent, loadElf, parseElf } from './loader.js';
 export interface BareMetalOptions {
   maxInstructions?: number;
   timeoutSec?: number;
+  /** Compile hot code into JS functions (default true); false runs everything through the interpreter. */
+  jit?: boolean;
   /** Where the program's HTIF console output goes (default: process.stdout). */
   output?: (bytes: Uint8Array) => void;
 }
@@ -44,6 +46,7 @@ export function runBareMetalImage(img: ReturnType<typeof parseElf>, opts: BareMe
   const bus = new MemoryBus(ramBase, ramSize);
   loadElf(img, bus);
   const cpu = new Cpu(bus);
+  cpu.jitEnabled = opts.jit ?? true;
   const out = opts.output ?? ((b: Uint8Array) => process.stdout.write(b));
   let exit: number | undefined;
   const tohost = img.symbols.get('tohost');

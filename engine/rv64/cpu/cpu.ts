@@ -5,6 +5,7 @@
 import type { Bus } from '../bus.js';
 import * as csrMod from './csr.js';
 import * as decodeMod from './decode.js';
+import { type Block, type JitEnv, compileBlock } from './jit.js';
 import { Fpu } from './fpu.js';
 import * as int64 from './int64.js';
 import { Pmp } from './pmp.js';
@@ -110,6 +111,17 @@ export class Cpu {
   private fRam = 0;
   private fetchFaulted = false;
 
+  // ---- block compiler (jit.ts) ----
+  /** Compile hot straight-line code into JS functions (off while breakpoints or watchpoints are set). */
+  jitEnabled = true;
+  private readonly jitPages: (Array<Block | undefined> | undefined)[];
+  private readonly jitHeat: (Uint8Array | undefined)[];
+  /** Per RAM page: bumped whenever decoded code in the page is invalidated; blocks remember it. */
+  private readonly jitGen: Uint32Array;
+  /** Index within the running block of the instruction in a slow path (set by generated code before it may trap). */
+  jitK = 0;
+  private jitEnv: JitEnv | undefined;
+
   // ---- run control ----
   private limit = 0;
   private stopReason = Stop.Budget;
@@ -137,6 +149,9 @@ export class Cpu {
     this.ramLen = bus.ram.length;
     this.blocks = new Array<Int32Array | undefined>(this.ramLen / 4096);
     this.codeMark = new Uint8Array(this.ramLen / 4096);
+    this.jitPages = new Array<Array<Block | undefined> | undefined>(this.ramLen / 4096);
+    this.jitHeat = new Array<Uint8Array | undefined>(this.ramLen / 4096);
+    this.jitGen = new Uint32Array(this.ramLen / 4096);
     this.rTag = this.tlbTag[0]!; this.rHi = this.tlbHi[0]!; this.rOff = this.tlbOff[0]!;
     this.wTag = this.tlbTag[1]!; this.wHi = this.tlbHi[1]!; this.wOff = this.tlbOff[1]!;
     this.fBlk = this.scratch;
@@ -249,12 +264,12 @@ export class Cpu {
   invalidatePhys(paddr: number, len: number): void {
     const first = Math.max(0, Math.floor((paddr - this.ramBase) / 4096));
     const last = Math.min(this.codeMark.length - 1, Math.floor((paddr + len - 1 - this.ramBase) / 4096));
-    for (let p = first; p <= last; p++) if (this.codeMark[p]) this.blocks[p]!.fill(0);
+    for (let p = first; p <= last; p++) if (this.codeMark[p]) { this.blocks[p]!.fill(0); this.jitGen[p]!++; }
   }
 
   /** Forget every decoded instruction (fence.i, or after memory was written behind the CPU's back). */
   flushDecodeCache(): void {
-    for (let i = 0; i < this.codeMark.length; i++) if (this.codeMark[i]) this.blocks[i]!.fill(0);
+    for (let i = 0; i < this.codeMark.length; i++) if (this.codeMark[i]) { this.blocks[i]!.fill(0); this.jitGen[i]!++; }
     this.fBase = NaN;
   }
 
@@ -508,6 +523,7 @@ export class Cpu {
   }
 
   private invalidateCode(o: number, size: number): void {
+    this.jitGen[o >>> 12]!++;
     const blk = this.blocks[o >>> 12]!;
     const first = Math.max(0, ((o & 4095) >> 1) - 1), last = ((o & 4095) + size - 1) >> 1;
     for (let k = first; k <= last && k < 2048; k++) blk[k * 4] = 0;
@@ -683,6 +699,11 @@ export class Cpu {
     // The fetch window lives in locals; everything that moves it (fetchPage, TLB flushes, traps) either reloads
     // them here or ends the inner loop (limit = 0) first.
     let base = this.fBase, lim = this.fLim, blk = this.fBlk;
+    const jitOn = this.jitEnabled && !bpOn && this.watches.length === 0;
+    const jitGen = this.jitGen;
+    let jp: Array<Block | undefined> | undefined, jh: Uint8Array | undefined, jpage = -1;
+    let jb: Block | undefined, jpc0 = 0;
+    if (jitOn && lim === 4094) { jpage = this.fRam >>> 12; jp = this.jitPage(jpage); jh = this.jitHeat[jpage]; }
     for (;;) {
       try {
         while (n < this.limit) {
@@ -694,10 +715,27 @@ export class Cpu {
             this.fetchFaulted = false;
             base = this.fBase; lim = this.fLim; blk = this.fBlk;
             off = pc - base;
+            if (jitOn && lim === 4094) { jpage = this.fRam >>> 12; jp = this.jitPage(jpage); jh = this.jitHeat[jpage]; }
+            else jp = undefined;
           }
           if (bpOn) {
             if (this.bps.has(pc) && !this.bpSkip) { this.stopReason = Stop.Breakpoint; break; }
             this.bpSkip = false;
+          }
+          if (jp !== undefined) {
+            const slot = off >> 1;
+            let bk = jp[slot];
+            if (bk === undefined || bk.gen !== jitGen[jpage]) {
+              bk = undefined;
+              if (++jh![slot]! >= 16) { jh![slot] = 0; bk = this.jitCompile(blk, slot, jpage); jp[slot] = bk; }
+            }
+            if (bk !== undefined && bk.len > 0 && n + bk.len <= this.limit) {
+              jb = bk; jpc0 = pc;
+              pc = bk.run(x, pc);
+              jb = undefined;
+              n += bk.len;
+              continue;
+            }
           }
           const si = off << 1;
           let w0 = blk[si]!;
@@ -880,15 +918,44 @@ export class Cpu {
         return n;
       } catch (e) {
         if (e !== TRAP) throw e;
-        if (this.fetchFaulted) this.fetchFaulted = false;
+        if (jb !== undefined) { // a slow-path memory access inside a compiled block trapped
+          pc = jpc0 + jb.offsets[this.jitK]!;
+          n += this.jitK;
+          this.sliceN = n;
+          jb = undefined;
+        } else if (this.fetchFaulted) this.fetchFaulted = false;
         else { n--; this.sliceN = n; }
         this.pc = pc;
         this.enterTrap(this.trapCause, false, this.trapLo, this.trapHi);
         pc = this.pc;
         base = this.fBase; lim = this.fLim; blk = this.fBlk;
+        jp = undefined; // re-established on the next fetch-window load
         this.limit = 0; // let run() look at interrupts and stop requests
       }
     }
+  }
+
+  private jitPage(page: number): Array<Block | undefined> {
+    let jp = this.jitPages[page];
+    if (!jp) {
+      jp = new Array<Block | undefined>(2048);
+      this.jitPages[page] = jp;
+      this.jitHeat[page] = new Uint8Array(2048);
+    }
+    return jp;
+  }
+
+  /** Compile the block at `slot` of RAM page `page`; a block with len 0 marks "not compilable" until the page changes. */
+  private jitCompile(blk: Int32Array, slot: number, page: number): Block {
+    const env = (this.jitEnv ??= {
+      dv: this.dv, ram: this.ram, rTag: this.rTag, rHi: this.rHi, rOff: this.rOff, wTag: this.wTag, wHi: this.wHi,
+      wOff: this.wOff, codeMark: this.codeMark,
+      helpers: { cpu: this, R, mul64, mulh64, mulhu64, div64, div32, shl, shr },
+    });
+    const pageOff = page * 4096;
+    const gen = this.jitGen[page]!;
+    const decodeAt = (off: number) => decode(this.dv.getUint16(pageOff + off, true), this.dv.getUint16(pageOff + off + 2, true), blk, off << 1);
+    return compileBlock(blk, slot, decodeAt, env, gen) ?? { run: () => 0, len: 0, offsets: new Int32Array(0), gen };
   }
 
   /** Rare instructions (fences, environment calls, xRET, WFI, SFENCE.VMA, CSRs, LR/SC, AMOs): kept out of exec() so

@@ -182,6 +182,21 @@ describe('runBareMetal', { skip: hasToolchain() ? false : 'riscv64-unknown-elf-g
     assert.equal(r.exitCode, 7);
     assert.equal(r.passed, false);
   });
+  it('the block compiler changes nothing observable: same output, instruction counts and results', async () => {
+    for (const [src, flags] of [['isa/mmu.S', []], ['isa/traps.S', []], ['isa/loop-fault.S', []], ['diff/intdiff.c', []], ['bench/cpu-bench.c', ['-DITERATIONS=3']]] as const) {
+      const elf = buildProgram([src], [...flags]);
+      const outs: string[] = [];
+      const runs = [];
+      for (const jit of [true, false]) {
+        let out = '';
+        runs.push(await runBareMetal(elf, { jit, output: (b) => { out += Buffer.from(b).toString('latin1'); } }));
+        outs.push(out);
+      }
+      assert.ok(runs[0]!.passed && runs[1]!.passed, src);
+      assert.equal(runs[0]!.instructions, runs[1]!.instructions, `${src}: instruction count`);
+      assert.equal(outs[0], outs[1], `${src}: output`);
+    }
+  });
   it('stops at the instruction limit', async () => {
     const elf = buildProgram(['bench/cpu-bench.c']);
     const r = await runBareMetal(elf, { maxInstructions: 100_000 });
