@@ -1095,6 +1095,12 @@ export class Cpu {
     return next;
   }
 
+  /** An FP instruction inside a compiled block (same checks as the interpreter's default case). */
+  fpFromBlock(op: number, d: number, a: number, b: number, imm: number, w2: number): void {
+    if ((this.mstatus & MS_FS) === 0) this.illegal();
+    this.execFp(op, d, a, b, imm, w2, this.fpu.I);
+  }
+
   private execFp(op: number, d: number, a: number, b: number, imm: number, w2: number, FI: Int32Array): void {
     const x = this.x;
     const fpu = this.fpu;

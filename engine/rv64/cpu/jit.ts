@@ -2,7 +2,7 @@
 // or the first instruction it does not handle) becomes one JavaScript function with register indices and immediates
 // baked in, so V8 compiles it to tight machine code. Loads and stores keep the TLB fast path inline and fall back to
 // the CPU's slow paths (which may trap: `cpu.jitK` says which instruction of the block was running). Everything else
-// (CSRs, system instructions, atomics, floating point) stays in the interpreter.
+// (CSRs, system instructions, atomics) stays in the interpreter; FP instructions call its FP executor.
 import { Op } from './ops.js';
 
 /** A compiled block: run(x, pc0) executes all `len` instructions and returns the next pc. */
@@ -33,7 +33,7 @@ function addr(a: number, imm: number): string {
 const W = (d: number, v: string) => `{ const v = ${v}; x[${d}] = v; x[${d + 1}] = v >> 31; }`;
 
 /** JS for one non-terminating instruction, or undefined if the compiler does not handle it. */
-function body(op: number, d: number, a: number, b: number, imm: number, pcExpr: string, k: number): string | undefined {
+function body(op: number, d: number, a: number, b: number, imm: number, w2: number, pcExpr: string, k: number): string | undefined {
   const ih = imm >> 31;
   switch (op) {
     case Op.ADDI: return `{ const al = x[${a}], lo = (al + ${imm}) | 0; x[${d + 1}] = (x[${a + 1}] + ${ih} + ((lo >>> 0) < (al >>> 0) ? 1 : 0)) | 0; x[${d}] = lo; }`;
@@ -112,6 +112,8 @@ function body(op: number, d: number, a: number, b: number, imm: number, pcExpr: 
         else { cpu.jitK = ${k}; cpu.storeSlow(lo, hi, ${size}, x[${b}], x[${b + 1}]); } }`;
     }
   }
+  // floating point: a call into the interpreter's FP executor (which checks mstatus.FS and the rounding mode)
+  if (op >= Op.FLW && op <= Op.FMV_D_X) return `cpu.jitK = ${k}; cpu.fpFromBlock(${op}, ${d}, ${a}, ${b}, ${imm}, ${w2});`;
   return undefined;
 }
 
@@ -152,7 +154,7 @@ export function compileBlock(blk: Int32Array, slot: number, decodeAt: (off: numb
     const rel = off - start;
     const t = terminator(op, d, a, b, imm, rel, len);
     if (t !== undefined) { offsets.push(rel); parts.push(t); break; }
-    const c = body(op, d, a, b, imm, `(pc0 + ${rel})`, k);
+    const c = body(op, d, a, b, imm, w2, `(pc0 + ${rel})`, k);
     if (c === undefined) { parts.push(`return pc0 + ${rel};`); break; }
     offsets.push(rel);
     parts.push(c);

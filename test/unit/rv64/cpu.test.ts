@@ -183,7 +183,7 @@ describe('runBareMetal', { skip: hasToolchain() ? false : 'riscv64-unknown-elf-g
     assert.equal(r.passed, false);
   });
   it('the block compiler changes nothing observable: same output, instruction counts and results', async () => {
-    for (const [src, flags] of [['isa/mmu.S', []], ['isa/traps.S', []], ['isa/loop-fault.S', []], ['diff/intdiff.c', []], ['bench/cpu-bench.c', ['-DITERATIONS=3']]] as const) {
+    for (const [src, flags] of [['isa/mmu.S', []], ['isa/traps.S', []], ['isa/loop-fault.S', []], ['diff/intdiff.c', []], ['diff/fpdiff.c', ['-DRANDOM_CASES=50']], ['bench/fp-bench.c', ['-DITERATIONS=5']], ['bench/cpu-bench.c', ['-DITERATIONS=3']]] as const) {
       const elf = buildProgram([src], [...flags]);
       const outs: string[] = [];
       const runs = [];
