@@ -50,6 +50,7 @@ const TRAP = { trap: true };
 const IRQ_PRIORITY = [11, 3, 7, 9, 1, 5];
 
 const TLB_SIZE = 256;
+const JIT_MAX_BLOCKS = 50_000;
 /** Decode-cache slots per 4 KiB page: one per halfword, four int32 each (three used; four makes the index a shift). */
 const BLOCK_WORDS = 2048 * 4;
 
@@ -121,6 +122,8 @@ export class Cpu {
   /** Index within the running block of the instruction in a slow path (set by generated code before it may trap). */
   jitK = 0;
   private jitEnv: JitEnv | undefined;
+  /** Compiled blocks alive; past JIT_MAX_BLOCKS every block is dropped (bounded memory; hot code recompiles). */
+  private jitCount = 0;
 
   // ---- run control ----
   private limit = 0;
@@ -952,6 +955,10 @@ export class Cpu {
       wOff: this.wOff, codeMark: this.codeMark,
       helpers: { cpu: this, R, mul64, mulh64, mulhu64, div64, div32, shl, shr },
     });
+    if (++this.jitCount > JIT_MAX_BLOCKS) {
+      this.jitCount = 1;
+      for (let p = 0; p < this.jitPages.length; p++) if (this.jitPages[p]) this.jitPages[p]!.fill(undefined);
+    }
     const pageOff = page * 4096;
     const gen = this.jitGen[page]!;
     const decodeAt = (off: number) => decode(this.dv.getUint16(pageOff + off, true), this.dv.getUint16(pageOff + off + 2, true), blk, off << 1);
