@@ -7,6 +7,13 @@ import { cacheDir } from '../cache.js';
 import { KwbError, ExitCode } from '../results.js';
 import { INIT_SCRIPT, initConfig, type InitConfig } from './init.js';
 
+/** The guest shell's profile. kwb's init is a script that waits for the shell, not a daemon listening for the
+ *  signals busybox's halt/poweroff/reboot send to PID 1; these end the guest at once instead. */
+const PROFILE = `poweroff() { sync; command poweroff -f; }
+halt() { poweroff; }
+reboot() { poweroff; }
+`;
+
 export const BUSYBOX = process.env.KWB_BUSYBOX || '/bin/busybox';
 
 /** The applets of the host's busybox; asked once per busybox build and remembered in kwb's cache. */
@@ -63,5 +70,6 @@ export function buildHostRoot(root: string, config: InitConfig): void {
   }
   writeFileSync(join(root, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
   writeFileSync(join(root, 'etc', 'group'), 'root:x:0:\n');
+  writeFileSync(join(root, 'etc', 'profile'), PROFILE);
   writeKwbDir(join(root, 'kwb'), config);
 }

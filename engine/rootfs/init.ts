@@ -30,11 +30,8 @@ if [ $# -gt 0 ]; then
   status=$?
 else
   echo "kwb: guest shell; 'poweroff' (or Ctrl-D) ends the guest"
-  # busybox's halt/poweroff/reboot signal init (USR1/USR2/TERM); a trap runs only while the shell sits in wait
-  trap 'kill -HUP -- -$shell 2>/dev/null' USR1 USR2 TERM
-  setsid cttyhack sh -l &
-  shell=$!
-  wait $shell
+  # in the foreground: a background job would start with SIGINT ignored, and Ctrl-C must reach the guest's commands
+  setsid cttyhack sh -l
   status=0
 fi
 echo "$status" > "$KWB/status"
