@@ -21,6 +21,9 @@ export interface BootOptions {
   rootfs?: string;
   disk?: string;
   share?: ShareSpec[];
+  /** rv64 firmware: an M-mode image to run first (OpenSBI), or 'none' (bare metal: the ELF runs in M-mode itself).
+   *  Default: kwb's built-in SBI. */
+  bios?: string;
   /** Guest memory, e.g. "256M". */
   mem?: string;
   /** Extra kernel command line arguments. */

@@ -2,6 +2,8 @@
 import { createWriteStream } from 'node:fs';
 import { resolve } from 'node:path';
 import { bootGuest } from '../boot.js';
+import { detectKernel } from '../detect.js';
+import { runBareMetal } from '../rv64/baremetal.js';
 import type { BootOptions, EngineName, Guest, ShareSpec } from '../guest.js';
 import { defaultKernel } from '../kerneltree.js';
 import { ExitCode, KwbError, exitCodeFor, type GuestResult } from '../results.js';
@@ -18,6 +20,7 @@ export const bootOptions: OptionTable = {
   disk: { value: 'IMG', help: 'a disk image as root, behind a copy-on-write overlay (never written)' },
   share: { value: 'HOST[:GUEST]', repeat: true, help: 'mount a host directory in the guest (default: same path)' },
   mem: { value: 'SIZE', help: 'guest memory, e.g. 512M (default 256M)' },
+  bios: { value: 'FILE|none', help: 'rv64: firmware to run in M-mode (OpenSBI), or none for a bare-metal ELF' },
   append: { value: 'ARGS', repeat: true, help: 'extra kernel command line arguments' },
   gdb: { value: '[HOST:]PORT', help: 'serve gdb on this address (loopback unless HOST is given; port 0 picks one)' },
   'wait-gdb': { help: 'hold the guest before the kernel runs until gdb connects and continues' },
@@ -69,6 +72,7 @@ export function bootOptionsFrom(args: ParsedArgs, command: string[] | undefined,
     disk: one(args, 'disk'),
     share: (args.options.get('share') ?? []).map(parseShare),
     mem: parseMem(one(args, 'mem')),
+    bios: one(args, 'bios'),
     append: (args.options.get('append') ?? []).flatMap((a) => a.split(/\s+/).filter(Boolean)),
     command,
     timeoutSec: parseTimeout(one(args, 'timeout')),
@@ -157,6 +161,18 @@ export function describeResult(result: GuestResult): string | undefined {
   }
 }
 
+/** `--bios none`: a bare-metal RISC-V ELF on kwb's CPU, reporting the riscv-tests way (HTIF tohost). */
+async function bareMetal(opts: BootOptions, json: boolean): Promise<number> {
+  const kind = detectKernel(opts.kernel);
+  if (kind.kind !== 'riscv-elf') throw new KwbError(`--bios none runs a bare-metal RISC-V ELF; ${opts.kernel} is not one`);
+  const r = await runBareMetal(opts.kernel, { timeoutSec: opts.timeoutSec });
+  const code = Math.min(r.exitCode, 127);
+  const what = r.passed ? 'passed' : r.failedTest !== undefined ? `test ${r.failedTest} failed` : (r.detail ?? `exited with ${r.exitCode}`);
+  if (json) process.stdout.write(JSON.stringify({ ...r, exitCode: code }) + '\n');
+  process.stderr.write(`kwb: ${opts.kernel}: ${what} (${r.instructions} instructions in ${r.seconds.toFixed(2)} s)\n`);
+  return code;
+}
+
 /** `kwb boot` / `kwb run` */
 export async function bootCommand(name: 'boot' | 'run', argv: string[]): Promise<number> {
   const args = parseArgs(name, argv, bootOptions);
@@ -168,6 +184,7 @@ export async function bootCommand(name: 'boot' | 'run', argv: string[]): Promise
     if (!quiet) process.stderr.write(`kwb: ${s}\n`);
   };
   const opts = bootOptionsFrom(args, command, note);
+  if (opts.bios === 'none') return bareMetal(opts, json);
   const interactive = !json && !command && !!process.stdin.isTTY && !!process.stdout.isTTY;
   if (interactive) opts.console = 'terminal';
   const { result, timings } = await runGuest(opts, { interactive, consoleTo: json ? 'stderr' : 'stdout', runMode: name === 'run', gdb: one(args, 'gdb'), note });
