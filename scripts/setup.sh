@@ -10,7 +10,7 @@ packages=(
   linux-source-6.1 make flex bison bc cpio xz-utils libelf-dev libssl-dev dwarves python3 rsync
   # the rv64 engine: cross compilers for test programs and kernels, QEMU and OpenSBI as references
   gcc-riscv64-linux-gnu gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf binutils-riscv64-unknown-elf
-  qemu-system-misc opensbi
+  qemu-system-misc qemu-system-data opensbi device-tree-compiler
   # terminal tests
   tmux
 )
