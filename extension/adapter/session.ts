@@ -532,18 +532,24 @@ export class KwbDebugSession extends DebugSession {
 
   private readonly exprOf = new Map<string, string>();
 
-  /** A DAP variable for a varobj, expandable (lazily, through -var-list-children) when it has children. */
-  private varobjVariable(name: string, label: string, v: MiTuple): DebugProtocol.Variable {
+  /** A DAP variable for a varobj, expandable (lazily, through -var-list-children) when it has children. A char
+   *  array shows as gdb prints it ("6.1.192\000..."), not as varobjs do ("[65]"). */
+  private async varobjVariable(name: string, label: string, v: MiTuple): Promise<DebugProtocol.Variable> {
     const children = Number(str(v.numchild) ?? 0);
     const type = str(v.type);
-    const value = str(v.value) ?? '';
+    let value = str(v.value) ?? '';
+    const expression = this.exprOf.get(name);
+    if (/^\[\d+\]$/.test(value) && type && /char \[\d+\]/.test(type) && expression) {
+      const printed = await this.gdb!.command(`-data-evaluate-expression ${miQuote(expression)}`).catch(() => undefined);
+      value = str(printed?.value) ?? value;
+    }
     const address = /^(0x[0-9a-f]+)/.exec(value)?.[1];
     return {
       name: label,
       value,
       type,
       variablesReference: children > 0 ? this.ref({ kind: 'varobj', name }) : 0,
-      evaluateName: this.exprOf.get(name),
+      evaluateName: expression,
       memoryReference: address,
     };
   }
@@ -573,7 +579,7 @@ export class KwbDebugSession extends DebugSession {
           const name = str(tuple(v)?.name);
           if (!name) continue;
           const created = await this.createVarobj(name, ref.thread, ref.frame).catch(() => undefined);
-          if (created) variables.push(this.varobjVariable(created.name, name, created.data));
+          if (created) variables.push(await this.varobjVariable(created.name, name, created.data));
         }
       } else if (ref?.kind === 'scope' && ref.scope === 'registers') {
         const names = list((await this.gdb!.command('-data-list-register-names'))['register-names']).map((n) => str(n) ?? '');
@@ -595,7 +601,7 @@ export class KwbDebugSession extends DebugSession {
           if (parentExpr && !/^(public|private|protected)$/.test(exp)) {
             this.exprOf.set(name, /^\d+$/.test(exp) ? `${parentExpr}[${exp}]` : `(${parentExpr}).${exp}`);
           }
-          variables.push(this.varobjVariable(name, exp, child));
+          variables.push(await this.varobjVariable(name, exp, child));
         }
       }
     } catch (err) {
@@ -640,7 +646,7 @@ export class KwbDebugSession extends DebugSession {
         const thread = args.frameId !== undefined ? Math.floor(args.frameId / 10000) : 1;
         const frame = args.frameId !== undefined ? args.frameId % 10000 : 0;
         const { name, data } = await this.createVarobj(args.expression, thread, frame);
-        const v = this.varobjVariable(name, args.expression, data);
+        const v = await this.varobjVariable(name, args.expression, data);
         response.body = { result: v.value, type: v.type, variablesReference: v.variablesReference, memoryReference: v.memoryReference };
       }
       this.sendResponse(response);
