@@ -143,7 +143,9 @@ export function parseMiLine(line: string): MiRecord {
     const pairs: [string, MiValue][] = [];
     while (!c.done()) {
       if (c.text[c.pos++] !== ',') throw new MiSyntaxError('expected ,');
-      pairs.push(result(c, 0));
+      // gdb's MI2 quirk: a multi-location breakpoint's locations follow bkpt={...} as bare tuples
+      if (c.peek() === '{' && pairs.length) pairs.push([pairs[pairs.length - 1]![0], value(c, 0)]);
+      else pairs.push(result(c, 0));
     }
     const token = m[1] ? Number(m[1]) : undefined;
     return { kind, token, class: cls, data: toTuple(pairs) };
