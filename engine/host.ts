@@ -57,6 +57,18 @@ export function killGroup(pgid: number, signal: NodeJS.Signals): void {
   }
 }
 
+/** A process group kwb did not start itself but owns (gdbserver's inferior): killed at exit like our own. */
+export function adoptGroup(pgid: number): void {
+  hookExit();
+  liveGroups.add(pgid);
+}
+
+/** Kill an adopted group now and forget it. */
+export function releaseGroup(pgid: number, signal: NodeJS.Signals): void {
+  killGroup(pgid, signal);
+  liveGroups.delete(pgid);
+}
+
 /** Whether any process of the group is still alive. */
 export function groupAlive(pgid: number): boolean {
   try {

@@ -33,7 +33,8 @@ class KwbConfigurationProvider implements vscode.DebugConfigurationProvider {
         void vscode.window.showErrorMessage('kwb: no built kernel here. Build one (kwb: Build Kernel) or add a kwb launch configuration with "kernel".');
         return undefined;
       }
-      return { type: 'kwb', request: 'launch', name: 'kwb: boot and debug', kernel: tree.kernel, cwd: dir };
+      // the guest console terminal is what a kernel developer watches first; the debug console stays one click away
+      return { type: 'kwb', request: 'launch', name: 'kwb: boot and debug', kernel: tree.kernel, cwd: dir, internalConsoleOptions: 'neverOpen' };
     }
     if (config.request === 'launch' && !config.kernel) {
       const dir = folder?.uri.fsPath;

@@ -5,7 +5,7 @@ import { accessSync, constants, existsSync, readFileSync, statSync, watch } from
 import { dirname, join, resolve } from 'node:path';
 import { Duplex, PassThrough, type Readable, type Writable } from 'node:stream';
 import type { BootOptions, Guest } from '../guest.js';
-import { groupAlive, killGroup, makeTempDir, removeTempDir, spawnGroup } from '../host.js';
+import { adoptGroup, groupAlive, killGroup, makeTempDir, releaseGroup, removeTempDir, spawnGroup } from '../host.js';
 import { ExitCode, KwbError, type GuestResult } from '../results.js';
 import { buildHostRoot, writeKwbDir } from '../rootfs/hostroot.js';
 import { umlArgv, type UmlRoot } from './argv.js';
@@ -70,6 +70,8 @@ export class UmlGuest implements Guest {
   private hostExit?: { code: number | null; signal: string | null };
   private readonly rsp?: Duplex;
   private readonly timer?: NodeJS.Timeout;
+  /** Under gdbserver: the kernel's own process group. */
+  private kernelGroup?: number;
   readonly commandStarted?: Promise<void>;
 
   constructor(
@@ -95,6 +97,12 @@ export class UmlGuest implements Guest {
       if (underGdbserver) {
         // gdbserver's own chatter ("Process ... created", "Child exited with status N") is parsed, not shown
         stderrTail = (stderrTail + text).slice(-4096);
+        // gdbserver starts the kernel in a process group of its own: adopt it, so that it dies with this guest
+        const created = /Process .* created; pid = (\d+)/.exec(stderrTail);
+        if (created && !this.kernelGroup) {
+          this.kernelGroup = Number(created[1]);
+          adoptGroup(this.kernelGroup);
+        }
         const exited = /Child exited with status (\d+)/.exec(stderrTail);
         const killed = /Child terminated with signal = \w+ \((SIG\w+)\)/.exec(stderrTail);
         if (exited) this.hostExit = { code: Number(exited[1]), signal: null };
@@ -116,6 +124,7 @@ export class UmlGuest implements Guest {
       child.once('exit', (code, signal) => {
         if (this.timer) clearTimeout(this.timer);
         if (!underGdbserver) this.hostExit = { code, signal };
+        if (this.kernelGroup) releaseGroup(this.kernelGroup, 'SIGKILL');
         // drain what the guest printed last (a panic message, the command's final output) before deciding
         void Promise.race([streamsClosed, new Promise((r) => setTimeout(r, 500))]).then(() => {
           const result = this.decide();
@@ -156,6 +165,7 @@ export class UmlGuest implements Guest {
       const pgid = this.child.pid;
       // UML's SIGTERM handler kills its helper processes and removes its umid dir; SIGKILL the group if it lingers
       killGroup(pgid, 'SIGTERM');
+      if (this.kernelGroup) killGroup(this.kernelGroup, 'SIGKILL');
       const deadline = setTimeout(() => killGroup(pgid, 'SIGKILL'), this.underGdbserver ? 0 : STOP_GRACE_MS);
       void this.done.finally(() => clearTimeout(deadline));
     }

@@ -35,13 +35,19 @@ export interface AttachArguments extends DebugProtocol.AttachRequestArguments {
   cwd?: string;
 }
 
+/** The kernel tree a file is in (a directory with Kconfig and a built vmlinux), if any. */
+export function kernelTreeOf(file: string): string | undefined {
+  for (let dir = dirname(file); dir !== dirname(dir); dir = dirname(dir)) {
+    if (existsSync(join(dir, 'Kconfig')) && existsSync(join(dir, 'vmlinux'))) return dir;
+  }
+  return undefined;
+}
+
 /** The tree's vmlinux when the kernel sits in a built tree (arch/riscv/boot/Image -> ../../../vmlinux). */
 export function symbolsFor(kernel: string, vmlinux?: string): string {
   if (vmlinux) return vmlinux;
-  for (let dir = dirname(kernel); dir !== dirname(dir); dir = dirname(dir)) {
-    if (existsSync(join(dir, 'Kconfig')) && existsSync(join(dir, 'vmlinux'))) return join(dir, 'vmlinux');
-  }
-  return kernel;
+  const tree = kernelTreeOf(kernel);
+  return tree ? join(tree, 'vmlinux') : kernel;
 }
 
 export function isRiscv(kernel: string): boolean {

@@ -15,7 +15,7 @@ import {
 } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { Gdb, GdbError } from './gdb.js';
-import { freePort, isRiscv, kwbBootArgs, symbolsFor, type AttachArguments, type LaunchArguments } from './launch.js';
+import { freePort, isRiscv, kernelTreeOf, kwbBootArgs, symbolsFor, type AttachArguments, type LaunchArguments } from './launch.js';
 import { list, miQuote, str, tuple, type MiTuple } from './mi.js';
 
 type VarRef =
@@ -74,7 +74,9 @@ export class KwbDebugSession extends DebugSession {
   // --- start and end ---------------------------------------------------------------------------------------------
 
   private startGdb(symbols: string | undefined, gdbPath: string, cwd?: string): Gdb {
-    const gdb = new Gdb(gdbPath, symbols ? [symbols] : [], cwd);
+    // a kernel tree's vmlinux-gdb.py (CONFIG_GDB_SCRIPTS) gives the lx-* commands in the debug console
+    const tree = symbols ? kernelTreeOf(symbols) : undefined;
+    const gdb = new Gdb(gdbPath, [...(tree ? ['-iex', `add-auto-load-safe-path ${tree}`] : []), ...(symbols ? [symbols] : [])], cwd);
     gdb.on('exec', (cls, data) => this.onExec(cls, data));
     gdb.on('stream', (kind, text) => {
       if (kind === 'console' || kind === 'target') this.sendEvent(new OutputEvent(text, 'console'));
@@ -700,6 +702,8 @@ export class KwbDebugSession extends DebugSession {
         const line = Number(str(src.line) ?? 0);
         return list(src.line_asm_insn).map((i) => ({ i: tuple(i) ?? {}, file, line }));
       });
+      // gdb groups by source line (inlined code makes the groups jump around): put them back in address order
+      lines.sort((a, b) => (BigInt(str(a.i.address) ?? '0') < BigInt(str(b.i.address) ?? '0') ? -1 : 1));
       const instructions: DebugProtocol.DisassembledInstruction[] = lines.map(({ i, file, line }) => ({
         address: str(i.address) ?? '0x0',
         instructionBytes: str(i.opcodes),
