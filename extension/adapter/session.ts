@@ -16,7 +16,7 @@ import {
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { Gdb, GdbError } from './gdb.js';
 import { freePort, isRiscv, kernelTreeOf, kwbBootArgs, symbolsFor, type AttachArguments, type LaunchArguments } from './launch.js';
-import { list, miQuote, str, tuple, type MiTuple } from './mi.js';
+import { list, miQuote, str, tuple, type MiTuple, type MiValue } from './mi.js';
 
 type VarRef =
   | { kind: 'scope'; scope: 'locals' | 'registers'; thread: number; frame: number }
@@ -585,8 +585,7 @@ export class KwbDebugSession extends DebugSession {
         }
       } else if (ref?.kind === 'scope' && ref.scope === 'registers') {
         const names = list((await this.gdb!.command('-data-list-register-names'))['register-names']).map((n) => str(n) ?? '');
-        const values = await this.gdb!.command(`-data-list-register-values --thread ${ref.thread} --frame ${ref.frame} --skip-unavailable x`);
-        for (const rv of list(values['register-values'])) {
+        for (const rv of await this.registerValues(ref.thread, ref.frame, names)) {
           const t = tuple(rv) ?? {};
           const name = names[Number(str(t.number))];
           if (name) variables.push({ name, value: str(t.value) ?? '', variablesReference: 0 });
@@ -611,6 +610,25 @@ export class KwbDebugSession extends DebugSession {
     }
     response.body = { variables };
     this.sendResponse(response);
+  }
+
+  /** Register values in hex. Some stubs fail the whole request for one register they list but cannot read (QEMU's
+   *  RV64 pmpcfg1): then ask in chunks, and register by register within a chunk that fails. */
+  private async registerValues(thread: number, frame: number, names: string[]): Promise<MiValue[]> {
+    const ask = (regs: number[]) =>
+      this.gdb!.command(`-data-list-register-values --thread ${thread} --frame ${frame} --skip-unavailable x ${regs.join(' ')}`).then((r) => list(r['register-values']));
+    const all = names.flatMap((n, i) => (n ? [i] : []));
+    try {
+      return await ask(all);
+    } catch {
+      const out: MiValue[] = [];
+      for (let i = 0; i < all.length; i += 64) {
+        const chunk = all.slice(i, i + 64);
+        const got = await ask(chunk).catch(async () => (await Promise.all(chunk.map((r) => ask([r]).catch(() => [])))).flat());
+        out.push(...got);
+      }
+      return out;
+    }
   }
 
   protected override async setVariableRequest(response: DebugProtocol.SetVariableResponse, args: DebugProtocol.SetVariableArguments): Promise<void> {
