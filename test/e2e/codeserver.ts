@@ -63,7 +63,8 @@ export async function openVsCode(vsix: string, workspace: string, logDir: string
   const server: ChildProcess = spawn(
     bin,
     [...args, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override', workspace],
-    { detached: true, stdio: ['ignore', openSync(join(logDir, 'code-server.log'), 'w'), openSync(join(logDir, 'code-server.err'), 'w')] },
+    // its IPC sockets go to our temp dir, which goes away with it
+    { detached: true, env: { ...process.env, TMPDIR: tmp }, stdio: ['ignore', openSync(join(logDir, 'code-server.log'), 'w'), openSync(join(logDir, 'code-server.err'), 'w')] },
   );
   const killServer = async () => {
     const exited = new Promise((r) => server.once('exit', r));
