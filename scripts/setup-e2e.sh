@@ -8,17 +8,7 @@ version=4.100.3
 stamp=$dir/.kwb-ready-$version
 [ -f "$stamp" ] && { echo "setup-e2e: ready in $dir" >&2; exit 0; }
 
-as_root=()
-[ "$(id -u)" = 0 ] || as_root=(sudo)
-need=()
-for p in build-essential python3 libkrb5-dev ripgrep chromium; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
-done
-if [ ${#need[@]} -gt 0 ]; then
-  echo "setup-e2e: installing ${need[*]}" >&2
-  "${as_root[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
+"$(dirname "$(realpath "$0")")/apt-install.sh" setup-e2e build-essential python3 libkrb5-dev ripgrep chromium
 # node-gyp must build against the local node headers, not download them
 node_prefix=$(dirname "$(dirname "$(command -v node)")")
 export npm_config_nodedir=${npm_config_nodedir:-$node_prefix}

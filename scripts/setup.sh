@@ -14,18 +14,5 @@ packages=(
   # terminal tests
   tmux
 )
-as_root=()
-if [ "$(id -u)" != 0 ]; then
-  command -v sudo >/dev/null || { echo "setup: run this as root (apt-get needs it)" >&2; exit 1; }
-  as_root=(sudo)
-fi
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "setup: installing ${missing[*]}" >&2
-  "${as_root[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+"$(dirname "$0")/apt-install.sh" setup "${packages[@]}"
 echo "setup: host tools ready" >&2
