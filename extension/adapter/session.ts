@@ -2,6 +2,7 @@
 // vscode-mock-debug, it translates and keeps no state that it can ask gdb for; what it keeps is the mapping between
 // DAP's handles (variablesReference, breakpoint ids) and gdb's (varobj names, breakpoint numbers).
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   Breakpoint,
@@ -40,6 +41,7 @@ export class KwbDebugSession extends DebugSession {
   private instructionBreakpoints: string[] = [];
   private readonly logpoints = new Map<string, string>();
   private supportsTerminal = false;
+  private guestFailed?: Promise<never>;
   private pauseRequested = false;
 
   constructor() {
@@ -106,6 +108,7 @@ export class KwbDebugSession extends DebugSession {
   }
 
   private async bootAndAttach(args: LaunchArguments): Promise<void> {
+    if (!args.kernel || !existsSync(args.kernel)) throw new Error(`kwb: no kernel at ${args.kernel ?? '(none given)'}; build one (kwb build) or set "kernel" in launch.json`);
     const port = await freePort();
     const kwb = args.kwbPath ?? join(__dirname, 'cli.js');
     const bootArgs = kwbBootArgs(args, port);
@@ -121,13 +124,22 @@ export class KwbDebugSession extends DebugSession {
     } else {
       // no terminal: the console comes to the debug console as output
       const guest = spawn(process.execPath, [kwb, ...bootArgs], { cwd: args.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+      let errors = '';
       guest.stdout!.on('data', (d: Buffer) => this.sendEvent(new OutputEvent(d.toString(), 'stdout')));
-      guest.stderr!.on('data', (d: Buffer) => this.sendEvent(new OutputEvent(d.toString(), 'stderr')));
+      guest.stderr!.on('data', (d: Buffer) => {
+        errors += d.toString();
+        this.sendEvent(new OutputEvent(d.toString(), 'stderr'));
+      });
       this.guest = guest;
+      this.guestFailed = new Promise((_, reject) =>
+        guest.once('exit', (code) => reject(new Error(errors.trim().split('\n').pop() || `kwb boot exited with ${code}`))),
+      );
+      this.guestFailed.catch(() => {});
     }
     const gdb = this.startGdb(symbolsFor(args.kernel, args.vmlinux), args.gdbPath ?? (isRiscv(args.kernel) ? 'gdb-multiarch' : 'gdb'), args.cwd);
-    // gdb retries the connection until kwb's stub listens (the kernel boots up to its first instruction first)
-    await this.connect(gdb, `127.0.0.1:${port}`, 60);
+    // gdb retries the connection until kwb's stub listens (the kernel boots up to its first instruction first);
+    // a kwb that gives up (a bad option, a kernel it cannot boot) ends the wait with its own message
+    await Promise.race([this.connect(gdb, `127.0.0.1:${port}`, 60), ...(this.guestFailed ? [this.guestFailed] : [])]);
   }
 
   protected override async attachRequest(response: DebugProtocol.AttachResponse, args: AttachArguments): Promise<void> {

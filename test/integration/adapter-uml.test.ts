@@ -164,3 +164,22 @@ describe('debug adapter on UML', { timeout: FIXTURE_TIMEOUT_MS }, () => {
     assert.deepEqual(leftovers(tree), []);
   });
 });
+
+describe('debug adapter: bad launches', { timeout: 60_000 }, () => {
+  let dc: DebugClient;
+  before(async () => {
+    dc = new DebugClient('node', ADAPTER, 'kwb');
+    await dc.start();
+    await dc.initializeRequest({ adapterID: 'kwb', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path' });
+  });
+  after(async () => {
+    await dc.stop().catch(() => {});
+  });
+
+  it('reports a missing kernel and a file kwb cannot boot at once, with kwb\'s own words', async () => {
+    await assert.rejects(dc.launchRequest({ kernel: '/nonexistent/linux' } as DebugProtocol.LaunchRequestArguments), /no kernel at \/nonexistent\/linux/);
+    const t0 = Date.now();
+    await assert.rejects(dc.launchRequest({ kernel: '/bin/true' } as DebugProtocol.LaunchRequestArguments), /not a User-mode Linux kernel/);
+    assert.ok(Date.now() - t0 < 15_000);
+  });
+});
