@@ -178,6 +178,20 @@ describe('VS Code end to end', { timeout: FIXTURE_TIMEOUT_MS }, () => {
     await paused.waitFor({ timeout: 30_000 });
     assert.match(await terminalText(page), /uname -r/);
 
+    // restart reboots the guest (a new kernel process: a new thread name) in the same terminal, and the breakpoint
+    // is hit in the new boot
+    const threadName = () => page.locator('.debug-call-stack .monaco-list-row .thread').first().innerText().catch(() => '');
+    const before = await threadName();
+    await page.locator('.debug-toolbar .codicon-debug-restart').first().click();
+    for (let i = 0; !((await paused.isVisible()) && (await threadName()) !== before && /\S/.test(await threadName())); i++) {
+      assert.ok(i < 600, `not paused in a new boot after restart (${before}):\n${await terminalText(page)}`);
+      await page.waitForTimeout(100);
+    }
+    assert.match(await terminalText(page), /Run \/kwb\/init as init process/);
+    const terminals = await page.evaluate(() => document.querySelectorAll('.terminal-wrapper').length);
+    t.diagnostic(`terminals after restart: ${terminals}`);
+    assert.equal(terminals, 1);
+
     // stop: nothing is left behind
     await page.locator('.debug-toolbar .codicon-debug-stop').first().click();
     await toolbar.waitFor({ state: 'hidden', timeout: 30_000 });
