@@ -1,13 +1,6 @@
 // kwb's command line: one small module per command; this file only dispatches and turns errors into exit codes.
 import { ExitCode, KwbError } from '../results.js';
-import { bootCommand, bootOptions } from './boot.js';
 import { helpText } from './args.js';
-import { doctorCommand } from './doctor.js';
-import { gdbCommand, gdbOptions } from './gdbcmd.js';
-import { buildCommand, buildOptions } from './build.js';
-import { testCommand, testOptions } from './test.js';
-import { bisectCommand, bisectOptions } from './bisect.js';
-import { watchCommand } from './watch.js';
 
 const USAGE = `kwb: run a freshly built Linux kernel as a process on this machine, and debug it
 
@@ -25,15 +18,46 @@ usage: kwb <command> [options]
 Exit codes: the guest command's status; 2 usage error; 122 interrupted; 123 kernel panic; 124 timeout;
 125 could not test. See README.md.`;
 
-const commands: Record<string, { run(argv: string[]): Promise<number>; help: string }> = {
-  boot: { run: (argv) => bootCommand('boot', argv), help: helpText('kwb boot [options] [-- CMD...]', bootOptions) },
-  run: { run: (argv) => bootCommand('run', argv), help: helpText('kwb run [options] -- CMD...', bootOptions) },
-  build: { run: buildCommand, help: helpText('kwb build [--tree DIR] [--arch um|riscv] [--config FRAGMENT]', buildOptions) },
-  test: { run: testCommand, help: helpText('kwb test [options] [--ktap] [--runs N] -- CMD...', testOptions) },
-  bisect: { run: bisectCommand, help: helpText('kwb bisect --good REV --bad REV [--tree DIR] [test options] -- CMD...\n       kwb bisect --resume | --reset', bisectOptions) },
-  watch: { run: watchCommand, help: helpText('kwb watch [boot options] [-- CMD...]', bootOptions) },
-  gdb: { run: gdbCommand, help: helpText('kwb gdb [--port N] [-- GDB ARGS...]', gdbOptions) },
-  doctor: { run: () => doctorCommand(), help: 'usage: kwb doctor' },
+interface Command {
+  run(argv: string[]): Promise<number>;
+  help: string;
+}
+
+// Each command's module is loaded only when that command runs: kwb's start-up is part of every boot's wall time.
+const commands: Record<string, () => Promise<Command>> = {
+  boot: async () => {
+    const { bootCommand, bootOptions } = await import('./boot.js');
+    return { run: (argv) => bootCommand('boot', argv), help: helpText('kwb boot [options] [-- CMD...]', bootOptions) };
+  },
+  run: async () => {
+    const { bootCommand, bootOptions } = await import('./boot.js');
+    return { run: (argv) => bootCommand('run', argv), help: helpText('kwb run [options] -- CMD...', bootOptions) };
+  },
+  build: async () => {
+    const { buildCommand, buildOptions } = await import('./build.js');
+    return { run: buildCommand, help: helpText('kwb build [--tree DIR] [--arch um|riscv] [--config FRAGMENT]', buildOptions) };
+  },
+  test: async () => {
+    const { testCommand, testOptions } = await import('./test.js');
+    return { run: testCommand, help: helpText('kwb test [options] [--ktap] [--runs N] -- CMD...', testOptions) };
+  },
+  bisect: async () => {
+    const { bisectCommand, bisectOptions } = await import('./bisect.js');
+    const usage = 'kwb bisect --good REV --bad REV [--tree DIR] [test options] -- CMD...\n       kwb bisect --resume | --reset';
+    return { run: bisectCommand, help: helpText(usage, bisectOptions) };
+  },
+  watch: async () => {
+    const [{ watchCommand }, { bootOptions }] = await Promise.all([import('./watch.js'), import('./boot.js')]);
+    return { run: watchCommand, help: helpText('kwb watch [boot options] [-- CMD...]', bootOptions) };
+  },
+  gdb: async () => {
+    const { gdbCommand, gdbOptions } = await import('./gdbcmd.js');
+    return { run: gdbCommand, help: helpText('kwb gdb [--port N] [-- GDB ARGS...]', gdbOptions) };
+  },
+  doctor: async () => {
+    const { doctorCommand } = await import('./doctor.js');
+    return { run: () => doctorCommand(), help: 'usage: kwb doctor' };
+  },
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -46,8 +70,9 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write('kwb 0.1.0\n');
     return ExitCode.ok;
   }
-  const command = commands[name];
-  if (!command) throw new KwbError(`unknown command '${name}'; run kwb --help for the list`);
+  const load = commands[name];
+  if (!load) throw new KwbError(`unknown command '${name}'; run kwb --help for the list`);
+  const command = await load();
   if (rest.includes('--help') && !rest.slice(0, rest.indexOf('--help')).includes('--')) {
     process.stdout.write(command.help + '\n');
     return ExitCode.ok;

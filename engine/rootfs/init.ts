@@ -21,6 +21,8 @@ mkdir -p /dev/pts /dev/shm && mount -t devpts devpts /dev/pts
 echo kwb > /proc/sys/kernel/hostname
 share() { mkdir -p "$2" && mount -t hostfs hostfs "$2" -o "$1" || echo "kwb: cannot mount host directory $1 at $2" >&2; }
 . "$KWB/config"
+# the first boot of a kernel: keep its kernel log, from which the host learns the delay-loop calibration (see lpj.ts)
+[ -n "$learn_lpj" ] && "$KWB/bin/busybox" dmesg > "$KWB/kmsg"
 if [ $# -gt 0 ]; then
   # the command's output should reach the host as it wrote it: no CR added, no echo of forwarded input
   stty -echo -onlcr 2>/dev/null
@@ -44,11 +46,14 @@ export interface InitConfig {
   shares: ShareSpec[];
   cwd?: string;
   command?: string[];
+  /** Dump the kernel log to $KWB/kmsg before running the command (the console hides it when quiet). */
+  learnLpj?: boolean;
 }
 
 export function initConfig(config: InitConfig): string {
   const lines = ['# written by kwb for this boot'];
   for (const share of config.shares) lines.push(`share ${shellQuote(share.host)} ${shellQuote(share.guest)}`);
+  if (config.learnLpj) lines.push('learn_lpj=1');
   if (config.cwd) lines.push(`cd ${shellQuote(config.cwd)} || exit 1`);
   lines.push(config.command?.length ? `set -- ${config.command.map(shellQuote).join(' ')}` : 'set --');
   return lines.join('\n') + '\n';

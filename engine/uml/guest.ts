@@ -9,6 +9,7 @@ import { adoptGroup, groupAlive, killGroup, makeTempDir, releaseGroup, removeTem
 import { ExitCode, KwbError, type GuestResult } from '../results.js';
 import { buildHostRoot, writeKwbDir } from '../rootfs/hostroot.js';
 import { umlArgv, type UmlRoot } from './argv.js';
+import { LpjLearner, presetLpj, userSetLpj } from './lpj.js';
 import { xstateShim } from './shim.js';
 import { PanicWatch } from '../panic.js';
 
@@ -80,6 +81,7 @@ export class UmlGuest implements Guest {
     private readonly statusFile: string | undefined,
     private readonly underGdbserver: boolean,
     opts: BootOptions,
+    private readonly lpj?: { learner: LpjLearner; kmsg?: string },
   ) {
     const stdio = child.stdio;
     const consoleIn = (underGdbserver ? stdio[3] : stdio[0]) as Writable;
@@ -88,6 +90,7 @@ export class UmlGuest implements Guest {
     consoleIn.on('error', () => {}); // the guest may be gone while input is still arriving
     consoleOut.on('data', (chunk: Buffer) => {
       this.panic.feed(chunk);
+      lpj?.learner.feed(chunk.toString('latin1'));
       this.output.write(chunk);
     });
     const hostErr = child.stderr!;
@@ -128,6 +131,7 @@ export class UmlGuest implements Guest {
         // drain what the guest printed last (a panic message, the command's final output) before deciding
         void Promise.race([streamsClosed, new Promise((r) => setTimeout(r, 500))]).then(() => {
           const result = this.decide();
+          this.lpj?.learner.save(this.lpj.kmsg);
           removeTempDir(this.tmp);
           this.output.end();
           resolveDone(result);
@@ -209,7 +213,19 @@ export async function startUml(opts: BootOptions, info: UmlStartInfo): Promise<U
   const tmp = makeTempDir('uml', opts.tmpdir);
   try {
     const umid = `kwb-${process.pid}-${++guestCounter}`;
-    const initConfig = { shares, cwd: guestCwd({ ...opts, share: shares }), command: opts.command };
+    const debug = !!opts.debug;
+    const kernelLog = opts.kernelLog ?? (opts.command?.length ? 'quiet' : 'all');
+    const append = opts.append ?? [];
+    const lpj = userSetLpj(append) ? undefined : presetLpj(kernel);
+    // learn on a kernel's first boot here; not under gdb, where a stop during calibration would skew it
+    const learner = lpj === undefined && !debug && !userSetLpj(append) ? new LpjLearner(kernel) : undefined;
+    const consoleHidesCalibration = kernelLog === 'quiet' || kernelLog === 'warnings';
+    const initConfig = {
+      shares,
+      cwd: guestCwd({ ...opts, share: shares }),
+      command: opts.command,
+      learnLpj: !!learner && consoleHidesCalibration,
+    };
     const wantsKwbInit = !!opts.command?.length || shares.length > 0;
     let root: UmlRoot;
     let kwbDir: string | undefined;
@@ -223,16 +239,15 @@ export async function startUml(opts: BootOptions, info: UmlStartInfo): Promise<U
       kwbDir = join(tmp, 'kwb');
       writeKwbDir(kwbDir, initConfig);
     }
-    const debug = !!opts.debug;
     const argv = umlArgv({
       umid,
       umlDir: tmp,
       mem: opts.mem ?? '256M',
       root,
       kwbDir: root.kind === 'kwb' ? undefined : kwbDir,
-      kernelLog: opts.kernelLog ?? (opts.command?.length ? 'quiet' : 'all'),
+      kernelLog,
       consoleFds: debug ? [3, 4] : [0, 1],
-      append: opts.append ?? [],
+      append: lpj ? [`lpj=${lpj}`, ...append] : append,
     });
     const env: NodeJS.ProcessEnv = { ...process.env, TERM: process.env.TERM || 'linux' };
     delete env.TMPDIR; // UML puts its memory file in $TMPDIR when set; /dev/shm (its default) is RAM
@@ -253,7 +268,8 @@ export async function startUml(opts: BootOptions, info: UmlStartInfo): Promise<U
     });
     if (spawnError) throw new KwbError(`cannot start the UML kernel: ${spawnError.message}`, ExitCode.couldNotTest);
     const statusFile = kwbDir && opts.command?.length ? join(kwbDir, 'status') : undefined;
-    return new UmlGuest(child, tmp, statusFile, debug, opts);
+    const kmsg = kwbDir && initConfig.learnLpj ? join(kwbDir, 'kmsg') : undefined;
+    return new UmlGuest(child, tmp, statusFile, debug, opts, learner && { learner, kmsg });
   } catch (err) {
     removeTempDir(tmp);
     throw err;

@@ -2,10 +2,9 @@
 // buffer (AMX). It is compiled once with the host's cc into kwb's cache, keyed by its source, and preloaded into
 // dynamically linked UML kernels.
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { cacheDir } from '../cache.js';
+import { cacheDir, cacheKey } from '../cache.js';
 
 function shimSourcePath(): string {
   // beside this module in the source tree; beside dist/cli.js in the bundle (scripts/build.mjs copies it)
@@ -19,7 +18,7 @@ function shimSourcePath(): string {
 /** Path of the compiled shim, or an error string saying why there is none. */
 export function xstateShim(): { path: string } | { error: string } {
   const source = readFileSync(shimSourcePath());
-  const key = createHash('sha256').update(source).digest('hex').slice(0, 12);
+  const key = cacheKey(source).slice(0, 12);
   const out = cacheDir('bin', `xstate-shim-${key}.so`);
   if (existsSync(out)) return { path: out };
   mkdirSync(cacheDir('bin'), { recursive: true });

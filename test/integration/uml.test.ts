@@ -41,6 +41,21 @@ describe('uml engine', { timeout: FIXTURE_TIMEOUT_MS }, () => {
     });
   }
 
+  it("calibrates the delay loop on a kernel's first boot only, then presets what it learned", async () => {
+    const cache = join(sandbox().tmp, 'cache'); // a cache of its own: this kernel's first boot happens here
+    const dmesg = ['run', '--kernel', kernel, '--', 'dmesg'];
+    const first = await box.run(dmesg, { env: { KWB_CACHE: cache } });
+    assert.equal(first.code, 0, first.stderr);
+    const learned = /Calibrating delay loop\.\.\. [\d.]+ BogoMIPS \(lpj=(\d+)\)/.exec(first.stdout);
+    assert.ok(learned, first.stdout);
+    const second = await box.run(dmesg, { env: { KWB_CACHE: cache } });
+    assert.match(second.stdout, new RegExp(`Calibrating delay loop \\(skipped\\) preset value\\.\\. [\\d.]+ BogoMIPS \\(lpj=${learned[1]}\\)`));
+    // the user's own lpj= wins
+    const own = await box.run(['run', '--kernel', kernel, '--append', 'lpj=1000000', '--', 'dmesg'], { env: { KWB_CACHE: cache } });
+    assert.match(own.stdout, /preset value\.\. [\d.]+ BogoMIPS \(lpj=1000000\)/);
+    rmSync(cache, { recursive: true, force: true });
+  });
+
   it("hands kwb's input to the command, and its end as end of file", async () => {
     const lines = await sandbox().run(['run', '--kernel', kernel, '--', 'sh', '-c', 'cat; echo after cat'], { input: 'line one\nline two\n' });
     assert.equal(lines.stdout, 'line one\nline two\nafter cat\n');
