@@ -32,11 +32,11 @@ export async function benchUml(): Promise<BenchRow[]> {
     buildHostRoot(root, { shares: [], command: ['true'] });
     const bareArgs = umlArgv({ umid: `bench-${process.pid}`, umlDir: tmp, mem: '256M', root: { kind: 'kwb', dir: root }, kernelLog: 'quiet', consoleFds: [0, 1], append: [] });
     const env = { ...process.env, LD_PRELOAD: shim.path };
-    const lpj = presetLpj(kernel);
     const kwbTimes: number[] = [];
     const bareTimes: number[] = [];
     const presetTimes: number[] = [];
     timeMs(process.execPath, [cli, 'run', '--kernel', kernel, '--', 'true'], process.env); // warm the page cache
+    const lpj = presetLpj(kernel); // learned by the boot just now, if not before
     for (let i = 0; i < RUNS; i++) {
       bareTimes.push(timeMs(kernel, bareArgs, env, tmp));
       if (lpj) presetTimes.push(timeMs(kernel, [...bareArgs, `lpj=${lpj}`], env, tmp));
