@@ -1,0 +1,40 @@
+// What kernel awareness needs from each architecture: which task is on the CPU, and the registers a task saved
+// when it was last switched out, laid out in the inner target's g packet.
+import type { Offsets, Queries } from '../offsets.js';
+import type { RegisterLayout } from '../registers.js';
+import type { ReadMemory, Task } from '../tasks.js';
+
+export interface ArchContext {
+  offsets: Offsets;
+  layout: RegisterLayout;
+  readMemory: ReadMemory;
+  /** A live register of the CPU by its target.xml name (undefined when the target has none by that name). */
+  liveRegister(name: string): Promise<bigint | undefined>;
+}
+
+export interface LinuxArch {
+  /** Offsets and symbols this architecture needs besides the common ones. */
+  queries: Queries;
+  /** Those of `queries` without which tasks cannot be shown. */
+  required: string[];
+  /** The address of the task running on the CPU, if it can be told. */
+  currentTask(ctx: ArchContext, tasks: Task[]): Promise<bigint | undefined>;
+  /** The g packet of a task that is not on the CPU: `template` (the live packet, for its length) with the saved
+   *  registers written in and every other register zero. */
+  savedRegisters(ctx: ArchContext, task: Task, template: Uint8Array): Promise<Uint8Array>;
+}
+
+/** Write 64-bit little-endian values into a g packet by register name; names the layout lacks are skipped. */
+export function fillRegisters(layout: RegisterLayout, template: Uint8Array, values: [string, bigint][]): Uint8Array {
+  const out = Buffer.alloc(template.length);
+  for (const [name, value] of values) {
+    const slot = layout.byName(name);
+    if (!slot || slot.size !== 8 || slot.offset + 8 > out.length) continue;
+    out.writeBigUInt64LE(value, slot.offset);
+  }
+  return out;
+}
+
+export function readU64(bytes: Uint8Array, offset: number): bigint {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).readBigUInt64LE(offset);
+}

@@ -1,0 +1,64 @@
+// The g-packet layout of a target, taken from its target description (target.xml and the files it includes), so that
+// registers saved in guest memory can be placed where the inner target puts the live ones.
+
+export interface RegisterSlot {
+  name: string;
+  /** gdb's register number (p/P packets). */
+  regno: number;
+  /** Byte offset in the g packet. */
+  offset: number;
+  size: number;
+}
+
+export interface RegisterLayout {
+  slots: RegisterSlot[];
+  /** Size of the whole g packet. */
+  size: number;
+  byName(name: string): RegisterSlot | undefined;
+  byRegno(regno: number): RegisterSlot | undefined;
+}
+
+/** Walk the description in document order (includes expanded where they stand) and lay the registers out as gdb
+ *  does: one after the other, regnum attributes moving the position forward. */
+export function registerLayout(targetXml: (annex: string) => string | undefined): RegisterLayout | undefined {
+  const regs: { name: string; bits: number; regnum?: number }[] = [];
+  const visit = (annex: string, depth: number): void => {
+    const xml = targetXml(annex);
+    if (xml === undefined || depth > 8) return;
+    for (const m of xml.matchAll(/<xi:include\s+href="([^"]+)"\s*\/?>|<reg\s([^>]*)>/g)) {
+      if (m[1]) {
+        visit(m[1], depth + 1);
+        continue;
+      }
+      const attrs = m[2]!;
+      const attr = (key: string) => new RegExp(`\\b${key}="([^"]*)"`).exec(attrs)?.[1];
+      const name = attr('name');
+      const bits = Number(attr('bitsize'));
+      if (!name || !Number.isFinite(bits)) continue;
+      const regnum = attr('regnum');
+      regs.push({ name, bits, ...(regnum !== undefined ? { regnum: Number(regnum) } : {}) });
+    }
+  };
+  visit('target.xml', 0);
+  if (regs.length === 0) return undefined;
+  // as gdb numbers them: in order, a regnum attribute setting the number of that register and those after it;
+  // gaps leave no bytes in the g packet, only the order matters for offsets
+  let next = 0;
+  const ordered = regs
+    .map((r) => {
+      const n = r.regnum ?? next;
+      next = n + 1;
+      return { ...r, n };
+    })
+    .sort((a, b) => a.n - b.n);
+  const slots: RegisterSlot[] = [];
+  let offset = 0;
+  for (const r of ordered) {
+    const size = Math.ceil(r.bits / 8);
+    slots.push({ name: r.name, regno: r.n, offset, size });
+    offset += size;
+  }
+  const names = new Map(slots.map((s) => [s.name, s]));
+  const numbers = new Map(slots.map((s) => [s.regno, s]));
+  return { slots, size: offset, byName: (name) => names.get(name), byRegno: (regno) => numbers.get(regno) };
+}

@@ -1,0 +1,281 @@
+// LinuxTarget: a Target wrapped around any other (a gdbserver relay for UML, QEMU's stub, kwb's own rv64 machine)
+// that shows the kernel's tasks as threads. The task on the CPU gets the live registers, every other task those it
+// saved at its last switch, so `thread N` + `bt` shows where it sleeps. Thread ids are pids (stable across stops);
+// the idle task (pid 0) and, when no task can be told to be on the CPU, the CPU itself get ids above any pid.
+import { Unsupported, type AddressSpace, type BreakpointType, type ResumeAction, type StopReason, type Target, type ThreadInfo } from '../target.js';
+import type { ArchContext, LinuxArch } from './arch/types.js';
+import { readDmesg, DMESG_REQUIRED } from './dmesg.js';
+import { formatModules, MODULES_REQUIRED, readModules } from './modules.js';
+import type { Offsets } from './offsets.js';
+import type { RegisterLayout } from './registers.js';
+import { TaskWalker, type Task } from './tasks.js';
+
+/** Above PID_MAX_LIMIT (4M on 64-bit): the idle task, and the CPU when no task is known to run on it. */
+export const IDLE_THREAD_ID = 0x40000000;
+export const CPU_THREAD_ID = 0x40000001;
+
+/** The tasks and the CPU's registers at one stop. */
+interface Snapshot {
+  tasks: Task[];
+  byId: Map<number, Task>;
+  /** The task on the CPU (undefined: the pseudo-thread CPU_THREAD_ID stands for it). */
+  current?: Task;
+  /** The inner target's thread that is the CPU. */
+  cpuThread: number;
+  live: Uint8Array;
+  /** Saved registers of tasks already asked for at this stop. */
+  saved: Map<number, Uint8Array>;
+}
+
+export const LINUX_MONITOR_HELP = [
+  '  ps                   the kernel\'s tasks: pid, state, comm',
+  '  dmesg                the kernel log, read from the printk ring buffer',
+  '  lsmod                loaded modules',
+  '  threads tasks|cpu    show the kernel\'s tasks as threads (default), or the plain CPU view',
+];
+
+export function threadIdOf(task: Task): number {
+  return task.pid > 0 ? task.pid : IDLE_THREAD_ID;
+}
+
+export class LinuxTarget implements Target {
+  readonly arch: 'riscv64' | 'x86_64';
+  private mode: 'tasks' | 'cpu' = 'tasks';
+  private snapshot?: Snapshot;
+  /** The task list survives single steps (a step does not create or end tasks often enough to matter). */
+  private keptTasks?: Task[];
+  private stop: StopReason;
+  private readonly walker: TaskWalker;
+
+  constructor(
+    private readonly inner: Target,
+    private readonly offsets: Offsets,
+    private readonly archInfo: LinuxArch,
+    private readonly layout: RegisterLayout,
+  ) {
+    this.arch = inner.arch;
+    this.stop = inner.lastStop();
+    this.walker = new TaskWalker(offsets, (addr, len) => inner.readMemory(addr, len));
+    // only when the inner target has it: the stub advertises QPassSignals by its presence
+    if (inner.passSignals) this.passSignals = (signals) => inner.passSignals!(signals);
+  }
+
+  passSignals?: (signals: number[]) => Promise<void>;
+
+  /** Look at the guest as it stands (call once before serving: the first stop reply needs the current task). */
+  async init(): Promise<void> {
+    this.stop = await this.translate(this.inner.lastStop());
+  }
+
+  private get tasksShown(): boolean {
+    return this.mode === 'tasks';
+  }
+
+  private archContext(live: Uint8Array, cpuThread: number): ArchContext {
+    return {
+      offsets: this.offsets,
+      layout: this.layout,
+      readMemory: (addr, len) => this.inner.readMemory(addr, len),
+      liveRegister: async (name) => {
+        const slot = this.layout.byName(name);
+        if (!slot) return undefined;
+        let bytes: Uint8Array | undefined;
+        if (slot.offset + slot.size <= live.length) bytes = live.subarray(slot.offset, slot.offset + slot.size);
+        else bytes = await this.inner.readRegister?.(cpuThread, slot.regno);
+        if (!bytes || bytes.length < 8) return undefined;
+        return Buffer.from(bytes.buffer, bytes.byteOffset, 8).readBigUInt64LE(0);
+      },
+    };
+  }
+
+  private async takeSnapshot(): Promise<Snapshot> {
+    if (this.snapshot) return this.snapshot;
+    const cpuThread = this.inner.lastStop().thread;
+    const live = await this.inner.readRegisters(cpuThread);
+    const tasks = this.keptTasks ?? (await this.walker.walk());
+    this.keptTasks = tasks;
+    const currentAddr = await this.archInfo.currentTask(this.archContext(live, cpuThread), tasks).catch(() => undefined);
+    let current = currentAddr !== undefined ? tasks.find((t) => t.addr === currentAddr) : undefined;
+    if (currentAddr !== undefined && !current) {
+      // on the CPU but no longer on the list (a task exiting): show it all the same
+      current = await this.walker.readTask(currentAddr).then((r) => r.task, () => undefined);
+      if (current) tasks.push(current);
+    }
+    const byId = new Map(tasks.map((t) => [threadIdOf(t), t]));
+    this.snapshot = { tasks, byId, current, cpuThread, live, saved: new Map() };
+    return this.snapshot;
+  }
+
+  /** The thread id gdb sees for the task on the CPU. */
+  private cpuThreadId(s: Snapshot): number {
+    return s.current ? threadIdOf(s.current) : CPU_THREAD_ID;
+  }
+
+  private async translate(stop: StopReason): Promise<StopReason> {
+    if (!this.tasksShown || stop.kind === 'exited') return stop;
+    const s = await this.takeSnapshot();
+    return { ...stop, thread: this.cpuThreadId(s) };
+  }
+
+  /** Whether `thread` is the one on the CPU (its registers are live); the task otherwise. */
+  private async resolve(thread: number): Promise<{ live: true; cpuThread: number } | { live: false; task: Task; s: Snapshot }> {
+    if (!this.tasksShown) return { live: true, cpuThread: thread };
+    const s = await this.takeSnapshot();
+    if (thread <= 0 || thread === this.cpuThreadId(s)) return { live: true, cpuThread: s.cpuThread };
+    const task = s.byId.get(thread);
+    if (!task) throw new Error(`no task with thread id ${thread}`);
+    return { live: false, task, s };
+  }
+
+  private async savedRegisters(task: Task, s: Snapshot): Promise<Uint8Array> {
+    const id = threadIdOf(task);
+    let regs = s.saved.get(id);
+    if (!regs) {
+      regs = await this.archInfo.savedRegisters(this.archContext(s.live, s.cpuThread), task, s.live);
+      s.saved.set(id, regs);
+    }
+    return regs;
+  }
+
+  targetXml(annex: string): string | undefined {
+    return this.inner.targetXml(annex);
+  }
+
+  async readRegisters(thread: number): Promise<Uint8Array> {
+    const r = await this.resolve(thread);
+    if (r.live) return this.inner.readRegisters(r.cpuThread);
+    return this.savedRegisters(r.task, r.s);
+  }
+
+  async readRegister(thread: number, regno: number): Promise<Uint8Array | undefined> {
+    const r = await this.resolve(thread);
+    if (r.live && this.inner.readRegister) return this.inner.readRegister(r.cpuThread, regno);
+    const slot = this.layout.byRegno(regno);
+    if (!slot) return undefined;
+    const regs = r.live ? await this.inner.readRegisters(r.cpuThread) : await this.savedRegisters(r.task, r.s);
+    // a register outside the g packet (a CSR): not saved at a switch
+    if (slot.offset + slot.size > regs.length) return new Uint8Array(slot.size);
+    return regs.slice(slot.offset, slot.offset + slot.size);
+  }
+
+  private refuseWrite(task: Task): never {
+    throw new Error(`task ${task.pid} (${task.comm}) is not on the CPU: its saved registers cannot be written`);
+  }
+
+  async writeRegisters(thread: number, data: Uint8Array): Promise<void> {
+    const r = await this.resolve(thread);
+    if (!r.live) this.refuseWrite(r.task);
+    // the stub answers "unsupported" (gdb falls back to P) when the inner target has no G
+    if (!this.inner.writeRegisters) throw new Unsupported('G');
+    await this.inner.writeRegisters(r.cpuThread, data);
+    this.snapshot = undefined;
+  }
+
+  async writeRegister(thread: number, regno: number, value: Uint8Array): Promise<void> {
+    const r = await this.resolve(thread);
+    if (!r.live) this.refuseWrite(r.task);
+    await this.inner.writeRegister(r.cpuThread, regno, value);
+    this.snapshot = undefined;
+  }
+
+  readMemory(addr: bigint, len: number, space?: AddressSpace): Promise<Uint8Array> {
+    return this.inner.readMemory(addr, len, space);
+  }
+
+  async readMemoryHex(addr: bigint, len: number): Promise<Buffer | { framed: Buffer }> {
+    if (this.inner.readMemoryHex) return this.inner.readMemoryHex(addr, len);
+    return Buffer.from(Buffer.from(await this.inner.readMemory(addr, len)).toString('hex'), 'latin1');
+  }
+
+  async writeMemory(addr: bigint, data: Uint8Array, space?: AddressSpace): Promise<void> {
+    await this.inner.writeMemory(addr, data, space);
+    this.snapshot = undefined;
+    this.keptTasks = undefined;
+  }
+
+  insertBreakpoint(type: BreakpointType, addr: bigint, kind: number): Promise<boolean> {
+    return this.inner.insertBreakpoint(type, addr, kind);
+  }
+
+  removeBreakpoint(type: BreakpointType, addr: bigint, kind: number): Promise<boolean> {
+    return this.inner.removeBreakpoint(type, addr, kind);
+  }
+
+  async resume(action: ResumeAction): Promise<StopReason> {
+    let inner = action;
+    if (this.tasksShown && action.thread !== undefined && action.thread > 0) {
+      // whichever task gdb names, it is the CPU that runs
+      const { thread: _task, ...rest } = action;
+      inner = { ...rest, thread: this.inner.lastStop().thread };
+    }
+    this.snapshot = undefined;
+    if (!action.step) this.keptTasks = undefined;
+    const stop = await this.inner.resume(inner);
+    this.stop = await this.translate(stop).catch(() => stop);
+    return this.stop;
+  }
+
+  interrupt(): void {
+    this.inner.interrupt();
+  }
+
+  lastStop(): StopReason {
+    return this.tasksShown ? this.stop : this.inner.lastStop();
+  }
+
+  async threads(): Promise<ThreadInfo[]> {
+    if (!this.tasksShown) return this.inner.threads();
+    const s = await this.takeSnapshot();
+    const list: ThreadInfo[] = s.tasks.map((t) => ({
+      id: threadIdOf(t),
+      name: t.comm,
+      extra: `pid ${t.pid} ${t.state}${t === s.current ? ' (on CPU)' : ''}`,
+    }));
+    if (!s.current) list.push({ id: CPU_THREAD_ID, name: 'CPU', extra: 'no task is known to be on the CPU' });
+    return list;
+  }
+
+  private hasAll(keys: string[]): boolean {
+    return keys.every((k) => this.offsets.has(k));
+  }
+
+  async monitor(command: string): Promise<string | undefined> {
+    const line = command.trim().split(/\s+/).join(' ');
+    const read = (addr: bigint, len: number) => this.inner.readMemory(addr, len);
+    switch (line) {
+      case 'help': {
+        const inner = await this.inner.monitor?.('help');
+        return LINUX_MONITOR_HELP.join('\n') + '\n' + (inner ? inner.replace(/\n?$/, '\n') : '');
+      }
+      case 'threads':
+        return `threads: ${this.mode}\n`;
+      case 'threads cpu':
+      case 'threads tasks':
+        this.mode = line === 'threads cpu' ? 'cpu' : 'tasks';
+        this.snapshot = undefined;
+        if (this.mode === 'tasks') this.stop = await this.translate(this.inner.lastStop());
+        return `threads: ${this.mode} (gdb sees the new thread list at its next stop or \`info threads\`)\n`;
+      case 'ps': {
+        const s = await this.takeSnapshot();
+        return '  PID S COMM\n' + s.tasks.map((t) => `${String(t.pid).padStart(5)} ${t.state} ${t.comm}\n`).join('');
+      }
+      case 'dmesg':
+        if (!this.hasAll(DMESG_REQUIRED)) return 'kwb: this kernel has no lockless printk ring buffer in its debug info\n';
+        return readDmesg(this.offsets, read);
+      case 'lsmod':
+        if (!this.hasAll(MODULES_REQUIRED)) return 'kwb: this kernel has no module support\n';
+        return formatModules(await readModules(this.offsets, read));
+      default:
+        return this.inner.monitor?.(command);
+    }
+  }
+
+
+  detach(): Promise<void> {
+    return this.inner.detach();
+  }
+
+  kill(): Promise<void> {
+    return this.inner.kill();
+  }
+}
