@@ -119,7 +119,13 @@ export class Uart16550 implements MmioDevice {
 
   private readRx(): number {
     if (this.rxCount === 0) return 0;
-    const byte = this.rx[this.rxHead++]!;
+    const byte = this.rx[this.rxHead]!;
+    this.dropRx(1);
+    return byte;
+  }
+
+  private dropRx(n: number): void {
+    this.rxHead += n;
     if (this.rxHead === this.rx.length) {
       this.rx = [];
       this.rxHead = 0;
@@ -127,7 +133,6 @@ export class Uart16550 implements MmioDevice {
       this.rx = this.rx.slice(this.rxHead);
       this.rxHead = 0;
     }
-    return byte;
   }
 
   load(offset: number, size: 1 | 2 | 4): number {
@@ -176,7 +181,7 @@ export class Uart16550 implements MmioDevice {
       case IIR_FCR:
         this.fifoEnabled = (value & FCR_ENABLE_FIFO) !== 0;
         // only what has reached the FIFO is dropped; later host input has not arrived yet
-        if (value & FCR_CLEAR_RCVR) this.rxHead += Math.min(this.rxCount, FIFO_SIZE);
+        if (value & FCR_CLEAR_RCVR) this.dropRx(Math.min(this.rxCount, FIFO_SIZE));
         break;
       case LCR: this.lcr = value; break;
       case MCR: this.mcr = value & 0x1f; break;

@@ -207,6 +207,11 @@ describe('NS16550A UART', () => {
     let n = 0;
     while (dev.load(LSR, 1) & 1) { dev.load(RBR, 1); n++; }
     assert.equal(n, 100);
+    // clearing the RX FIFO drops what reached it (16 bytes), not input that has not arrived yet
+    dev.receive(Buffer.from('0123456789abcdefXYZ'));
+    dev.store(FCR, 1, 0x03);
+    assert.equal(String.fromCharCode(dev.load(RBR, 1), dev.load(RBR, 1), dev.load(RBR, 1)), 'XYZ');
+    assert.equal(dev.load(LSR, 1) & 1, 0);
   });
 
   it('loops transmitted bytes back into a 16-byte FIFO in loopback mode', () => {
