@@ -237,7 +237,7 @@ export class VirtioMmio implements MmioDevice {
     const availIdx = this.u16(q.driver + 2);
     let served = 0;
     while ((q.nextAvail & 0xffff) !== availIdx) {
-      if (served++ > q.num) throw new VirtioChainError('avail index runs ahead of the ring');
+      if (served++ >= q.num) throw new VirtioChainError('avail index runs ahead of the ring');
       const head = this.u16(q.driver + 4 + 2 * (q.nextAvail % q.num));
       const chain = this.chain(q, head);
       const written = this.backend!.handle(index, chain);

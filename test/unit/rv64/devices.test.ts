@@ -486,6 +486,10 @@ describe('virtio-mmio + virtio-blk on a copy-on-write disk', () => {
       assert.equal(drv.irq.high(1), false);
       drv.setup();
       assert.equal(drv.request(T_IN, 3, 512).status, 0, 'works again after the reset');
+      // an avail index more than a ring's worth ahead of the device
+      dma.view.setUint16(AVAIL + 2, 1 + QUEUE_NUM + 1, true);
+      drv.dev.store(R.notify, 4, 0);
+      assert.equal(drv.dev.load(R.status, 4) & 0x40, 0x40);
     } finally {
       disk.close();
     }
