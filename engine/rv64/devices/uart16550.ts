@@ -45,7 +45,8 @@ export class Uart16550 implements MmioDevice {
   private scr = 0;
   private divisor = 0;
   private fifoEnabled = false;
-  /** THRE interrupt armed (cleared by reading IIR while it is the reported cause, or by writing THR). */
+  /** THRE interrupt armed: set when the transmitter empties (at once after each byte) or THRI is switched on;
+   *  cleared by reading IIR while THRE is the reported cause. */
   private thrPending = false;
   /** Received bytes not yet read; host input may exceed the 16-byte FIFO and is delivered as the guest drains it. */
   private rx: number[] = [];
