@@ -1,6 +1,11 @@
-// `--gdb [HOST:]PORT`: serve the guest to gdb through kwb's stub.
-import { startGdbStub, startGdbStubOnRsp, type GdbStubHandle } from '../../gdbstub/index.js';
+// `--gdb [HOST:]PORT`: serve the guest to gdb through kwb's stub, kernel-aware when the kernel's symbols are known.
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { connectProxy, startGdbStub, UML_PASS_SIGNALS, type GdbStubHandle, type Target } from '../../gdbstub/index.js';
+import { linuxAware } from '../../gdbstub/linux/index.js';
+import { detectKernel } from '../detect.js';
 import type { Guest } from '../guest.js';
+import { findKernelTree } from '../kerneltree.js';
 import { recordSession } from './sessions.js';
 import { ExitCode, KwbError } from '../results.js';
 
@@ -17,15 +22,43 @@ export function parseGdbAddress(text: string): GdbAddress {
   return { host, port };
 }
 
+/** The ELF whose debug info describes `kernel`: UML's kernel is one itself; a RISC-V Image has its tree's vmlinux. */
+export function kernelSymbols(kernel: string): string | undefined {
+  if (detectKernel(kernel).kind !== 'riscv-image') return kernel;
+  const vmlinux = findKernelTree(dirname(kernel))?.vmlinux ?? join(dirname(kernel), 'vmlinux');
+  return existsSync(vmlinux) ? vmlinux : undefined;
+}
+
+export interface ServeOptions {
+  host?: string;
+  port: number;
+  waitGdb?: boolean;
+  log?: (line: string) => void;
+  /** The kernel's symbols: given, the stub shows the kernel's tasks as threads and offers ps/dmesg/lsmod. */
+  vmlinux?: string;
+}
+
 /** Serve a guest started with BootOptions.debug: an RSP channel (UML under gdbserver) through the relay with UML's
- *  own signals passed silently, an in-process Target as it is. A client's `kill` stops the guest. */
-export async function serveGuest(guest: Guest, opts: { host?: string; port: number; waitGdb?: boolean; log?: (line: string) => void }): Promise<GdbStubHandle> {
+ *  own signals passed silently, an in-process Target as it is; either made kernel-aware when `vmlinux` is given. A
+ *  client's `kill` stops the guest. */
+export async function serveGuest(guest: Guest, opts: ServeOptions): Promise<GdbStubHandle> {
   if (!guest.debugChannel) throw new KwbError(`the ${guest.engine} engine cannot be debugged`);
   const channel = await guest.debugChannel();
-  const stub =
+  const uml = guest.engine === 'uml';
+  let target: Target =
     channel.kind === 'rsp'
-      ? await startGdbStubOnRsp(channel.stream, { ...opts, uml: guest.engine === 'uml', onKill: () => void guest.stop('killed by gdb') })
-      : await startGdbStub(channel.target, opts);
+      ? await connectProxy(channel.stream, {
+          passSignals: uml ? UML_PASS_SIGNALS : [],
+          threadName: uml ? 'UML kernel' : 'thread',
+          onKill: () => void guest.stop('killed by gdb'),
+          signalInterrupt: uml ? 'SIGINT' : undefined,
+          log: opts.log,
+        })
+      : channel.target;
+  const warn = opts.log ?? ((line: string) => void process.stderr.write(`kwb: ${line}\n`));
+  if (opts.vmlinux) target = await linuxAware(target, opts.vmlinux, warn);
+  const { vmlinux: _symbols, ...stubOpts } = opts;
+  const stub = await startGdbStub(target, stubOpts);
   void stub.killed.then(() => guest.stop('killed by gdb'));
   return stub;
 }
@@ -40,7 +73,7 @@ export async function attachGdbStub(
 ): Promise<{ port: number; close(): Promise<void> }> {
   let stub: GdbStubHandle;
   try {
-    stub = await serveGuest(guest, { host: address.host, port: address.port, waitGdb: wait });
+    stub = await serveGuest(guest, { host: address.host, port: address.port, waitGdb: wait, vmlinux: kernelSymbols(kernelPath) });
   } catch (err) {
     await guest.stop('the gdb stub could not start');
     const code = (err as NodeJS.ErrnoException).code;

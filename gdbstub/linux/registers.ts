@@ -18,6 +18,17 @@ export interface RegisterLayout {
   byRegno(regno: number): RegisterSlot | undefined;
 }
 
+// When a server describes only the architecture (gdbserver does unless the client asks for xmlRegisters), gdb lays
+// the g packet out by that architecture's built-in numbering; these are the leading core registers of it.
+const reg = (name: string, bits = 64) => `<reg name="${name}" bitsize="${bits}"/>`;
+const BUILT_IN: Record<string, string> = {
+  'i386:x86-64':
+    ['rax', 'rbx', 'rcx', 'rdx', 'rsi', 'rdi', 'rbp', 'rsp', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15', 'rip'].map((r) => reg(r)).join('') +
+    ['eflags', 'cs', 'ss', 'ds', 'es', 'fs', 'gs'].map((r) => reg(r, 32)).join(''),
+  'riscv:rv64':
+    ['zero', 'ra', 'sp', 'gp', 'tp', 't0', 't1', 't2', 'fp', 's1', 'a0', 'a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'a7', 's2', 's3', 's4', 's5', 's6', 's7', 's8', 's9', 's10', 's11', 't3', 't4', 't5', 't6', 'pc'].map((r) => reg(r)).join(''),
+};
+
 /** Walk the description in document order (includes expanded where they stand) and lay the registers out as gdb
  *  does: one after the other, regnum attributes moving the position forward. */
 export function registerLayout(targetXml: (annex: string) => string | undefined): RegisterLayout | undefined {
@@ -40,7 +51,12 @@ export function registerLayout(targetXml: (annex: string) => string | undefined)
     }
   };
   visit('target.xml', 0);
-  if (regs.length === 0) return undefined;
+  if (regs.length === 0) {
+    const arch = /<architecture>([^<]*)<\/architecture>/.exec(targetXml('target.xml') ?? '')?.[1];
+    const builtIn = arch !== undefined ? BUILT_IN[arch] : undefined;
+    if (builtIn === undefined) return undefined;
+    return registerLayout((annex) => (annex === 'target.xml' ? builtIn : undefined));
+  }
   // as gdb numbers them: in order, a regnum attribute setting the number of that register and those after it;
   // gaps leave no bytes in the g packet, only the order matters for offsets
   let next = 0;

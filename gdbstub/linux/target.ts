@@ -14,18 +14,25 @@ import { TaskWalker, type Task } from './tasks.js';
 export const IDLE_THREAD_ID = 0x40000000;
 export const CPU_THREAD_ID = 0x40000001;
 
-/** The tasks and the CPU's registers at one stop. */
-interface Snapshot {
-  tasks: Task[];
-  byId: Map<number, Task>;
-  /** The task on the CPU (undefined: the pseudo-thread CPU_THREAD_ID stands for it). */
-  current?: Task;
+/** The CPU at one stop: cheap to learn (the live registers and a read or two), so learnt at every stop. */
+interface CpuState {
   /** The inner target's thread that is the CPU. */
   cpuThread: number;
   live: Uint8Array;
+  /** The task on the CPU (undefined: the pseudo-thread CPU_THREAD_ID stands for it). */
+  current?: Task;
   /** Saved registers of tasks already asked for at this stop. */
   saved: Map<number, Uint8Array>;
 }
+
+/** The task list: walked only when threads are listed or a task off the CPU is looked at. */
+interface TaskList {
+  tasks: Task[];
+  byId: Map<number, Task>;
+}
+
+/** pid_max can be at most 4M (PID_MAX_LIMIT): a larger pid is not a task. */
+const PID_MAX_LIMIT = 0x400000;
 
 export const LINUX_MONITOR_HELP = [
   '  ps                   the kernel\'s tasks: pid, state, comm',
@@ -41,9 +48,8 @@ export function threadIdOf(task: Task): number {
 export class LinuxTarget implements Target {
   readonly arch: 'riscv64' | 'x86_64';
   private mode: 'tasks' | 'cpu' = 'tasks';
-  private snapshot?: Snapshot;
-  /** The task list survives single steps (a step does not create or end tasks often enough to matter). */
-  private keptTasks?: Task[];
+  private cpu?: CpuState;
+  private list?: TaskList;
   private stop: StopReason;
   private readonly walker: TaskWalker;
 
@@ -85,54 +91,62 @@ export class LinuxTarget implements Target {
         if (!bytes || bytes.length < 8) return undefined;
         return Buffer.from(bytes.buffer, bytes.byteOffset, 8).readBigUInt64LE(0);
       },
+      readTask: (addr) => this.walker.readTask(addr).then((r) => r.task),
     };
   }
 
-  private async takeSnapshot(): Promise<Snapshot> {
-    if (this.snapshot) return this.snapshot;
+  private async cpuState(): Promise<CpuState> {
+    if (this.cpu) return this.cpu;
     const cpuThread = this.inner.lastStop().thread;
     const live = await this.inner.readRegisters(cpuThread);
-    const tasks = this.keptTasks ?? (await this.walker.walk());
-    this.keptTasks = tasks;
-    const currentAddr = await this.archInfo.currentTask(this.archContext(live, cpuThread), tasks).catch(() => undefined);
-    let current = currentAddr !== undefined ? tasks.find((t) => t.addr === currentAddr) : undefined;
-    if (currentAddr !== undefined && !current) {
-      // on the CPU but no longer on the list (a task exiting): show it all the same
-      current = await this.walker.readTask(currentAddr).then((r) => r.task, () => undefined);
-      if (current) tasks.push(current);
-    }
-    const byId = new Map(tasks.map((t) => [threadIdOf(t), t]));
-    this.snapshot = { tasks, byId, current, cpuThread, live, saved: new Map() };
-    return this.snapshot;
+    const found = await this.archInfo.currentTask(this.archContext(live, cpuThread)).catch(() => undefined);
+    const current = found && found.pid >= 0 && found.pid <= PID_MAX_LIMIT ? found : undefined;
+    this.cpu = { cpuThread, live, current, saved: new Map() };
+    return this.cpu;
+  }
+
+  private async taskList(): Promise<TaskList> {
+    if (this.list) return this.list;
+    const tasks = await this.walker.walk();
+    const { current } = await this.cpuState();
+    // on the CPU but no longer on the list (a task on its way out): shown all the same
+    if (current && !tasks.some((t) => t.addr === current.addr)) tasks.push(current);
+    this.list = { tasks, byId: new Map(tasks.map((t) => [threadIdOf(t), t])) };
+    return this.list;
+  }
+
+  /** Forget what was learnt at this stop; `keepTasks` for a single step, which seldom changes the task list. */
+  private forget(keepTasks: boolean): void {
+    this.cpu = undefined;
+    if (!keepTasks) this.list = undefined;
   }
 
   /** The thread id gdb sees for the task on the CPU. */
-  private cpuThreadId(s: Snapshot): number {
-    return s.current ? threadIdOf(s.current) : CPU_THREAD_ID;
+  private cpuThreadId(c: CpuState): number {
+    return c.current ? threadIdOf(c.current) : CPU_THREAD_ID;
   }
 
   private async translate(stop: StopReason): Promise<StopReason> {
     if (!this.tasksShown || stop.kind === 'exited') return stop;
-    const s = await this.takeSnapshot();
-    return { ...stop, thread: this.cpuThreadId(s) };
+    return { ...stop, thread: this.cpuThreadId(await this.cpuState()) };
   }
 
   /** Whether `thread` is the one on the CPU (its registers are live); the task otherwise. */
-  private async resolve(thread: number): Promise<{ live: true; cpuThread: number } | { live: false; task: Task; s: Snapshot }> {
+  private async resolve(thread: number): Promise<{ live: true; cpuThread: number } | { live: false; task: Task; c: CpuState }> {
     if (!this.tasksShown) return { live: true, cpuThread: thread };
-    const s = await this.takeSnapshot();
-    if (thread <= 0 || thread === this.cpuThreadId(s)) return { live: true, cpuThread: s.cpuThread };
-    const task = s.byId.get(thread);
+    const c = await this.cpuState();
+    if (thread <= 0 || thread === this.cpuThreadId(c)) return { live: true, cpuThread: c.cpuThread };
+    const task = (await this.taskList()).byId.get(thread);
     if (!task) throw new Error(`no task with thread id ${thread}`);
-    return { live: false, task, s };
+    return { live: false, task, c };
   }
 
-  private async savedRegisters(task: Task, s: Snapshot): Promise<Uint8Array> {
+  private async savedRegisters(task: Task, c: CpuState): Promise<Uint8Array> {
     const id = threadIdOf(task);
-    let regs = s.saved.get(id);
+    let regs = c.saved.get(id);
     if (!regs) {
-      regs = await this.archInfo.savedRegisters(this.archContext(s.live, s.cpuThread), task, s.live);
-      s.saved.set(id, regs);
+      regs = await this.archInfo.savedRegisters(this.archContext(c.live, c.cpuThread), task, c.live);
+      c.saved.set(id, regs);
     }
     return regs;
   }
@@ -144,7 +158,7 @@ export class LinuxTarget implements Target {
   async readRegisters(thread: number): Promise<Uint8Array> {
     const r = await this.resolve(thread);
     if (r.live) return this.inner.readRegisters(r.cpuThread);
-    return this.savedRegisters(r.task, r.s);
+    return this.savedRegisters(r.task, r.c);
   }
 
   async readRegister(thread: number, regno: number): Promise<Uint8Array | undefined> {
@@ -152,7 +166,7 @@ export class LinuxTarget implements Target {
     if (r.live && this.inner.readRegister) return this.inner.readRegister(r.cpuThread, regno);
     const slot = this.layout.byRegno(regno);
     if (!slot) return undefined;
-    const regs = r.live ? await this.inner.readRegisters(r.cpuThread) : await this.savedRegisters(r.task, r.s);
+    const regs = r.live ? await this.inner.readRegisters(r.cpuThread) : await this.savedRegisters(r.task, r.c);
     // a register outside the g packet (a CSR): not saved at a switch
     if (slot.offset + slot.size > regs.length) return new Uint8Array(slot.size);
     return regs.slice(slot.offset, slot.offset + slot.size);
@@ -168,14 +182,14 @@ export class LinuxTarget implements Target {
     // the stub answers "unsupported" (gdb falls back to P) when the inner target has no G
     if (!this.inner.writeRegisters) throw new Unsupported('G');
     await this.inner.writeRegisters(r.cpuThread, data);
-    this.snapshot = undefined;
+    this.forget(true);
   }
 
   async writeRegister(thread: number, regno: number, value: Uint8Array): Promise<void> {
     const r = await this.resolve(thread);
     if (!r.live) this.refuseWrite(r.task);
     await this.inner.writeRegister(r.cpuThread, regno, value);
-    this.snapshot = undefined;
+    this.forget(true);
   }
 
   readMemory(addr: bigint, len: number, space?: AddressSpace): Promise<Uint8Array> {
@@ -189,8 +203,7 @@ export class LinuxTarget implements Target {
 
   async writeMemory(addr: bigint, data: Uint8Array, space?: AddressSpace): Promise<void> {
     await this.inner.writeMemory(addr, data, space);
-    this.snapshot = undefined;
-    this.keptTasks = undefined;
+    this.forget(false);
   }
 
   insertBreakpoint(type: BreakpointType, addr: bigint, kind: number): Promise<boolean> {
@@ -208,8 +221,7 @@ export class LinuxTarget implements Target {
       const { thread: _task, ...rest } = action;
       inner = { ...rest, thread: this.inner.lastStop().thread };
     }
-    this.snapshot = undefined;
-    if (!action.step) this.keptTasks = undefined;
+    this.forget(action.step);
     const stop = await this.inner.resume(inner);
     this.stop = await this.translate(stop).catch(() => stop);
     return this.stop;
@@ -225,13 +237,13 @@ export class LinuxTarget implements Target {
 
   async threads(): Promise<ThreadInfo[]> {
     if (!this.tasksShown) return this.inner.threads();
-    const s = await this.takeSnapshot();
-    const list: ThreadInfo[] = s.tasks.map((t) => ({
+    const { current } = await this.cpuState();
+    const list: ThreadInfo[] = (await this.taskList()).tasks.map((t) => ({
       id: threadIdOf(t),
       name: t.comm,
-      extra: `pid ${t.pid} ${t.state}${t === s.current ? ' (on CPU)' : ''}`,
+      extra: `pid ${t.pid} ${t.state}${t.addr === current?.addr ? ' on CPU' : ''}`,
     }));
-    if (!s.current) list.push({ id: CPU_THREAD_ID, name: 'CPU', extra: 'no task is known to be on the CPU' });
+    if (!current) list.push({ id: CPU_THREAD_ID, name: 'CPU', extra: 'no task is known to be on the CPU' });
     return list;
   }
 
@@ -252,12 +264,12 @@ export class LinuxTarget implements Target {
       case 'threads cpu':
       case 'threads tasks':
         this.mode = line === 'threads cpu' ? 'cpu' : 'tasks';
-        this.snapshot = undefined;
+        this.forget(false);
         if (this.mode === 'tasks') this.stop = await this.translate(this.inner.lastStop());
         return `threads: ${this.mode} (gdb sees the new thread list at its next stop or \`info threads\`)\n`;
       case 'ps': {
-        const s = await this.takeSnapshot();
-        return '  PID S COMM\n' + s.tasks.map((t) => `${String(t.pid).padStart(5)} ${t.state} ${t.comm}\n`).join('');
+        const { tasks } = await this.taskList();
+        return '  PID S COMM\n' + tasks.map((t) => `${String(t.pid).padStart(5)} ${t.state} ${t.comm}\n`).join('');
       }
       case 'dmesg':
         if (!this.hasAll(DMESG_REQUIRED)) return 'kwb: this kernel has no lockless printk ring buffer in its debug info\n';

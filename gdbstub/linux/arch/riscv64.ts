@@ -15,10 +15,9 @@ export const riscv64Arch: LinuxArch = {
   },
   required: ['riscv.thread.ra', 'riscv.thread.sp', 'riscv.thread.s'],
 
-  async currentTask(ctx: ArchContext, tasks: Task[]): Promise<bigint | undefined> {
-    const known = (addr: bigint | undefined) => (addr && tasks.some((t) => t.addr === addr) ? addr : undefined);
-    const scratch = await ctx.liveRegister('sscratch');
-    return known(scratch) ?? known(await ctx.liveRegister('tp'));
+  async currentTask(ctx: ArchContext): Promise<Task | undefined> {
+    const addr = (await ctx.liveRegister('sscratch')) || (await ctx.liveRegister('tp'));
+    return addr ? ctx.readTask(addr) : undefined;
   },
 
   async savedRegisters(ctx: ArchContext, task: Task, template: Uint8Array): Promise<Uint8Array> {

@@ -10,6 +10,8 @@ export interface ArchContext {
   readMemory: ReadMemory;
   /** A live register of the CPU by its target.xml name (undefined when the target has none by that name). */
   liveRegister(name: string): Promise<bigint | undefined>;
+  /** The task_struct at an address (throws when it cannot be read). */
+  readTask(addr: bigint): Promise<Task>;
 }
 
 export interface LinuxArch {
@@ -17,8 +19,8 @@ export interface LinuxArch {
   queries: Queries;
   /** Those of `queries` without which tasks cannot be shown. */
   required: string[];
-  /** The address of the task running on the CPU, if it can be told. */
-  currentTask(ctx: ArchContext, tasks: Task[]): Promise<bigint | undefined>;
+  /** The task running on the CPU, if it can be told (without walking the task list: this runs at every stop). */
+  currentTask(ctx: ArchContext): Promise<Task | undefined>;
   /** The g packet of a task that is not on the CPU: `template` (the live packet, for its length) with the saved
    *  registers written in and every other register zero. */
   savedRegisters(ctx: ArchContext, task: Task, template: Uint8Array): Promise<Uint8Array>;

@@ -1,6 +1,7 @@
-// User-mode Linux on x86-64. The task on the CPU: the one whose kernel stack holds the live rsp (UML keeps
-// thread_info at the stack base and derives `current` from the stack pointer), else cpu_tasks[0].task, which
-// __switch_to sets (it names the task about to run; the stack test also covers the instants before the switch).
+// User-mode Linux on x86-64. The task on the CPU: UML keeps thread_info at the base of each kernel stack and derives
+// `current` from the stack pointer, so the live rsp rounded down to THREAD_SIZE leads to it (checked: that task's
+// stack must be this one). On another stack (a signal handler's, the host's before start_kernel) cpu_tasks[0].task
+// tells instead: __switch_to sets it to the task it switches to.
 // A task switched out saved its registers with kernel_setjmp into thread.switch_buf (arch/x86/um/setjmp_64.S):
 // rbx, rsp, rbp, r12, r13, r14, r15, rip.
 import { fillRegisters, readU64, type ArchContext, type LinuxArch } from './types.js';
@@ -12,21 +13,25 @@ export const umlArch: LinuxArch = {
   queries: {
     'uml.switch_buf': '(unsigned long)&((struct task_struct *)0)->thread.switch_buf',
     cpu_tasks: '(unsigned long)&cpu_tasks',
+    'thread_info.task': '(unsigned long)&((struct thread_info *)0)->task',
     'cpu_task.task': '(unsigned long)&((struct cpu_task *)0)->task',
   },
-  required: ['uml.switch_buf', 'thread_size'],
+  required: ['uml.switch_buf', 'thread_size', 'thread_info.task'],
 
-  async currentTask(ctx: ArchContext, tasks: Task[]): Promise<bigint | undefined> {
+  async currentTask(ctx: ArchContext): Promise<Task | undefined> {
+    const o = ctx.offsets;
     const rsp = await ctx.liveRegister('rsp');
-    const size = BigInt(ctx.offsets.n('thread_size'));
     if (rsp !== undefined) {
-      const onStack = tasks.find((t) => t.stack !== 0n && rsp >= t.stack && rsp < t.stack + size);
-      if (onStack) return onStack.addr;
+      const base = rsp & ~(BigInt(o.n('thread_size')) - 1n);
+      const onStack = await ctx
+        .readMemory(base + o.get('thread_info.task'), 8)
+        .then((b) => ctx.readTask(readU64(b, 0)))
+        .catch(() => undefined);
+      if (onStack && onStack.stack === base) return onStack;
     }
-    if (!ctx.offsets.has('cpu_tasks') || !ctx.offsets.has('cpu_task.task')) return undefined;
-    const slot = ctx.offsets.get('cpu_tasks') + ctx.offsets.get('cpu_task.task');
-    const task = readU64(await ctx.readMemory(slot, 8), 0);
-    return task === 0n ? undefined : task;
+    if (!o.has('cpu_tasks') || !o.has('cpu_task.task')) return undefined;
+    const task = readU64(await ctx.readMemory(o.get('cpu_tasks') + o.get('cpu_task.task'), 8), 0);
+    return task === 0n ? undefined : ctx.readTask(task);
   },
 
   async savedRegisters(ctx: ArchContext, task: Task, template: Uint8Array): Promise<Uint8Array> {

@@ -1,0 +1,118 @@
+// Kernel awareness on the UML fixture, through kwb's stub, with real gdb: the kernel's tasks as threads with their
+// own stacks, and ps/dmesg checked against the kernel's own gdb scripts (lx-ps, lx-dmesg) in the same session.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, it, type TestContext } from 'node:test';
+import { bootGuest } from '../../engine/boot.js';
+import { serveGuest } from '../../engine/cli/gdb.js';
+import type { Guest } from '../../engine/guest.js';
+import { runGdb, umlTree } from '../helpers/gdb.js';
+
+const TIMEOUT = 300_000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+/** Boot the fixture under gdbserver and serve it kernel-aware, as `kwb boot --gdb` does. */
+async function bootAware(t: TestContext, command: string[]) {
+  const tree = umlTree();
+  const kernel = join(tree, 'linux');
+  const guest = await bootGuest({ kernel, console: 'pipe', debug: { wait: false }, command, mem: '128M', timeoutSec: 300 });
+  t.after(() => guest.stop());
+  let output = '';
+  guest.output.on('data', (d: Buffer) => (output += d.toString()));
+  const warnings: string[] = [];
+  const stub = await serveGuest(guest, { port: 0, vmlinux: kernel, log: (l) => warnings.push(l) });
+  t.after(() => stub.close());
+  return { guest: guest as Guest, stub, tree, kernel, output: () => output, warnings };
+}
+
+/** The text gdb printed between `echo <name>-start` and `echo <name>-end`. */
+function section(out: string, name: string): string {
+  const m = new RegExp(`^${name}-start\\n([\\s\\S]*?)^${name}-end$`, 'm').exec(out);
+  assert.ok(m, `no ${name} section in gdb output:\n${out}`);
+  return m[1]!;
+}
+const mark = (name: string, ...commands: string[]) => [`echo ${name}-start\\n`, ...commands, `echo ${name}-end\\n`];
+
+// gdb prints a monitor command's answer on stderr; this puts it on stdout between the marks
+const monitor = (command: string) => `python gdb.write(gdb.execute('monitor ${command}', to_string=True))`;
+
+// gdb's thread number of the thread named NAME, selected (batch gdb has no way to read a value back otherwise)
+const selectThread = (name: string) =>
+  `python gdb.execute('thread %d' % [t.num for t in gdb.selected_inferior().threads() if t.name == '${name}'][0])`;
+
+describe('kernel-aware stub on UML', { timeout: TIMEOUT }, () => {
+  it('tasks as threads, kthreadd\'s stack, ps and dmesg equal lx-ps and lx-dmesg; the guest then finishes', async (t) => {
+    const u = await bootAware(t, ['sh', '-c', 'sleep 100 & p=$!; echo kwb-ready; sleep 4; kill $p; exit 3']);
+    await until(() => u.output().includes('kwb-ready'), 120_000, 'the guest command');
+    await sleep(500);
+    const r = await runGdb(
+      join(u.tree, 'vmlinux'),
+      [
+        `target remote 127.0.0.1:${u.stub.port}`,
+        ...mark('threads', 'info threads'),
+        ...mark('lxps', 'lx-ps'),
+        ...mark('ps', monitor('ps')),
+        ...mark('lxdmesg', 'lx-dmesg'),
+        ...mark('dmesg', monitor('dmesg')),
+        ...mark('help', monitor('help')),
+        selectThread('kthreadd'),
+        ...mark('bt', 'bt'),
+        ...mark('write', 'set $rbx = 1'),
+        ...mark('cpu', 'monitor threads cpu', 'info threads', 'monitor threads tasks'),
+        ...mark('after', 'info threads'),
+        'detach',
+      ],
+      { t, timeoutMs: 120_000, scripts: u.tree },
+    );
+    const all = r.out + r.err;
+    assert.deepEqual(u.warnings.filter((w) => /kernel awareness/.test(w)), []);
+    if (process.env.KWB_SHOW) console.log(r.out, r.err);
+
+    // info threads: every task, by name, with its pid
+    const threads = section(r.out, 'threads');
+    assert.match(threads, /Thread 1 "init" \(pid 1 S/, all);
+    assert.match(threads, /Thread 2 "kthreadd" \(pid 2 S/);
+    assert.match(threads, /"sleep" \(pid \d+ [SR]/);
+    const shown = [...threads.matchAll(/Thread \d+ "([^"]*)" \(pid (\d+) /g)].map((m) => `${m[2]} ${m[1]}`).sort();
+
+    // the kernel's own lx-ps (walking the same lists in gdb's Python) sees the same tasks
+    const lxps = [...section(r.out, 'lxps').matchAll(/^0x[0-9a-f]+ +(\d+) +(.*)$/gm)].map((m) => `${m[1]} ${m[2]}`).sort();
+    assert.ok(lxps.length > 10, all);
+    assert.deepEqual(shown, lxps);
+    const ps = [...section(r.out, 'ps').matchAll(/^ *(\d+) \S (.*)$/gm)].map((m) => `${m[1]} ${m[2]}`).sort();
+    assert.deepEqual(ps, lxps);
+
+    // the log, read from the ring buffer, equals lx-dmesg's text
+    const dmesg = section(r.out, 'dmesg');
+    assert.match(dmesg, /Linux version /);
+    assert.equal(dmesg, section(r.out, 'lxdmesg'));
+
+    const help = section(r.out, 'help');
+    for (const cmd of ['ps', 'dmesg', 'lsmod', 'threads tasks\\|cpu', 'info version']) assert.match(help, new RegExp(`^ +${cmd} `, 'm'));
+
+    // kthreadd, not on the CPU, unwinds from its saved switch context down through the scheduler
+    const bt = section(r.out, 'bt');
+    assert.match(bt, /__schedule/, all);
+    assert.match(bt, / kthreadd \(/);
+    // its saved registers are not the CPU's: refused
+    assert.match(section(r.out, 'write') + r.err, /not on the CPU|E01|Could not write register/i);
+
+    // the plain CPU view, then the tasks again
+    const cpu = section(r.out, 'cpu');
+    assert.match(cpu, /"UML kernel/);
+    assert.doesNotMatch(cpu, /"kthreadd"/);
+    assert.match(section(r.out, 'after'), /"kthreadd"/);
+
+    // reading all that did not disturb the guest
+    assert.match(r.out, /\[Inferior 1 \(Remote target\) detached\]/);
+    assert.deepEqual(await u.guest.wait(), { kind: 'exited', code: 3 });
+  });
+});
