@@ -8,6 +8,13 @@ export type EngineName = 'uml' | 'rv64';
 
 export type KernelLog = 'quiet' | 'warnings' | 'info' | 'all';
 
+/** Kernel parameters for a KernelLog level: `quiet`, then the console loglevel says which messages show: 4 errors
+ *  and worse, 5 adds KERN_WARNING (WARN() splats), 8 everything (KUnit's KTAP lines are KERN_INFO). */
+export function kernelLogParams(log: KernelLog): string[] {
+  const level = { quiet: undefined, warnings: 5, info: 8, all: undefined }[log];
+  return log === 'all' ? [] : ['quiet', ...(level ? [`loglevel=${level}`] : [])];
+}
+
 export interface ShareSpec {
   host: string;
   guest: string;

@@ -75,11 +75,20 @@ export class MemoryBus implements Bus {
     return true;
   }
 
+  /** Copy bytes out of physical memory (RAM only); used by DMA. */
+  readPhysRam(paddr: number, len: number): Uint8Array {
+    const off = paddr - this.ramBase;
+    if (off < 0 || off + len > this.ram.length) {
+      throw new RangeError(`0x${paddr.toString(16)}+0x${len.toString(16)} is outside RAM`);
+    }
+    return this.ram.slice(off, off + len);
+  }
+
   /** Copy bytes into physical memory (RAM only); used by loaders. */
   writePhys(paddr: number, data: Uint8Array): void {
     const off = paddr - this.ramBase;
     if (off < 0 || off + data.length > this.ram.length) {
-      throw new Error(`segment 0x${paddr.toString(16)}+0x${data.length.toString(16)} is outside RAM`);
+      throw new RangeError(`segment 0x${paddr.toString(16)}+0x${data.length.toString(16)} is outside RAM`);
     }
     this.ram.set(data, off);
   }

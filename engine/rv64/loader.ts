@@ -16,6 +16,8 @@ const EM_RISCV = 243;
 
 function u64(v: DataView, off: number): number {
   const lo = v.getUint32(off, true), hi = v.getUint32(off + 4, true);
+  // kernel addresses (0xffffffff8...) are kept sign-extended, as the CPU keeps the pc: exact in a JS number
+  if (hi >= 0xffe00000) return (hi - 4294967296) * 4294967296 + lo;
   if (hi >= 0x200000) throw new Error(`ELF value at 0x${off.toString(16)} does not fit in 53 bits`);
   return hi * 4294967296 + lo;
 }

@@ -1,6 +1,6 @@
 // The UML kernel command line for a boot: memory, identity, root filesystem, console and kwb's init.
 // Pure, so the rules are visible in one place and unit-tested.
-import type { KernelLog } from '../guest.js';
+import { kernelLogParams, type KernelLog } from '../guest.js';
 
 export type UmlRoot =
   /** kwb's default root: a host directory it built (hostfs), with kwb's init at /kwb/init. */
@@ -49,10 +49,8 @@ export function umlArgv(o: UmlArgvOptions): string[] {
     params.push('init=/bin/sh');
     initArgs = ['-c', `"mkdir -p ${d} && mount -t hostfs hostfs ${d} -o ${o.kwbDir} && KWB=${d} exec ${d}/bin/sh ${d}/init"`];
   }
-  // quiet also silences UML's own host-side start-up notes; the console loglevel then says which kernel messages
-  // show: 4 errors and worse, 5 adds KERN_WARNING (WARN() splats), 8 everything (KUnit's KTAP lines are KERN_INFO)
-  const level = { quiet: undefined, warnings: 5, info: 8, all: undefined }[o.kernelLog];
-  if (o.kernelLog !== 'all') params.push('quiet', ...(level ? [`loglevel=${level}`] : []));
+  // quiet also silences UML's own host-side start-up notes
+  params.push(...kernelLogParams(o.kernelLog));
   params.push('con=null', `con0=fd:${o.consoleFds[0]},fd:${o.consoleFds[1]}`, ...o.append);
   // everything after `--` is passed to init, so it comes last
   return initArgs.length ? [...params, '--', ...initArgs] : params;

@@ -50,7 +50,12 @@ const TRAP = { trap: true };
 const IRQ_PRIORITY = [11, 3, 7, 9, 1, 5];
 
 const TLB_SIZE = 256;
+const CSR_MIP = 0x344;
+const MIP_SEIP_BIT = 1 << 9;
 const JIT_MAX_BLOCKS = 50_000;
+/** Interpreted executions of an instruction before a block starting there is compiled (a compiled block pays off only
+ *  after V8 has optimized it, so lukewarm code stays in the interpreter). */
+const JIT_HEAT = Number(process.env.KWB_JIT_HEAT ?? 200);
 /** Decode-cache slots per 4 KiB page: one per halfword, four int32 each (three used; four makes the index a shift). */
 const BLOCK_WORDS = 2048 * 4;
 
@@ -86,6 +91,9 @@ export class Cpu {
 
   /** Source of the `time` CSR; by default the instruction count (deterministic). The machine replaces it. */
   timeSource: () => number = () => this.retired();
+  /** M-mode firmware run by the host (kwb's built-in SBI): offered every trap that would enter M-mode; returning
+   *  true means it was handled there and no trap is taken (the handler updates pc and registers itself). */
+  firmware: ((cause: number, isInterrupt: boolean) => boolean) | undefined = undefined;
 
   // ---- translation state ----
   private satpMode = 0;
@@ -116,7 +124,7 @@ export class Cpu {
   /** Compile hot straight-line code into JS functions (off while breakpoints or watchpoints are set). */
   jitEnabled = true;
   private readonly jitPages: (Array<Block | undefined> | undefined)[];
-  private readonly jitHeat: (Uint8Array | undefined)[];
+  private readonly jitHeat: (Uint16Array | undefined)[];
   /** Per RAM page: bumped whenever decoded code in the page is invalidated; blocks remember it. */
   private readonly jitGen: Uint32Array;
   /** Index within the running block of the instruction in a slow path (set by generated code before it may trap). */
@@ -153,7 +161,7 @@ export class Cpu {
     this.blocks = new Array<Int32Array | undefined>(this.ramLen / 4096);
     this.codeMark = new Uint8Array(this.ramLen / 4096);
     this.jitPages = new Array<Array<Block | undefined> | undefined>(this.ramLen / 4096);
-    this.jitHeat = new Array<Uint8Array | undefined>(this.ramLen / 4096);
+    this.jitHeat = new Array<Uint16Array | undefined>(this.ramLen / 4096);
     this.jitGen = new Uint32Array(this.ramLen / 4096);
     this.rTag = this.tlbTag[0]!; this.rHi = this.tlbHi[0]!; this.rOff = this.tlbOff[0]!;
     this.wTag = this.tlbTag[1]!; this.wHi = this.tlbHi[1]!; this.wOff = this.tlbOff[1]!;
@@ -402,6 +410,7 @@ export class Cpu {
     const deleg = this.priv <= 1 && (((isInt ? this.mideleg : this.medeleg) >>> cause) & 1) === 1;
     this.resAddr = -1;
     this.wfi = false;
+    if (!deleg && this.firmware !== undefined && this.firmware(cause, isInt)) return;
     let ms = this.mstatus;
     let tv: number;
     if (deleg) {
@@ -704,7 +713,7 @@ export class Cpu {
     let base = this.fBase, lim = this.fLim, blk = this.fBlk;
     const jitOn = this.jitEnabled && !bpOn && this.watches.length === 0;
     const jitGen = this.jitGen;
-    let jp: Array<Block | undefined> | undefined, jh: Uint8Array | undefined, jpage = -1;
+    let jp: Array<Block | undefined> | undefined, jh: Uint16Array | undefined, jpage = -1;
     let jb: Block | undefined, jpc0 = 0;
     if (jitOn && lim === 4094) { jpage = this.fRam >>> 12; jp = this.jitPage(jpage); jh = this.jitHeat[jpage]; }
     for (;;) {
@@ -730,7 +739,7 @@ export class Cpu {
             let bk = jp[slot];
             if (bk === undefined || bk.gen !== jitGen[jpage]) {
               bk = undefined;
-              if (++jh![slot]! >= 16) { jh![slot] = 0; bk = this.jitCompile(blk, slot, jpage); jp[slot] = bk; }
+              if (++jh![slot]! >= JIT_HEAT) { jh![slot] = 0; bk = this.jitCompile(blk, slot, jpage); jp[slot] = bk; }
             }
             if (bk !== undefined && bk.len > 0 && n + bk.len <= this.limit) {
               jb = bk; jpc0 = pc;
@@ -943,7 +952,7 @@ export class Cpu {
     if (!jp) {
       jp = new Array<Block | undefined>(2048);
       this.jitPages[page] = jp;
-      this.jitHeat[page] = new Uint8Array(2048);
+      this.jitHeat[page] = new Uint16Array(2048);
     }
     return jp;
   }
@@ -1023,7 +1032,9 @@ export class Cpu {
         const oldLo = out[0]!, oldHi = out[1]!;
         if (writes) {
           const sl = isImm ? imm5 : x[a]!, sh = isImm ? 0 : x[a + 1]!;
-          const nl = kind === 0 ? sl : kind === 1 ? oldLo | sl : oldLo & ~sl;
+          // mip's read-modify-write sees only the software-writable SEIP, not the PLIC's line (privileged spec 3.1.9)
+          const base = csr === CSR_MIP ? (oldLo & ~MIP_SEIP_BIT) | (this.mipSw & MIP_SEIP_BIT) : oldLo;
+          const nl = kind === 0 ? sl : kind === 1 ? base | sl : base & ~sl;
           const nh = kind === 0 ? sh : kind === 1 ? oldHi | sh : oldHi & ~sh;
           if (!csrWrite(this, csr, nl, nh)) this.illegal();
         }

@@ -14,8 +14,23 @@ export class Clint implements MmioDevice {
   private cmpLo = -1;
   private skew = 0;
 
-  constructor(private readonly cpu: Cpu, private readonly instructionsPerTick = 10) {
+  /** `timerBit`: the mip bit the timer raises: MTIP (7) under M-mode firmware; STIP (5) when the firmware is kwb's
+   *  built-in SBI, which programs the compare register itself (set_timer) on the kernel's behalf. */
+  constructor(private readonly cpu: Cpu, private readonly instructionsPerTick = 10, private readonly timerBit = 7) {
     cpu.timeSource = () => this.mtime();
+  }
+
+  /** Set mtimecmp (Infinity: never), as a write by M-mode firmware would. */
+  setCompare(time: number): void {
+    this.cmp = Number.isFinite(time) ? Math.min(time, Number.MAX_SAFE_INTEGER) : Number.MAX_SAFE_INTEGER;
+    this.cmpLo = this.cmp | 0;
+    this.tick();
+  }
+
+  /** Move time forward by `ticks` (an idle hart whose wall-clock wait is over), at most to the deadline. */
+  advance(ticks: number): void {
+    this.skew += Math.max(0, Math.min(ticks, this.cmp - this.mtime()));
+    this.tick();
   }
 
   mtime(): number {
@@ -24,13 +39,14 @@ export class Clint implements MmioDevice {
 
   /** Update MTIP from mtime/mtimecmp; call between run slices. */
   tick(): void {
-    this.cpu.setInterruptLine(7, this.mtime() >= this.cmp);
+    this.cpu.setInterruptLine(this.timerBit, this.mtime() >= this.cmp);
   }
 
-  /** Instructions until the timer fires (Infinity if never). */
+  /** Instructions until the timer fires; Infinity if it never will, or already has (its line stays raised until
+   *  the compare register is written, so there is nothing to wait for). */
   untilDeadline(): number {
     const t = this.cmp - this.mtime();
-    return this.cmp >= Number.MAX_SAFE_INTEGER ? Infinity : Math.max(0, t) * this.instructionsPerTick;
+    return this.cmp >= Number.MAX_SAFE_INTEGER || t <= 0 ? Infinity : t * this.instructionsPerTick;
   }
 
   /** WFI with nothing else to do: move time forward to the deadline. Returns false if no deadline is set. */

@@ -1,0 +1,233 @@
+// The rv64 engine's Guest: kwb's built-in RISC-V machine running inside this process, in bursts on the event loop
+// (so the console, timers and the gdb stub stay responsive). The debugger target (target.ts) holds and releases it
+// through MachineControl; the machine itself knows nothing of either.
+import { readFileSync, statSync } from 'node:fs';
+import { PassThrough, Writable } from 'node:stream';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { kernelLogParams, type BootOptions, type Guest } from '../guest.js';
+import { PanicWatch } from '../panic.js';
+import { ExitCode, KwbError, type GuestResult } from '../results.js';
+import type { Target } from '../../gdbstub/target.js';
+import { warmUp } from './cpu/warmup.js';
+import { parseKernelImage } from './kernel-image.js';
+import { Machine, type MachineStop } from './machine.js';
+import { Rv64Target } from './target.js';
+import { TIMEBASE_HZ } from './virt.js';
+
+/** Run the machine this long before letting the event loop in. */
+const BURST_MS = 20;
+const BURST_INSTRUCTIONS = 2_000_000;
+/** After a panic message, let the kernel finish printing its trace for this many instructions. */
+const PANIC_TAIL_INSTRUCTIONS = 50_000_000;
+
+/** How the debugger drives the machine: it runs only between resume() and the stop that settles it. */
+export interface MachineControl {
+  readonly machine: Machine;
+  /** Run until something stops the machine for the debugger (breakpoint, watchpoint, interrupt, power). */
+  resume(): Promise<MachineStop>;
+  /** Stop a running machine soon (resume() then settles with 'halted'). */
+  interrupt(): void;
+  /** End the guest (gdb's kill). */
+  kill(): Promise<void>;
+}
+
+export class Rv64Guest implements Guest, MachineControl {
+  readonly engine = 'rv64' as const;
+  readonly output = new PassThrough();
+  readonly input: Writable;
+  private readonly panic = new PanicWatch();
+  private panicAt: number | undefined;
+  private result: GuestResult | undefined;
+  private readonly done: Promise<GuestResult>;
+  private settle!: (r: GuestResult) => void;
+  /** Held for the debugger: it runs again on resume(). */
+  private held: boolean;
+  private pendingResume: ((stop: MachineStop) => void) | undefined;
+  private wakeLoop: (() => void) | undefined;
+  private readonly timer: NodeJS.Timeout | undefined;
+  private target: Rv64Target | undefined;
+
+  constructor(readonly machine: Machine, private readonly opts: BootOptions, private readonly realtimeIdle: boolean) {
+    this.held = !!opts.debug;
+    this.input = new Writable({
+      write: (chunk: Buffer, _enc, cb) => {
+        machine.input(chunk);
+        this.wake();
+        cb();
+      },
+    });
+    this.done = new Promise((r) => (this.settle = r));
+    if (opts.timeoutSec && opts.timeoutSec > 0) this.timer = setTimeout(() => void this.stop('timeout'), opts.timeoutSec * 1000);
+    void this.loop();
+  }
+
+  /** Console bytes from the machine. */
+  consoleOutput(bytes: Uint8Array): void {
+    const chunk = Buffer.from(bytes);
+    this.panic.feed(chunk);
+    if (this.panic.message && this.panicAt === undefined) this.panicAt = this.machine.cpu.retired();
+    this.output.write(chunk);
+  }
+
+  private wake(): void {
+    const w = this.wakeLoop;
+    this.wakeLoop = undefined;
+    w?.();
+  }
+
+  /** Wait for input, a resume or a stop; at most `ms` when given. Returns the milliseconds waited. */
+  private async pause(ms?: number): Promise<number> {
+    const t0 = performance.now();
+    await new Promise<void>((r) => {
+      const t = ms === undefined ? undefined : setTimeout(r, ms);
+      this.wakeLoop = () => { if (t) clearTimeout(t); r(); };
+    });
+    return performance.now() - t0;
+  }
+
+  private async loop(): Promise<void> {
+    const m = this.machine;
+    while (!this.result) {
+      if (this.held) { await this.pause(); continue; }
+      const t0 = performance.now();
+      let stop: MachineStop;
+      do stop = m.run(BURST_INSTRUCTIONS, !this.realtimeIdle);
+      while (stop.kind === 'budget' && performance.now() - t0 < BURST_MS);
+      if (this.panicAt !== undefined && !this.opts.debug
+        && (stop.kind === 'idle' || m.cpu.retired() - this.panicAt > PANIC_TAIL_INSTRUCTIONS)) {
+        this.finish({ kind: 'panic', detail: this.panic.message });
+        break;
+      }
+      switch (stop.kind) {
+        case 'power':
+          this.stopped(stop);
+          this.finish(stop.event.kind === 'fail'
+            ? { kind: 'exited', code: stop.event.code || 1 }
+            : { kind: 'exited', code: 0, detail: stop.event.kind === 'reset' ? 'the guest rebooted' : undefined });
+          break;
+        case 'breakpoint': case 'watchpoint': case 'halted':
+          if (this.pendingResume) { this.held = true; this.stopped(stop); }
+          break;
+        case 'idle': {
+          if (stop.ticks === Infinity) { await this.pause(); break; }
+          // an interactive guest idles in real time (a `sleep 1` takes a second); elsewhere run() skipped ahead
+          const waited = await this.pause((stop.ticks / TIMEBASE_HZ) * 1000);
+          m.advanceTime(Math.round((waited / 1000) * TIMEBASE_HZ));
+          break;
+        }
+        default:
+      }
+      await nextTurn();
+    }
+  }
+
+  private stopped(stop: MachineStop): void {
+    const r = this.pendingResume;
+    this.pendingResume = undefined;
+    r?.(stop);
+  }
+
+  resume(): Promise<MachineStop> {
+    if (this.result) return Promise.resolve({ kind: 'power', event: { kind: 'poweroff', code: 0 } });
+    return new Promise((r) => {
+      this.pendingResume = r;
+      this.held = false;
+      this.wake();
+    });
+  }
+
+  interrupt(): void {
+    this.machine.cpu.requestStop();
+    this.wake();
+  }
+
+  async kill(): Promise<void> {
+    await this.stop('killed by gdb');
+  }
+
+  private finish(result: GuestResult): void {
+    if (this.result) return;
+    this.result = result;
+    if (this.timer) clearTimeout(this.timer);
+    this.machine.flushConsole();
+    this.output.end();
+    this.machine.close();
+    this.stopped({ kind: 'power', event: { kind: 'poweroff', code: 0 } });
+    this.wake();
+    this.settle(result);
+  }
+
+  wait(): Promise<GuestResult> {
+    return this.done;
+  }
+
+  async stop(reason = 'killed'): Promise<GuestResult> {
+    this.finish(reason === 'timeout'
+      ? { kind: 'timeout', detail: 'the guest did not finish within the timeout' }
+      : { kind: 'killed', detail: reason === 'killed' ? 'stopped by kwb' : reason });
+    return this.done;
+  }
+
+  async debugChannel(): Promise<{ kind: 'target'; target: Target }> {
+    if (!this.opts.debug) throw new Error('this guest was not started for debugging (BootOptions.debug)');
+    this.target ??= new Rv64Target(this);
+    return { kind: 'target', target: this.target };
+  }
+}
+
+const MEM_UNITS: Record<string, number> = { '': 1, K: 1 << 10, M: 1 << 20, G: 1 << 30 };
+
+function memBytes(text: string | undefined): number {
+  const m = /^(\d+)([KMG]?)$/i.exec(text ?? '256M');
+  if (!m) throw new KwbError(`--mem ${text}: give a size like 256M or 1G`);
+  const bytes = Number(m[1]) * MEM_UNITS[m[2]!.toUpperCase()]!;
+  if (bytes < 16 << 20 || bytes > 2 ** 31) throw new KwbError(`--mem ${text}: the rv64 machine takes 16M to 2G`);
+  return Math.floor(bytes / 4096) * 4096;
+}
+
+/** A readable regular file, or a one-line error that says which input is wrong. */
+function checkFile(path: string, what: string): void {
+  let isFile: boolean;
+  try {
+    isFile = statSync(path).isFile();
+  } catch (err) {
+    throw new KwbError(`cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? err}; check the path`);
+  }
+  if (!isFile) throw new KwbError(`${what} ${path} is not a file`);
+}
+
+function readInput(path: string, what: string): Uint8Array {
+  checkFile(path, what);
+  return readFileSync(path);
+}
+
+export async function startRv64(opts: BootOptions): Promise<Rv64Guest> {
+  if (opts.rootfs || opts.share?.length) {
+    throw new KwbError('the rv64 engine has no host filesystem: use --initrd FILE (a cpio archive) or --disk IMG');
+  }
+  if (opts.command?.length) {
+    throw new KwbError('the rv64 engine runs your own init (--initrd or --disk); kwb\'s command runner is UML-only for now: use kwb boot');
+  }
+  if (!opts.initrd && !opts.disk) {
+    throw new KwbError('the rv64 engine needs a root filesystem: pass --initrd FILE (a cpio archive) or --disk IMG');
+  }
+  const kernel = parseKernelImage(readInput(opts.kernel, 'kernel'));
+  const initrd = opts.initrd ? readInput(opts.initrd, 'initramfs') : undefined;
+  const firmware = opts.bios && opts.bios !== 'none' ? readInput(opts.bios, 'firmware') : undefined;
+  if (opts.disk) checkFile(opts.disk, 'disk image');
+  const kernelLog = opts.kernelLog ?? 'all';
+  const bootargs = ['console=ttyS0', 'earlycon=sbi', ...kernelLogParams(kernelLog), ...(opts.append ?? [])].join(' ');
+  warmUp();
+  let guest: Rv64Guest | undefined;
+  let machine: Machine;
+  try {
+    machine = new Machine({
+      kernel, initrd, firmware, bootargs, memBytes: memBytes(opts.mem), disks: opts.disk ? [opts.disk] : [],
+      console: (bytes) => guest?.consoleOutput(bytes),
+    });
+  } catch (err) {
+    throw new KwbError((err as Error).message, ExitCode.couldNotTest);
+  }
+  guest = new Rv64Guest(machine, opts, opts.console === 'terminal');
+  return guest;
+}

@@ -1,0 +1,224 @@
+// The rv64 machine: one RV64GC hart, RAM and the devices of QEMU's virt layout, firmware (kwb's built-in SBI, or an
+// M-mode image such as OpenSBI), a kernel with its initramfs and device tree. It runs in slices on the caller's
+// thread; the guest (guest.ts) and the debugger target (target.ts) drive it and know nothing of its devices.
+import { MemoryBus } from './bus.js';
+import { Cpu, Stop } from './cpu/cpu.js';
+import { Clint } from './devices/clint.js';
+import { Plic } from './devices/plic.js';
+import { Syscon, type PowerEvent } from './devices/syscon.js';
+import { Uart16550 } from './devices/uart16550.js';
+import { CowDisk } from './devices/cow-disk.js';
+import { VirtioBlk } from './devices/virtio-blk.js';
+import { VirtioMmio, type Dma } from './devices/virtio-mmio.js';
+import type { KernelImage } from './kernel-image.js';
+import { parseElf, loadElf } from './loader.js';
+import { Sbi } from './sbi.js';
+import { VIRT, virtDeviceTree } from './virt.js';
+
+export type { PowerEvent };
+
+export interface MachineConfig {
+  kernel: KernelImage;
+  initrd?: Uint8Array;
+  bootargs: string;
+  memBytes: number;
+  /** M-mode firmware (OpenSBI's fw_dynamic/fw_jump, raw or ELF); undefined: kwb's built-in SBI. */
+  firmware?: Uint8Array;
+  /** Disk images for virtio-blk (vda, vdb, ...): read-only underneath, writes stay in memory. */
+  disks?: string[];
+  /** Console output (UART and SBI console), handed over in batches between run slices. */
+  console: (bytes: Uint8Array) => void;
+  /** Compile hot code to JS (default true). */
+  jit?: boolean;
+}
+
+/** Why run() returned. */
+export type MachineStop =
+  | { kind: 'budget' }
+  | { kind: 'breakpoint' }
+  | { kind: 'watchpoint' }
+  /** requestStop() (an interrupt from the debugger or the host). */
+  | { kind: 'halted' }
+  /** The hart waits in WFI and nothing is due for `ticks` timer ticks (Infinity: until console input). */
+  | { kind: 'idle'; ticks: number }
+  | { kind: 'power'; event: PowerEvent };
+
+/** Instructions per mtime tick: 10 MHz of timebase at 100 MIPS, and time is a pure function of the instruction count. */
+const INSTRUCTIONS_PER_TICK = 10;
+const SLICE = 1_000_000;
+const ISA = 'rv64imafdc_zicsr_zifencei';
+/** OpenSBI's fw_dynamic handshake (include/sbi/fw_dynamic.h): where to go next and in which mode. */
+const FW_DYNAMIC_MAGIC = 0x4942534f;
+const FW_DYNAMIC_VERSION = 2;
+const NEXT_MODE_S = 1;
+
+export class Machine {
+  readonly bus: MemoryBus;
+  readonly cpu: Cpu;
+  readonly clint: Clint;
+  readonly plic: Plic;
+  readonly uart: Uart16550;
+  readonly builtinSbi: boolean;
+  /** Physical addresses of what was loaded (for `monitor` and tests). */
+  readonly layout: { kernel: number; entry: number; dtb: number; initrd?: { start: number; end: number } };
+  private power: PowerEvent | undefined;
+  private consoleOut: number[] = [];
+  /** The guest reads its console through SBI (hvc0) rather than the UART. */
+  private sbiConsoleIn = false;
+  private sbiInput: number[] = [];
+  private readonly disks: CowDisk[] = [];
+
+  constructor(private readonly cfg: MachineConfig) {
+    const ramBase = VIRT.ram.base;
+    this.bus = new MemoryBus(ramBase, cfg.memBytes);
+    this.cpu = new Cpu(this.bus);
+    this.cpu.jitEnabled = cfg.jit ?? true;
+    this.builtinSbi = cfg.firmware === undefined;
+    this.clint = new Clint(this.cpu, INSTRUCTIONS_PER_TICK, this.builtinSbi ? 5 : 7);
+    this.plic = new Plic(this.cpu);
+    this.uart = new Uart16550(this.plic, VIRT.uart.irq, (b) => this.emit(b));
+    this.bus.map(VIRT.clint.base, VIRT.clint.size, this.clint);
+    this.bus.map(VIRT.plic.base, VIRT.plic.size, this.plic);
+    this.bus.map(VIRT.uart.base, VIRT.uart.size, this.uart);
+    this.bus.map(VIRT.test.base, VIRT.test.size, new Syscon((e) => this.powerEvent(e)));
+    const dma: Dma = {
+      read: (paddr, len) => this.bus.readPhysRam(paddr, len),
+      write: (paddr, data) => { this.bus.writePhys(paddr, data); this.cpu.invalidatePhys(paddr, data.length); },
+    };
+    (cfg.disks ?? []).forEach((path, i) => {
+      const disk = new CowDisk(path);
+      this.disks.push(disk);
+      const slot = new VirtioMmio(new VirtioBlk(disk), dma, this.plic, VIRT.virtio.firstIrq + i);
+      this.bus.map(VIRT.virtio.base + i * VIRT.virtio.size, VIRT.virtio.size, slot);
+    });
+    this.layout = this.load();
+  }
+
+  /** Lay out kernel, initramfs and device tree in RAM and put the hart at the firmware's or the kernel's entry. */
+  private load(): Machine['layout'] {
+    const { kernel, initrd, memBytes } = this.cfg;
+    const ramBase = VIRT.ram.base, ramEnd = ramBase + memBytes;
+    const kernelAt = ramBase + kernel.textOffset;
+    const kernelEnd = kernelAt + kernel.memSize;
+    // device tree at the top of RAM, the initramfs just below it (as far from the kernel's bss as possible)
+    const dtbAt = ramEnd - 0x10000;
+    let initrdRange: { start: number; end: number } | undefined;
+    if (initrd) {
+      const start = Math.floor((dtbAt - initrd.length) / 4096) * 4096;
+      initrdRange = { start, end: start + initrd.length };
+    }
+    const lowest = initrdRange?.start ?? dtbAt;
+    if (kernelEnd + 0x400000 > lowest) {
+      throw new Error(`${memBytes >> 20} MiB of guest memory cannot hold this kernel${initrd ? ' and initramfs' : ''}; pass a larger --mem`);
+    }
+    const dtb = virtDeviceTree({ memBytes, bootargs: this.cfg.bootargs, initrd: initrdRange, virtioDevices: this.disks.length, isa: ISA });
+    this.bus.writePhys(kernelAt, kernel.bytes);
+    if (initrd && initrdRange) this.bus.writePhys(initrdRange.start, initrd);
+    this.bus.writePhys(dtbAt, dtb);
+    const entry = kernelAt + kernel.entryOffset;
+
+    if (this.cfg.firmware) {
+      const fwEntry = this.loadFirmware(this.cfg.firmware);
+      const info = dtbAt - 0x100;
+      const words = [FW_DYNAMIC_MAGIC, FW_DYNAMIC_VERSION, entry, NEXT_MODE_S, 0, 0];
+      const buf = new Uint8Array(words.length * 8);
+      const view = new DataView(buf.buffer);
+      words.forEach((w, i) => view.setBigUint64(i * 8, BigInt(w), true));
+      this.bus.writePhys(info, buf);
+      this.cpu.reset(fwEntry);
+      this.cpu.setX(10, 0n);
+      this.cpu.setX(11, BigInt(dtbAt));
+      this.cpu.setX(12, BigInt(info));
+    } else {
+      const sbi = new Sbi(this.cpu, {
+        setTimer: (t) => this.clint.setCompare(t),
+        putchar: (b) => this.consoleOut.push(b),
+        getchar: () => { this.sbiConsoleIn = true; return this.sbiInput.shift() ?? -1; },
+        reset: (kind) => this.powerEvent({ kind: kind === 'shutdown' ? 'poweroff' : 'reset', code: 0 }),
+      });
+      sbi.install();
+      sbi.enterSupervisor(entry, dtbAt);
+    }
+    return { kernel: kernelAt, entry, dtb: dtbAt, initrd: initrdRange };
+  }
+
+  /** Firmware goes at the start of RAM (raw binary) or at its ELF physical addresses. Returns its entry. */
+  private loadFirmware(fw: Uint8Array): number {
+    if (fw.length >= 4 && fw[0] === 0x7f && fw[1] === 0x45 && fw[2] === 0x4c && fw[3] === 0x46) {
+      const elf = parseElf(fw);
+      loadElf(elf, this.bus);
+      return elf.entry;
+    }
+    this.bus.writePhys(VIRT.ram.base, fw);
+    return VIRT.ram.base;
+  }
+
+  private powerEvent(e: PowerEvent): void {
+    this.power ??= e;
+    this.cpu.requestStop();
+  }
+
+  private emit(bytes: Uint8Array): void {
+    for (const b of bytes) this.consoleOut.push(b);
+  }
+
+  /** Console input from the host. */
+  input(bytes: Uint8Array): void {
+    if (this.sbiConsoleIn) for (const b of bytes) this.sbiInput.push(b);
+    else this.uart.receive(bytes);
+  }
+
+  /** Hand buffered console output to the host. */
+  flushConsole(): void {
+    this.uart.flush();
+    if (this.consoleOut.length === 0) return;
+    const bytes = Uint8Array.from(this.consoleOut);
+    this.consoleOut = [];
+    this.cfg.console(bytes);
+  }
+
+  /** The machine powered off or reset (it does not run again). */
+  get powerState(): PowerEvent | undefined {
+    return this.power;
+  }
+
+  /**
+   * Run up to `maxInstructions`. With `skipIdle`, a hart idling in WFI jumps straight to its next timer deadline
+   * (deterministic: guest time is the instruction count); otherwise run() returns 'idle' and the caller waits.
+   */
+  run(maxInstructions: number, skipIdle: boolean): MachineStop {
+    const cpu = this.cpu, clint = this.clint;
+    const end = cpu.retired() + maxInstructions;
+    for (;;) {
+      if (this.power) return { kind: 'power', event: this.power };
+      const left = end - cpu.retired();
+      if (left <= 0) return { kind: 'budget' };
+      const stop = cpu.run(Math.min(left, SLICE, Math.max(1, clint.untilDeadline())));
+      clint.tick();
+      this.flushConsole();
+      if (this.power) return { kind: 'power', event: this.power };
+      switch (stop) {
+        case Stop.Breakpoint: return { kind: 'breakpoint' };
+        case Stop.Watchpoint: return { kind: 'watchpoint' };
+        case Stop.Halted: return { kind: 'halted' };
+        case Stop.Idle: {
+          const ticks = clint.untilDeadline() / INSTRUCTIONS_PER_TICK;
+          if (!skipIdle || ticks === Infinity) return { kind: 'idle', ticks };
+          clint.skipToDeadline();
+          break;
+        }
+        default:
+      }
+    }
+  }
+
+  /** Release what the machine holds on the host (disk files). */
+  close(): void {
+    for (const d of this.disks) d.close();
+  }
+
+  /** Let `ticks` of wall-clock time pass for an idle hart (at most up to its timer deadline). */
+  advanceTime(ticks: number): void {
+    this.clint.advance(ticks);
+  }
+}
