@@ -10,6 +10,7 @@ type Bench = () => Promise<BenchRow[]>;
 const suites: [string, string, string][] = [
   ['uml', './uml', 'benchUml'],
   ['gdbstub', './gdbstub', 'benchGdbStub'],
+  ['linux-threads', './linux-threads', 'benchLinuxThreads'],
   ['adapter', './adapter', 'benchAdapter'],
   ['rv64-cpu', './rv64-cpu', 'benchRv64Cpu'],
   ['rv64-boot', './rv64-boot', 'benchRv64Boot'],

@@ -23,6 +23,16 @@ interface CpuState {
   current?: Task;
   /** Saved registers of tasks already asked for at this stop. */
   saved: Map<number, Uint8Array>;
+  /** The tops of tasks' stacks, by thread id (see STACK_PREFETCH). */
+  stacks: Map<number, StackTop>;
+  /** Whether the stacks of all tasks are being read in the background. */
+  prefetching: boolean;
+}
+
+interface StackTop {
+  addr: bigint;
+  size: number;
+  data: Promise<Uint8Array | undefined>;
 }
 
 /** The task list: walked only when threads are listed or a task off the CPU is looked at. */
@@ -30,6 +40,12 @@ interface TaskList {
   tasks: Task[];
   byId: Map<number, Task>;
 }
+
+/** gdb shows a task's frame by reading its stack near the saved stack pointer in 64-byte lines, two or three
+ *  round trips per task (and `info threads` shows every task's frame): one read of this much around the stack
+ *  pointer answers them all. Once gdb looks at one task off the CPU, the others' are read in the background, in
+ *  list order (gdb's too), so that those reads overlap gdb's own work. */
+const STACK_PREFETCH = { below: 128n, size: 768 };
 
 /** pid_max can be at most 4M (PID_MAX_LIMIT): a larger pid is not a task. */
 const PID_MAX_LIMIT = 0x400000;
@@ -61,7 +77,7 @@ export class LinuxTarget implements Target {
   ) {
     this.arch = inner.arch;
     this.stop = inner.lastStop();
-    this.walker = new TaskWalker(offsets, (addr, len) => inner.readMemory(addr, len));
+    this.walker = new TaskWalker(offsets, archInfo.switchContext(offsets), (addr, len) => inner.readMemory(addr, len));
     // only when the inner target has it: the stub advertises QPassSignals by its presence
     if (inner.passSignals) this.passSignals = (signals) => inner.passSignals!(signals);
   }
@@ -101,7 +117,7 @@ export class LinuxTarget implements Target {
     const live = await this.inner.readRegisters(cpuThread);
     const found = await this.archInfo.currentTask(this.archContext(live, cpuThread)).catch(() => undefined);
     const current = found && found.pid >= 0 && found.pid <= PID_MAX_LIMIT ? found : undefined;
-    this.cpu = { cpuThread, live, current, saved: new Map() };
+    this.cpu = { cpuThread, live, current, saved: new Map(), stacks: new Map(), prefetching: false };
     return this.cpu;
   }
 
@@ -142,13 +158,58 @@ export class LinuxTarget implements Target {
   }
 
   private async savedRegisters(task: Task, c: CpuState): Promise<Uint8Array> {
+    const regs = this.savedRegistersNow(task, c);
+    if (!c.prefetching) {
+      c.prefetching = true;
+      void this.prefetchStacks(c);
+    }
+    return regs;
+  }
+
+  private savedRegistersNow(task: Task, c: CpuState): Uint8Array {
     const id = threadIdOf(task);
     let regs = c.saved.get(id);
     if (!regs) {
-      regs = await this.archInfo.savedRegisters(this.archContext(c.live, c.cpuThread), task, c.live);
+      regs = this.archInfo.savedRegisters(this.layout, this.offsets, task.switchContext, c.live);
       c.saved.set(id, regs);
+      this.readStackTop(id, regs, c);
     }
     return regs;
+  }
+
+  /** Start reading the top of a task's stack (unless it is already read or being read). */
+  private readStackTop(id: number, regs: Uint8Array, c: CpuState): StackTop | undefined {
+    if (c.stacks.has(id)) return c.stacks.get(id);
+    const slot = this.layout.byName(this.archInfo.stackPointer);
+    if (!slot || slot.size !== 8 || slot.offset + 8 > regs.length) return undefined;
+    const sp = Buffer.from(regs.buffer, regs.byteOffset + slot.offset, 8).readBigUInt64LE(0);
+    const addr = (sp & ~63n) - STACK_PREFETCH.below;
+    const top: StackTop = { addr, size: STACK_PREFETCH.size, data: this.inner.readMemory(addr, STACK_PREFETCH.size).catch(() => undefined) };
+    c.stacks.set(id, top);
+    return top;
+  }
+
+  /** Read every task's stack top, one read at a time so that the client's own requests are not held up long. */
+  private async prefetchStacks(c: CpuState): Promise<void> {
+    const tasks = this.list?.tasks ?? [];
+    for (const task of tasks) {
+      if (this.cpu !== c) return; // resumed meanwhile
+      if (task.addr === c.current?.addr) continue;
+      this.savedRegistersNow(task, c);
+      await c.stacks.get(threadIdOf(task))?.data;
+    }
+  }
+
+  /** Memory already read (or being read) at this stop, if it holds all of [addr, addr + len). */
+  private async cachedMemory(addr: bigint, len: number): Promise<Uint8Array | undefined> {
+    for (const top of this.cpu?.stacks.values() ?? []) {
+      if (addr >= top.addr && addr + BigInt(len) <= top.addr + BigInt(top.size)) {
+        const data = await top.data;
+        const off = Number(addr - top.addr);
+        if (data && data.length >= off + len) return data.slice(off, off + len);
+      }
+    }
+    return undefined;
   }
 
   targetXml(annex: string): string | undefined {
@@ -160,6 +221,7 @@ export class LinuxTarget implements Target {
     if (r.live) return this.inner.readRegisters(r.cpuThread);
     return this.savedRegisters(r.task, r.c);
   }
+
 
   async readRegister(thread: number, regno: number): Promise<Uint8Array | undefined> {
     const r = await this.resolve(thread);
@@ -192,11 +254,13 @@ export class LinuxTarget implements Target {
     this.forget(true);
   }
 
-  readMemory(addr: bigint, len: number, space?: AddressSpace): Promise<Uint8Array> {
-    return this.inner.readMemory(addr, len, space);
+  async readMemory(addr: bigint, len: number, space?: AddressSpace): Promise<Uint8Array> {
+    return (space !== 'physical' && (await this.cachedMemory(addr, len))) || this.inner.readMemory(addr, len, space);
   }
 
   async readMemoryHex(addr: bigint, len: number): Promise<Buffer | { framed: Buffer }> {
+    const cached = await this.cachedMemory(addr, len);
+    if (cached) return Buffer.from(Buffer.from(cached).toString('hex'), 'latin1');
     if (this.inner.readMemoryHex) return this.inner.readMemoryHex(addr, len);
     return Buffer.from(Buffer.from(await this.inner.readMemory(addr, len)).toString('hex'), 'latin1');
   }

@@ -12,6 +12,8 @@ export interface Task {
   state: string;
   /** Base of the task's kernel stack (task->stack). */
   stack: bigint;
+  /** The registers it saved at its last switch, as they lie in its task_struct (the arch decodes them). */
+  switchContext: Buffer;
 }
 
 export type ReadMemory = (addr: bigint, len: number) => Promise<Uint8Array>;
@@ -28,6 +30,8 @@ interface TaskFields {
   stateSize: number;
   exitState: number;
   stack: number;
+  context: number;
+  contextSize: number;
   /** The span [start, end) of the task_struct that holds all of them. */
   start: number;
   end: number;
@@ -35,7 +39,7 @@ interface TaskFields {
 
 export const TASK_QUERIES_REQUIRED = ['init_task', 'task.tasks', 'task.thread_group', 'task.pid', 'task.tgid', 'task.comm', 'task.comm.size', 'task.exit_state', 'task.stack'];
 
-function taskFields(o: Offsets): TaskFields {
+function taskFields(o: Offsets, context: { offset: number; size: number }): TaskFields {
   const modern = o.has('task.__state');
   const f = {
     tasks: o.n('task.tasks'),
@@ -48,6 +52,8 @@ function taskFields(o: Offsets): TaskFields {
     stateSize: modern ? 4 : 8,
     exitState: o.n('task.exit_state'),
     stack: o.n('task.stack'),
+    context: context.offset,
+    contextSize: context.size,
   };
   const spans: [number, number][] = [
     [f.tasks, 16],
@@ -58,6 +64,7 @@ function taskFields(o: Offsets): TaskFields {
     [f.state, f.stateSize],
     [f.exitState, 4],
     [f.stack, 8],
+    [f.context, f.contextSize],
   ];
   return { ...f, start: Math.min(...spans.map(([a]) => a)), end: Math.max(...spans.map(([a, n]) => a + n)) };
 }
@@ -81,8 +88,9 @@ export class TaskWalker {
   private readonly f: TaskFields;
   private readonly initTask: bigint;
 
-  constructor(offsets: Offsets, private readonly read: ReadMemory) {
-    this.f = taskFields(offsets);
+  /** `context`: where the arch keeps a task's saved registers, read along with the rest (one read per task). */
+  constructor(offsets: Offsets, context: { offset: number; size: number }, private readonly read: ReadMemory) {
+    this.f = taskFields(offsets, context);
     this.initTask = offsets.get('init_task');
   }
 
@@ -101,6 +109,7 @@ export class TaskWalker {
       comm: commBytes.subarray(0, nul < 0 ? commBytes.length : nul).toString('utf8'),
       state: stateLetter(state, bytes.readInt32LE(at(f.exitState))),
       stack: bytes.readBigUInt64LE(at(f.stack)),
+      switchContext: bytes.subarray(at(f.context), at(f.context) + f.contextSize),
     };
     return {
       task,

@@ -15,15 +15,19 @@ export interface ArchContext {
 }
 
 export interface LinuxArch {
+  /** The stack pointer's name in target descriptions. */
+  stackPointer: string;
   /** Offsets and symbols this architecture needs besides the common ones. */
   queries: Queries;
   /** Those of `queries` without which tasks cannot be shown. */
   required: string[];
   /** The task running on the CPU, if it can be told (without walking the task list: this runs at every stop). */
   currentTask(ctx: ArchContext): Promise<Task | undefined>;
-  /** The g packet of a task that is not on the CPU: `template` (the live packet, for its length) with the saved
-   *  registers written in and every other register zero. */
-  savedRegisters(ctx: ArchContext, task: Task, template: Uint8Array): Promise<Uint8Array>;
+  /** Where in task_struct a task saves its registers when switched out (read with the task's other fields). */
+  switchContext(offsets: Offsets): { offset: number; size: number };
+  /** The g packet of a task that is not on the CPU, from its switch context (`context`, as switchContext placed
+   *  it): `template` (the live packet, for its length) with the saved registers written in, every other one zero. */
+  savedRegisters(layout: RegisterLayout, offsets: Offsets, context: Uint8Array, template: Uint8Array): Uint8Array;
 }
 
 /** Write 64-bit little-endian values into a g packet by register name; names the layout lacks are skipped. */

@@ -5,11 +5,14 @@
 // A task switched out saved its registers with kernel_setjmp into thread.switch_buf (arch/x86/um/setjmp_64.S):
 // rbx, rsp, rbp, r12, r13, r14, r15, rip.
 import { fillRegisters, readU64, type ArchContext, type LinuxArch } from './types.js';
+import type { Offsets } from '../offsets.js';
+import type { RegisterLayout } from '../registers.js';
 import type { Task } from '../tasks.js';
 
 const JMP_BUF_REGS = ['rbx', 'rsp', 'rbp', 'r12', 'r13', 'r14', 'r15', 'rip'];
 
 export const umlArch: LinuxArch = {
+  stackPointer: 'rsp',
   queries: {
     'uml.switch_buf': '(unsigned long)&((struct task_struct *)0)->thread.switch_buf',
     cpu_tasks: '(unsigned long)&cpu_tasks',
@@ -34,8 +37,11 @@ export const umlArch: LinuxArch = {
     return task === 0n ? undefined : ctx.readTask(task);
   },
 
-  async savedRegisters(ctx: ArchContext, task: Task, template: Uint8Array): Promise<Uint8Array> {
-    const buf = await ctx.readMemory(task.addr + ctx.offsets.get('uml.switch_buf'), 8 * JMP_BUF_REGS.length);
-    return fillRegisters(ctx.layout, template, JMP_BUF_REGS.map((name, i) => [name, readU64(buf, 8 * i)]));
+  switchContext(offsets: Offsets) {
+    return { offset: offsets.n('uml.switch_buf'), size: 8 * JMP_BUF_REGS.length };
+  },
+
+  savedRegisters(layout: RegisterLayout, _offsets: Offsets, context: Uint8Array, template: Uint8Array): Uint8Array {
+    return fillRegisters(layout, template, JMP_BUF_REGS.map((name, i) => [name, readU64(context, 8 * i)]));
   },
 };

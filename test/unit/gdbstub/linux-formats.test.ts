@@ -70,7 +70,8 @@ describe('linux: tasks', () => {
   });
 
   // a task_struct of 0x100 bytes: tasks at 0x10, thread_group at 0x20, pid 0x30, tgid 0x34, __state 0x38,
-  // exit_state 0x3c, stack 0x40, comm 0x50 (16 bytes)
+  // exit_state 0x3c, stack 0x40, comm 0x50 (16 bytes), the arch's switch context at 0xe0 (16 bytes)
+  const CONTEXT = { offset: 0xe0, size: 16 };
   const o = offsets({
     init_task: 0x1000, 'task.tasks': 0x10, 'task.thread_group': 0x20, 'task.pid': 0x30, 'task.tgid': 0x34, 'task.__state': 0x38,
     'task.exit_state': 0x3c, 'task.stack': 0x40, 'task.comm': 0x50, 'task.comm.size': 16,
@@ -84,6 +85,7 @@ describe('linux: tasks', () => {
     b.writeUInt32LE(t.state ?? 1, 0x38);
     b.writeBigUInt64LE(0x100000n * BigInt(t.pid + 1), 0x40);
     b.write(t.comm, 0x50);
+    b.writeBigUInt64LE(BigInt(t.pid) * 0x10n, 0xe8);
     mem.put(BigInt(addr), b);
   }
 
@@ -93,9 +95,10 @@ describe('linux: tasks', () => {
     task(mem, 0x2000, { pid: 1, tgid: 1, comm: 'init', nextTask: 0x3000, nextThread: 0x2000 });
     task(mem, 0x3000, { pid: 7, tgid: 7, comm: 'server', nextTask: 0x1000, nextThread: 0x3100 });
     task(mem, 0x3100, { pid: 8, tgid: 7, comm: 'worker', nextTask: 0xdead, nextThread: 0x3000 });
-    const tasks = await new TaskWalker(o, mem.read).walk();
+    const tasks = await new TaskWalker(o, CONTEXT, mem.read).walk();
     assert.deepEqual(tasks.map((t) => [t.pid, t.tgid, t.comm, t.state]), [[0, 0, 'swapper/0', 'R'], [1, 1, 'init', 'S'], [7, 7, 'server', 'S'], [8, 7, 'worker', 'S']]);
     assert.equal(tasks[3]!.stack, 0x900000n);
+    assert.equal(tasks[3]!.switchContext.toString('hex'), '0000000000000000' + '8000000000000000');
     assert.equal(mem.reads, 4);
   });
 
@@ -103,11 +106,11 @@ describe('linux: tasks', () => {
     const mem = new Memory();
     task(mem, 0x1000, { pid: 0, tgid: 0, comm: 'swapper/0', nextTask: 0x2000, nextThread: 0x1000 });
     task(mem, 0x2000, { pid: 1, tgid: 1, comm: 'init', nextTask: 0x9000, nextThread: 0x2000 });
-    assert.deepEqual((await new TaskWalker(o, mem.read).walk()).map((t) => t.pid), [0, 1]);
+    assert.deepEqual((await new TaskWalker(o, CONTEXT, mem.read).walk()).map((t) => t.pid), [0, 1]);
     const loop = new Memory();
     task(loop, 0x1000, { pid: 0, tgid: 0, comm: 'swapper/0', nextTask: 0x2000, nextThread: 0x1000 });
     task(loop, 0x2000, { pid: 1, tgid: 1, comm: 'init', nextTask: 0x2000, nextThread: 0x2000 });
-    assert.deepEqual((await new TaskWalker(o, loop.read).walk()).map((t) => t.pid), [0, 1]);
+    assert.deepEqual((await new TaskWalker(o, CONTEXT, loop.read).walk()).map((t) => t.pid), [0, 1]);
   });
 });
 
