@@ -25,6 +25,15 @@ type VarRef =
 
 const ROOT_VAR = /^var\d+$/;
 
+/** A thread's name in the call stack view: "pid comm" for a kernel task (kwb's stub gives the task's comm as the
+ *  thread's name and "pid N ..." as its details), otherwise what gdb knows of it. */
+function threadName(id: number, th: MiTuple): string {
+  const name = str(th.name);
+  const pid = /^pid (\d+)\b/.exec(str(th.details) ?? '')?.[1];
+  if (pid !== undefined && name !== undefined) return `${pid} ${name}`;
+  return str(th.details) ?? name ?? str(th['target-id']) ?? `thread ${id}`;
+}
+
 export class KwbDebugSession extends DebugSession {
   private gdb?: Gdb;
   private guest?: ChildProcess;
@@ -487,8 +496,7 @@ export class KwbDebugSession extends DebugSession {
         threads: list(data.threads).map((t) => {
           const th = tuple(t) ?? {};
           const id = Number(str(th.id));
-          const name = str(th.details) ?? str(th.name) ?? str(th['target-id']) ?? `thread ${id}`;
-          return new Thread(id, name);
+          return new Thread(id, threadName(id, th));
         }),
       };
     } catch {

@@ -3,6 +3,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
+import { DebugClient } from '@vscode/debugadapter-testsupport';
+import type { DebugProtocol } from '@vscode/debugprotocol';
 import { bootGuest } from '../../engine/boot.js';
 import { serveGuest } from '../../engine/cli/gdb.js';
 import type { Guest } from '../../engine/guest.js';
@@ -114,5 +116,43 @@ describe('kernel-aware stub on UML', { timeout: TIMEOUT }, () => {
     // reading all that did not disturb the guest
     assert.match(r.out, /\[Inferior 1 \(Remote target\) detached\]/);
     assert.deepEqual(await u.guest.wait(), { kind: 'exited', code: 3 });
+  });
+});
+
+describe('kernel-aware stub in the debug adapter', { timeout: TIMEOUT }, () => {
+  it('the threads request returns the tasks as "pid comm", each with its own stack', async (t) => {
+    const tree = umlTree();
+    const dc = new DebugClient('node', join(__dirname, '..', '..', 'dist', 'debugAdapter.js'), 'kwb');
+    dc.defaultTimeout = 60_000;
+    await dc.start();
+    t.after(() => dc.stop().catch(() => {}));
+    const output: string[] = [];
+    dc.on('output', (e: DebugProtocol.OutputEvent) => output.push(e.body.output));
+    await dc.initializeRequest({ adapterID: 'kwb', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path' });
+    const initialized = dc.waitForEvent('initialized');
+    await dc.launchRequest({ kernel: join(tree, 'linux'), command: ['sh', '-c', 'sleep 1; uname -s'] } as DebugProtocol.LaunchRequestArguments);
+    await initialized;
+    await dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: '__do_sys_newuname' }] });
+    const stopped = dc.waitForEvent('stopped') as Promise<DebugProtocol.StoppedEvent>;
+    await dc.configurationDoneRequest();
+    const stop = await stopped;
+
+    const threads = (await dc.threadsRequest()).body.threads;
+    const names = threads.map((th) => th.name);
+    assert.ok(names.includes('1 init'), names.join(', '));
+    assert.ok(names.includes('2 kthreadd'), names.join(', '));
+    // the stopped thread is the task that called uname (kwb's init does, before the command's own uname)
+    assert.match(threads.find((th) => th.id === stop.body.threadId)?.name ?? '', /^\d+ (init|uname)$/);
+    const kthreadd = threads.find((th) => th.name === '2 kthreadd')!;
+    const frames = (await dc.stackTraceRequest({ threadId: kthreadd.id })).body.stackFrames.map((f) => f.name);
+    assert.ok(frames.includes('__schedule') && frames.includes('kthreadd'), frames.join(' <- '));
+    const own = (await dc.stackTraceRequest({ threadId: stop.body.threadId! })).body.stackFrames.map((f) => f.name);
+    assert.equal(own[0], '__do_sys_newuname');
+
+    await dc.setFunctionBreakpointsRequest({ breakpoints: [] });
+    const terminated = dc.waitForEvent('terminated');
+    await dc.continueRequest({ threadId: stop.body.threadId! });
+    await terminated;
+    assert.match(output.join(''), /^Linux\r?$/m);
   });
 });
