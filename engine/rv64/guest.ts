@@ -87,6 +87,7 @@ export class Rv64Guest implements Guest, MachineControl {
 
   private async loop(): Promise<void> {
     const m = this.machine;
+    await nextTurn(); // start once the caller holds the guest (its console goes to guest.output)
     while (!this.result) {
       if (this.held) { await this.pause(); continue; }
       const t0 = performance.now();
@@ -101,9 +102,9 @@ export class Rv64Guest implements Guest, MachineControl {
       switch (stop.kind) {
         case 'power':
           this.stopped(stop);
-          this.finish(stop.event.kind === 'fail'
-            ? { kind: 'exited', code: stop.event.code || 1 }
-            : { kind: 'exited', code: 0, detail: stop.event.kind === 'reset' ? 'the guest rebooted' : undefined });
+          this.finish(stop.event.kind === 'fail' ? { kind: 'exited', code: stop.event.code || 1 }
+            : stop.event.kind === 'reset' ? { kind: 'exited', code: 0, detail: 'the guest rebooted' }
+            : { kind: 'exited', code: 0 });
           break;
         case 'breakpoint': case 'watchpoint': case 'halted':
           if (this.pendingResume) { this.held = true; this.stopped(stop); }

@@ -37,12 +37,14 @@ export function runGdb(
     t?: TestContext;
     /** Send gdb SIGINT (as a user's ^C would) delayMs after `when()` first holds (polled every 50 ms). */
     interruptAfter?: { when: () => boolean; delayMs: number };
+    /** The gdb to run (default `gdb`; `gdb-multiarch` for RISC-V). */
+    gdb?: string;
   } = {},
 ): Promise<GdbResult> {
   const args = ['-nx', '-q', '-batch', '-iex', 'set pagination off', '-iex', 'set confirm off', ...(opts.scripts ? ['-iex', `add-auto-load-safe-path ${opts.scripts}`] : [])];
   for (const c of commands) args.push('-ex', c);
   if (file) args.push(file);
-  const child = spawn('gdb', args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(opts.gdb ?? 'gdb', args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   const kill = () => {
     try {
       process.kill(-child.pid!, 'SIGKILL');

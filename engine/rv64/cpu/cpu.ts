@@ -53,9 +53,8 @@ const TLB_SIZE = 256;
 const CSR_MIP = 0x344;
 const MIP_SEIP_BIT = 1 << 9;
 const JIT_MAX_BLOCKS = 50_000;
-/** Interpreted executions of an instruction before a block starting there is compiled (a compiled block pays off only
- *  after V8 has optimized it, so lukewarm code stays in the interpreter). */
-const JIT_HEAT = Number(process.env.KWB_JIT_HEAT ?? 200);
+/** Interpreted executions of an instruction before a block starting there is compiled. */
+const JIT_HEAT = 16;
 /** Decode-cache slots per 4 KiB page: one per halfword, four int32 each (three used; four makes the index a shift). */
 const BLOCK_WORDS = 2048 * 4;
 

@@ -1,0 +1,88 @@
+// The rv64 engine boots the RISC-V fixture kernel (built from Debian's linux-source-6.1) to kwb's test init, through
+// the real `kwb boot` CLI, and the init's output equals what the same Image and initramfs print under QEMU's virt
+// machine. With kwb's built-in SBI and with Debian's OpenSBI; a virtio-blk disk; panics; determinism.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { parseKernelImage } from '../../engine/rv64/kernel-image';
+import { Machine } from '../../engine/rv64/machine';
+import { FIXTURE_TIMEOUT_MS } from '../helpers/fixtures';
+import { Sandbox } from '../helpers/kwb';
+import { bootQemu, expectedInitLines, initLines, rv64Fixture, rv64QemuSkipReason } from '../helpers/rv64';
+
+const OPENSBI = '/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin';
+/** kwb's own kernel parameters ahead of the user's (--append) */
+const KWB_BOOTARGS = 'console=ttyS0 earlycon=sbi';
+
+describe('rv64 engine on the RISC-V fixture', { skip: rv64QemuSkipReason(), timeout: FIXTURE_TIMEOUT_MS }, () => {
+  const sandbox = new Sandbox();
+  const scratch = mkdtempSync(join(tmpdir(), 'kwb-rv64-boot-'));
+  after(() => { sandbox.dispose(); rmSync(scratch, { recursive: true, force: true }); });
+
+  function noLeftovers(): void {
+    assert.deepEqual(sandbox.leftovers(), { files: [], processes: [] });
+  }
+
+  it('boots to the init with the built-in SBI, prints what QEMU prints, and powers off with status 0', async () => {
+    const { image, initramfs } = rv64Fixture();
+    const r = await sandbox.run(['boot', '--kernel', image, '--initrd', initramfs, '--append', 'kwb.test=1', '--timeout', '120']);
+    assert.equal(r.code, 0, r.stderr + r.stdout.slice(-3000));
+    const lines = initLines(r.stdout);
+    assert.deepEqual(lines, expectedInitLines({ image, append: `${KWB_BOOTARGS} kwb.test=1` }));
+    // the reference: QEMU with the same command line prints the same lines
+    const qemu = bootQemu({ image, initramfs, append: `${KWB_BOOTARGS} kwb.test=1` });
+    assert.deepEqual(initLines(qemu.console), lines);
+    noLeftovers();
+  });
+
+  it('boots the same way under OpenSBI in M-mode (--bios)', async () => {
+    const { image, initramfs } = rv64Fixture();
+    const r = await sandbox.run(['boot', '--kernel', image, '--initrd', initramfs, '--bios', OPENSBI, '--timeout', '120']);
+    assert.equal(r.code, 0, r.stderr + r.stdout.slice(-3000));
+    assert.match(r.stdout, /OpenSBI v\d/);
+    assert.deepEqual(initLines(r.stdout), expectedInitLines({ image, append: KWB_BOOTARGS }));
+  });
+
+  it('reads a virtio-blk disk and never writes the image', async () => {
+    const { image, initramfs } = rv64Fixture();
+    const disk = join(scratch, 'disk.img');
+    const content = Buffer.alloc(1 << 20);
+    content.write('kwb disk\x00sector0 and more', 0, 'latin1');
+    writeFileSync(disk, content);
+    const r = await sandbox.run(['boot', '--kernel', image, '--initrd', initramfs, '--disk', disk, '--timeout', '120']);
+    assert.equal(r.code, 0, r.stderr + r.stdout.slice(-3000));
+    assert.deepEqual(initLines(r.stdout), expectedInitLines({ image, append: KWB_BOOTARGS, vda: 'kwb disk.sector0' }));
+    assert.deepEqual(readFileSync(disk), content);
+  });
+
+  it('reports a kernel panic with the panic exit code', async () => {
+    const { image } = rv64Fixture();
+    const empty = join(scratch, 'empty.cpio');
+    writeFileSync(empty, execFileSync('cpio', ['-o', '-H', 'newc', '--quiet'], { input: '' })); // no /init in it
+    const r = await sandbox.run(['boot', '--kernel', image, '--initrd', empty, '--timeout', '120']);
+    assert.equal(r.code, 123, r.stderr + r.stdout.slice(-2000));
+    assert.match(r.stdout + r.stderr, /Kernel panic - not syncing/);
+    noLeftovers();
+  });
+
+  it('is deterministic: the same instruction count at every console line', () => {
+    const { image, initramfs } = rv64Fixture();
+    const kernel = parseKernelImage(readFileSync(image));
+    const initrd = readFileSync(initramfs);
+    const trace = () => {
+      const marks: string[] = [];
+      const m: Machine = new Machine({
+        kernel, initrd, bootargs: KWB_BOOTARGS, memBytes: 256 << 20,
+        console: (bytes) => marks.push(`${m.cpu.retired()}:${Buffer.from(bytes).toString('latin1')}`),
+      });
+      while (m.run(50_000_000, true).kind !== 'power') { /* until poweroff */ }
+      return marks;
+    };
+    const first = trace();
+    assert.ok(first.length > 10);
+    assert.deepEqual(trace(), first);
+  });
+});
