@@ -88,7 +88,8 @@ describe('gdb through kwb stub on UML', { timeout: TIMEOUT }, () => {
     assert.match(out, /Hardware watchpoint \d+: jiffies/);
     const changes = [...out.matchAll(/Old value = (\d+)\nNew value = (\d+)/g)];
     assert.equal(changes.length, 2, out);
-    for (const c of changes) assert.equal(BigInt(c[2]!), BigInt(c[1]!) + 1n);
+    // one tick per write, or several when the host was too busy to deliver every timer signal (do_timer(ticks))
+    for (const c of changes) assert.ok(BigInt(c[2]!) > BigInt(c[1]!), `jiffies went forward: ${c[1]} -> ${c[2]}`);
     assert.match(out, /\[Inferior 1 \(Remote target\) detached\]/);
     // detached: the guest goes on to run its command and power off
     const result = await u.guest.wait();
