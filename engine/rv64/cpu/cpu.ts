@@ -104,6 +104,7 @@ export class Cpu {
   private readonly tlbOff = [new Int32Array(TLB_SIZE), new Int32Array(TLB_SIZE), new Int32Array(TLB_SIZE)];
   private rTag: Int32Array; private rHi: Int32Array; private rOff: Int32Array;
   private wTag: Int32Array; private wHi: Int32Array; private wOff: Int32Array;
+  private readonly xTag: Int32Array; private readonly xHi: Int32Array; private readonly xOff: Int32Array;
   /** Set by translate(): may this translation be cached (PMP uniform over the page, no watchpoints)? */
   private cacheable = false;
   /** High word of the last 64-bit load. */
@@ -164,6 +165,7 @@ export class Cpu {
     this.jitGen = new Uint32Array(this.ramLen / 4096);
     this.rTag = this.tlbTag[0]!; this.rHi = this.tlbHi[0]!; this.rOff = this.tlbOff[0]!;
     this.wTag = this.tlbTag[1]!; this.wHi = this.tlbHi[1]!; this.wOff = this.tlbOff[1]!;
+    this.xTag = this.tlbTag[2]!; this.xHi = this.tlbHi[2]!; this.xOff = this.tlbOff[2]!;
     this.fBlk = this.scratch;
     this.flushTlb();
     this.mstatus = 0;
@@ -665,9 +667,18 @@ export class Cpu {
       this.fBlk = this.scratch; this.fBase = pc; this.fLim = 1;
       return;
     }
-    const pa = this.translate(lo, hi, ACC_X, this.priv);
-    const o = pa - this.ramBase;
-    if (o >= 0 && o < this.ramLen && !this.bus.ioPage[Math.floor(o / 4096)] && this.cacheable) {
+    // the execute TLB maps a code page straight to its RAM offset (filled only for plain, uniformly allowed RAM)
+    const vpn = lo >>> 12, ti = vpn & (TLB_SIZE - 1);
+    let o: number, plainRam: boolean;
+    if (this.xTag[ti] === vpn && this.xHi[ti] === hi) {
+      o = this.xOff[ti]! + po;
+      plainRam = true;
+    } else {
+      o = this.translate(lo, hi, ACC_X, this.priv) - this.ramBase;
+      plainRam = o >= 0 && o < this.ramLen && !this.bus.ioPage[Math.floor(o / 4096)] && this.cacheable;
+      if (plainRam) { this.xTag[ti] = vpn; this.xHi[ti] = hi; this.xOff[ti] = o - po; }
+    }
+    if (plainRam) {
       const page = Math.floor(o / 4096);
       let blk = this.blocks[page];
       if (!blk) { blk = new Int32Array(BLOCK_WORDS); this.blocks[page] = blk; }
@@ -1038,7 +1049,7 @@ export class Cpu {
           if (!csrWrite(this, csr, nl, nh)) this.illegal();
         }
         x[d] = oldLo; x[d + 1] = oldHi;
-        this.limit = 0;
+        if (writes) this.limit = 0; // a write may enable an interrupt or change translation: re-enter run()
         break;
       }
       case 78 /* LR_W */: case 89 /* LR_D */: {
