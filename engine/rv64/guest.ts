@@ -138,7 +138,7 @@ export class Rv64Guest implements Guest, MachineControl {
   }
 
   interrupt(): void {
-    this.machine.cpu.requestStop();
+    this.machine.requestStop();
     this.wake();
   }
 
@@ -218,12 +218,13 @@ export async function startRv64(opts: BootOptions): Promise<Rv64Guest> {
   if (opts.disk) checkFile(opts.disk, 'disk image');
   const kernelLog = opts.kernelLog ?? 'all';
   const bootargs = ['console=ttyS0', 'earlycon=sbi', ...kernelLogParams(kernelLog), ...(opts.append ?? [])].join(' ');
+  const mem = memBytes(opts.mem);
   warmUp();
   let guest: Rv64Guest | undefined;
   let machine: Machine;
   try {
     machine = new Machine({
-      kernel, initrd, firmware, bootargs, memBytes: memBytes(opts.mem), disks: opts.disk ? [opts.disk] : [],
+      kernel, initrd, firmware, bootargs, memBytes: mem, disks: opts.disk ? [opts.disk] : [],
       console: (bytes) => guest?.consoleOutput(bytes),
     });
   } catch (err) {

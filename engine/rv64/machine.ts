@@ -64,6 +64,8 @@ export class Machine {
   /** Physical addresses of what was loaded (for `monitor` and tests). */
   readonly layout: { kernel: number; entry: number; dtb: number; initrd?: { start: number; end: number } };
   private power: PowerEvent | undefined;
+  /** requestStop() between runs (the CPU forgets a stop request when a run starts). */
+  private stopRequested = false;
   private consoleOut: number[] = [];
   /** The guest reads its console through SBI (hvc0) rather than the UART. */
   private sbiConsoleIn = false;
@@ -164,6 +166,12 @@ export class Machine {
     for (const b of bytes) this.consoleOut.push(b);
   }
 
+  /** Stop the machine: a run in progress returns 'halted' after the current instruction, or the next run at once. */
+  requestStop(): void {
+    this.stopRequested = true;
+    this.cpu.requestStop();
+  }
+
   /** Console input from the host. */
   input(bytes: Uint8Array): void {
     if (this.sbiConsoleIn) for (const b of bytes) this.sbiInput.push(b);
@@ -193,6 +201,7 @@ export class Machine {
     const end = cpu.retired() + maxInstructions;
     for (;;) {
       if (this.power) return { kind: 'power', event: this.power };
+      if (this.stopRequested) { this.stopRequested = false; return { kind: 'halted' }; }
       const left = end - cpu.retired();
       if (left <= 0) return { kind: 'budget' };
       const stop = cpu.run(Math.min(left, SLICE, Math.max(1, clint.untilDeadline())));
@@ -202,7 +211,7 @@ export class Machine {
       switch (stop) {
         case Stop.Breakpoint: return { kind: 'breakpoint' };
         case Stop.Watchpoint: return { kind: 'watchpoint' };
-        case Stop.Halted: return { kind: 'halted' };
+        case Stop.Halted: this.stopRequested = false; return { kind: 'halted' };
         case Stop.Idle: {
           const ticks = clint.untilDeadline() / INSTRUCTIONS_PER_TICK;
           if (!skipIdle || ticks === Infinity) return { kind: 'idle', ticks };

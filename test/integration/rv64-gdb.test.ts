@@ -79,4 +79,23 @@ describe('gdb-multiarch through kwb stub on the rv64 machine', { skip, timeout: 
     assert.deepEqual(result, { kind: 'exited', code: 0 });
     assert.ok(output.includes(INIT_MARKER), output.slice(-2000));
   });
+
+  it('^C stops the running machine where it is; kill ends the guest', async (t) => {
+    const { image, vmlinux, initramfs } = rv64Fixture();
+    const guest = await bootGuest({ kernel: image, initrd: initramfs, console: 'pipe', debug: { wait: true }, timeoutSec: 300 });
+    t.after(() => guest.stop());
+    const stub = await serveGuest(guest, { port: 0, waitGdb: true });
+    t.after(() => stub.close());
+    const r = await runGdb(vmlinux, [
+      `target remote 127.0.0.1:${stub.port}`,
+      'continue',
+      'p/x $pc', // $1
+      'kill',
+    ], { gdb: GDB, timeoutMs: 120_000, t, interruptAfter: { when: () => stub.running, delayMs: 1000 } });
+    assert.match(r.out, /Program received signal SIGINT/, r.out + r.err);
+    assert.match(value(r.out, 1), /^0xffffffff8[0-9a-f]+$/, 'stopped in the kernel, with the MMU on');
+    assert.match(r.out, /\[Inferior 1 \(Remote target\) killed\]/);
+    const result = await guest.wait();
+    assert.equal(result.kind, 'killed');
+  });
 });
