@@ -14,11 +14,14 @@ import { TaskWalker, type Task } from './tasks.js';
 export const IDLE_THREAD_ID = 0x40000000;
 export const CPU_THREAD_ID = 0x40000001;
 
-/** The CPU at one stop: cheap to learn (the live registers and a read or two), so learnt at every stop. */
+/** The CPU at one stop: cheap to learn (a register the stop reply carries, a read or two), so learnt at every stop. */
 interface CpuState {
   /** The inner target's thread that is the CPU. */
   cpuThread: number;
-  live: Uint8Array;
+  /** Registers the inner target's stop reply carried, by register number. */
+  expedited: Map<number, Buffer>;
+  /** The live g packet, read when first needed. */
+  live(): Promise<Uint8Array>;
   /** The task on the CPU (undefined: the pseudo-thread CPU_THREAD_ID stands for it). */
   current?: Task;
   /** Saved registers of tasks already asked for at this stop. */
@@ -65,6 +68,8 @@ export class LinuxTarget implements Target {
   readonly arch: 'riscv64' | 'x86_64';
   private mode: 'tasks' | 'cpu' = 'tasks';
   private cpu?: CpuState;
+  /** After a single step: the task that was on the CPU before it (most likely still there). */
+  private steppedFrom?: Task;
   private list?: TaskList;
   private stop: StopReason;
   private readonly walker: TaskWalker;
@@ -93,7 +98,7 @@ export class LinuxTarget implements Target {
     return this.mode === 'tasks';
   }
 
-  private archContext(live: Uint8Array, cpuThread: number): ArchContext {
+  private archContext(c: CpuState): ArchContext {
     return {
       offsets: this.offsets,
       layout: this.layout,
@@ -101,9 +106,12 @@ export class LinuxTarget implements Target {
       liveRegister: async (name) => {
         const slot = this.layout.byName(name);
         if (!slot) return undefined;
-        let bytes: Uint8Array | undefined;
-        if (slot.offset + slot.size <= live.length) bytes = live.subarray(slot.offset, slot.offset + slot.size);
-        else bytes = await this.inner.readRegister?.(cpuThread, slot.regno);
+        let bytes: Uint8Array | undefined = c.expedited.get(slot.regno);
+        if (!bytes) {
+          const live = await c.live();
+          if (slot.offset + slot.size <= live.length) bytes = live.subarray(slot.offset, slot.offset + slot.size);
+          else bytes = await this.inner.readRegister?.(c.cpuThread, slot.regno);
+        }
         if (!bytes || bytes.length < 8) return undefined;
         return Buffer.from(bytes.buffer, bytes.byteOffset, 8).readBigUInt64LE(0);
       },
@@ -113,12 +121,23 @@ export class LinuxTarget implements Target {
 
   private async cpuState(): Promise<CpuState> {
     if (this.cpu) return this.cpu;
-    const cpuThread = this.inner.lastStop().thread;
-    const live = await this.inner.readRegisters(cpuThread);
-    const found = await this.archInfo.currentTask(this.archContext(live, cpuThread)).catch(() => undefined);
-    const current = found && found.pid >= 0 && found.pid <= PID_MAX_LIMIT ? found : undefined;
-    this.cpu = { cpuThread, live, current, saved: new Map(), stacks: new Map(), prefetching: false };
-    return this.cpu;
+    const stop = this.inner.lastStop();
+    const cpuThread = stop.thread;
+    let live: Promise<Uint8Array> | undefined;
+    const expedited = new Map<number, Buffer>();
+    for (const m of (stop.expedited ?? '').matchAll(/([0-9a-fA-F]+):([0-9a-fA-F]+);/g)) expedited.set(Number.parseInt(m[1]!, 16), Buffer.from(m[2]!, 'hex'));
+    const c: CpuState = {
+      cpuThread,
+      expedited,
+      live: () => (live ??= this.inner.readRegisters(cpuThread)),
+      saved: new Map(),
+      stacks: new Map(),
+      prefetching: false,
+    };
+    const found = await this.archInfo.currentTask(this.archContext(c), this.steppedFrom).catch(() => undefined);
+    c.current = found && found.pid >= 0 && found.pid <= PID_MAX_LIMIT ? found : undefined;
+    this.cpu = c;
+    return c;
   }
 
   private async taskList(): Promise<TaskList> {
@@ -133,6 +152,7 @@ export class LinuxTarget implements Target {
 
   /** Forget what was learnt at this stop; `keepTasks` for a single step, which seldom changes the task list. */
   private forget(keepTasks: boolean): void {
+    this.steppedFrom = keepTasks ? this.cpu?.current : undefined;
     this.cpu = undefined;
     if (!keepTasks) this.list = undefined;
   }
@@ -149,32 +169,42 @@ export class LinuxTarget implements Target {
 
   /** Whether `thread` is the one on the CPU (its registers are live); the task otherwise. */
   private async resolve(thread: number): Promise<{ live: true; cpuThread: number } | { live: false; task: Task; c: CpuState }> {
-    if (!this.tasksShown) return { live: true, cpuThread: thread };
+    if (!this.tasksShown) return { live: true, cpuThread: await this.innerThread(thread) };
     const c = await this.cpuState();
     if (thread <= 0 || thread === this.cpuThreadId(c)) return { live: true, cpuThread: c.cpuThread };
     const task = (await this.taskList()).byId.get(thread);
-    if (!task) throw new Error(`no task with thread id ${thread}`);
-    return { live: false, task, c };
+    if (task) return { live: false, task, c };
+    // an id from the other view, until gdb next lists the threads (`monitor threads ...` switched it)
+    if ((await this.inner.threads()).some((t) => t.id === thread)) return { live: true, cpuThread: c.cpuThread };
+    throw new Error(`no task with thread id ${thread}`);
+  }
+
+  /** An inner target's thread for `thread`: itself if the inner target has it, else (a task's id, from before
+   *  `monitor threads cpu`) the CPU's. */
+  private async innerThread(thread: number): Promise<number> {
+    if (thread <= 0 || (await this.inner.threads()).some((t) => t.id === thread)) return thread;
+    return this.inner.lastStop().thread;
   }
 
   private async savedRegisters(task: Task, c: CpuState): Promise<Uint8Array> {
-    const regs = this.savedRegistersNow(task, c);
+    const regs = await this.savedRegistersNow(task, c);
     if (!c.prefetching) {
       c.prefetching = true;
-      void this.prefetchStacks(c);
+      this.prefetchStacks(c).catch(() => {}); // only a cache: gdb's own reads go to the target when it fails
     }
     return regs;
   }
 
-  private savedRegistersNow(task: Task, c: CpuState): Uint8Array {
+  private async savedRegistersNow(task: Task, c: CpuState): Promise<Uint8Array> {
     const id = threadIdOf(task);
-    let regs = c.saved.get(id);
-    if (!regs) {
-      regs = this.archInfo.savedRegisters(this.layout, this.offsets, task.switchContext, c.live);
-      c.saved.set(id, regs);
-      this.readStackTop(id, regs, c);
+    if (!c.saved.has(id)) {
+      const regs = this.archInfo.savedRegisters(this.layout, this.offsets, task.switchContext, await c.live());
+      if (!c.saved.has(id)) {
+        c.saved.set(id, regs);
+        this.readStackTop(id, regs, c);
+      }
     }
-    return regs;
+    return c.saved.get(id)!;
   }
 
   /** Start reading the top of a task's stack (unless it is already read or being read). */
@@ -195,7 +225,7 @@ export class LinuxTarget implements Target {
     for (const task of tasks) {
       if (this.cpu !== c) return; // resumed meanwhile
       if (task.addr === c.current?.addr) continue;
-      this.savedRegistersNow(task, c);
+      await this.savedRegistersNow(task, c);
       await c.stacks.get(threadIdOf(task))?.data;
     }
   }
@@ -280,10 +310,13 @@ export class LinuxTarget implements Target {
 
   async resume(action: ResumeAction): Promise<StopReason> {
     let inner = action;
-    if (this.tasksShown && action.thread !== undefined && action.thread > 0) {
-      // whichever task gdb names, it is the CPU that runs
-      const { thread: _task, ...rest } = action;
-      inner = { ...rest, thread: this.inner.lastStop().thread };
+    if (action.thread !== undefined && action.thread > 0) {
+      // whichever task gdb names, it is the CPU that runs; an id of the other view (gdb has not listed the threads
+      // since `monitor threads ...`) is refused: gdb would take the stop that follows for some other thread's
+      if (!(await this.threads()).some((t) => t.id === action.thread)) {
+        throw new Error(`no thread ${action.thread} in the ${this.mode} view; list the threads again (info threads)`);
+      }
+      inner = { ...action, thread: this.tasksShown ? this.inner.lastStop().thread : action.thread };
     }
     this.forget(action.step);
     const stop = await this.inner.resume(inner);

@@ -18,8 +18,9 @@ export const riscv64Arch: LinuxArch = {
   },
   required: ['riscv.thread.ra', 'riscv.thread.sp', 'riscv.thread.s'],
 
-  async currentTask(ctx: ArchContext): Promise<Task | undefined> {
+  async currentTask(ctx: ArchContext, previous?: Task): Promise<Task | undefined> {
     const addr = (await ctx.liveRegister('sscratch')) || (await ctx.liveRegister('tp'));
+    if (previous && previous.addr === addr) return previous;
     return addr ? ctx.readTask(addr) : undefined;
   },
 

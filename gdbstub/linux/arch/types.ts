@@ -21,8 +21,10 @@ export interface LinuxArch {
   queries: Queries;
   /** Those of `queries` without which tasks cannot be shown. */
   required: string[];
-  /** The task running on the CPU, if it can be told (without walking the task list: this runs at every stop). */
-  currentTask(ctx: ArchContext): Promise<Task | undefined>;
+  /** The task running on the CPU, if it can be told (without walking the task list: this runs at every stop).
+   *  `previous`: after a single step, the task that was on the CPU before it, to be taken again without reading it
+   *  when the CPU shows it is still there. */
+  currentTask(ctx: ArchContext, previous?: Task): Promise<Task | undefined>;
   /** Where in task_struct a task saves its registers when switched out (read with the task's other fields). */
   switchContext(offsets: Offsets): { offset: number; size: number };
   /** The g packet of a task that is not on the CPU, from its switch context (`context`, as switchContext placed

@@ -21,11 +21,12 @@ export const umlArch: LinuxArch = {
   },
   required: ['uml.switch_buf', 'thread_size', 'thread_info.task'],
 
-  async currentTask(ctx: ArchContext): Promise<Task | undefined> {
+  async currentTask(ctx: ArchContext, previous?: Task): Promise<Task | undefined> {
     const o = ctx.offsets;
     const rsp = await ctx.liveRegister('rsp');
     if (rsp !== undefined) {
       const base = rsp & ~(BigInt(o.n('thread_size')) - 1n);
+      if (previous && previous.stack === base) return previous;
       const onStack = await ctx
         .readMemory(base + o.get('thread_info.task'), 8)
         .then((b) => ctx.readTask(readU64(b, 0)))
