@@ -155,7 +155,8 @@ export class Rv64Guest implements Guest, MachineControl {
     this.machine.close();
     this.stopped({ kind: 'power', event: { kind: 'poweroff', code: 0 } });
     this.wake();
-    this.settle(result);
+    // a debugger waiting on resume() gets its answer (gdb's "exited") out before the guest counts as gone
+    setImmediate(() => this.settle(result));
   }
 
   wait(): Promise<GuestResult> {
