@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { after, describe, it } from 'node:test';
 import { parseKernelImage } from '../../engine/rv64/kernel-image';
 import { Machine } from '../../engine/rv64/machine';
@@ -56,6 +57,19 @@ describe('rv64 engine on the RISC-V fixture', { skip: rv64QemuSkipReason(), time
     assert.equal(r.code, 0, r.stderr + r.stdout.slice(-3000));
     assert.deepEqual(initLines(r.stdout), expectedInitLines({ image, append: KWB_BOOTARGS, vda: 'kwb disk.sector0' }));
     assert.deepEqual(readFileSync(disk), content);
+  });
+
+  it('takes a gzipped initramfs; --timeout stops a guest that runs too long', async () => {
+    const { image, initramfs } = rv64Fixture();
+    const gz = join(scratch, 'init.cpio.gz');
+    writeFileSync(gz, gzipSync(readFileSync(initramfs)));
+    const r = await sandbox.run(['boot', '--kernel', image, '--initrd', gz, '--timeout', '120']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(initLines(r.stdout), expectedInitLines({ image, append: KWB_BOOTARGS }));
+    const slow = await sandbox.run(['boot', '--kernel', image, '--initrd', gz, '--timeout', '1']);
+    assert.equal(slow.code, 124, slow.stderr);
+    assert.match(slow.stderr, /did not finish within the timeout/);
+    noLeftovers();
   });
 
   it('reports a kernel panic with the panic exit code', async () => {
