@@ -308,12 +308,20 @@ export class LinuxTarget implements Target {
     return this.inner.removeBreakpoint(type, addr, kind);
   }
 
+  /** Whether `id` names a thread of the current view, without walking the task list (a resume must not wait: UML's
+   *  timer signals pile up meanwhile and a step would then stop for them, over and over). */
+  private async knownThread(id: number): Promise<boolean> {
+    if (!this.tasksShown) return (await this.inner.threads()).some((t) => t.id === id);
+    if (id === this.cpuThreadId(await this.cpuState())) return true;
+    return this.list ? this.list.byId.has(id) : !(await this.inner.threads()).some((t) => t.id === id);
+  }
+
   async resume(action: ResumeAction): Promise<StopReason> {
     let inner = action;
     if (action.thread !== undefined && action.thread > 0) {
       // whichever task gdb names, it is the CPU that runs; an id of the other view (gdb has not listed the threads
       // since `monitor threads ...`) is refused: gdb would take the stop that follows for some other thread's
-      if (!(await this.threads()).some((t) => t.id === action.thread)) {
+      if (!(await this.knownThread(action.thread))) {
         throw new Error(`no thread ${action.thread} in the ${this.mode} view; list the threads again (info threads)`);
       }
       inner = { ...action, thread: this.tasksShown ? this.inner.lastStop().thread : action.thread };
