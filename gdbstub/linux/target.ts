@@ -68,6 +68,10 @@ export class LinuxTarget implements Target {
   readonly arch: 'riscv64' | 'x86_64';
   private mode: 'tasks' | 'cpu' = 'tasks';
   private cpu?: CpuState;
+  private learningCpu?: Promise<CpuState>;
+  private walking?: Promise<TaskList>;
+  /** Counts what forget() forgot: a result learnt before it is not kept after it. */
+  private stops = 0;
   /** After a single step: the task that was on the CPU before it (most likely still there). */
   private steppedFrom?: Task;
   private list?: TaskList;
@@ -119,8 +123,14 @@ export class LinuxTarget implements Target {
     };
   }
 
-  private async cpuState(): Promise<CpuState> {
-    if (this.cpu) return this.cpu;
+  /** The CPU state at this stop, learnt once even when asked for twice at the same time. */
+  private cpuState(): Promise<CpuState> {
+    if (this.cpu) return Promise.resolve(this.cpu);
+    return (this.learningCpu ??= this.learnCpu());
+  }
+
+  private async learnCpu(): Promise<CpuState> {
+    const stopNumber = this.stops;
     const stop = this.inner.lastStop();
     const cpuThread = stop.thread;
     let live: Promise<Uint8Array> | undefined;
@@ -136,25 +146,36 @@ export class LinuxTarget implements Target {
     };
     const found = await this.archInfo.currentTask(this.archContext(c), this.steppedFrom).catch(() => undefined);
     c.current = found && found.pid >= 0 && found.pid <= PID_MAX_LIMIT ? found : undefined;
-    this.cpu = c;
+    if (stopNumber === this.stops) this.cpu = c;
     return c;
   }
 
-  private async taskList(): Promise<TaskList> {
-    if (this.list) return this.list;
+  private taskList(): Promise<TaskList> {
+    if (this.list) return Promise.resolve(this.list);
+    return (this.walking ??= this.walkTasks());
+  }
+
+  private async walkTasks(): Promise<TaskList> {
+    const stopNumber = this.stops;
     const tasks = await this.walker.walk();
     const { current } = await this.cpuState();
     // on the CPU but no longer on the list (a task on its way out): shown all the same
     if (current && !tasks.some((t) => t.addr === current.addr)) tasks.push(current);
-    this.list = { tasks, byId: new Map(tasks.map((t) => [threadIdOf(t), t])) };
-    return this.list;
+    const list = { tasks, byId: new Map(tasks.map((t) => [threadIdOf(t), t])) };
+    if (stopNumber === this.stops) this.list = list;
+    return list;
   }
 
   /** Forget what was learnt at this stop; `keepTasks` for a single step, which seldom changes the task list. */
   private forget(keepTasks: boolean): void {
+    this.stops++;
     this.steppedFrom = keepTasks ? this.cpu?.current : undefined;
     this.cpu = undefined;
-    if (!keepTasks) this.list = undefined;
+    this.learningCpu = undefined;
+    if (!keepTasks) {
+      this.list = undefined;
+      this.walking = undefined;
+    }
   }
 
   /** The thread id gdb sees for the task on the CPU. */
