@@ -83,11 +83,16 @@ export function queryGdb(vmlinux: string, queries: Queries, timeoutMs = 120_000)
   for (const [key, expr] of Object.entries(queries)) args.push('-ex', `printf "KWB ${key} %lu\\n", ${expr}`);
   args.push(vmlinux);
   return new Promise((resolve, reject) => {
-    execFile(gdbProgram(), args, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout) => {
+    const program = gdbProgram();
+    execFile(program, args, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout) => {
+      // gdb exits non-zero when its last command failed: that only means that expression was not there
+      if (err && (err.killed || typeof err.code === 'string')) {
+        reject(new Error(err.killed ? `${program} took over ${timeoutMs / 1000} s` : `cannot run ${program} (${String(err.code)})`));
+        return;
+      }
       const values: Record<string, bigint> = {};
       for (const m of stdout.matchAll(/^KWB (\S+) (\d+)$/gm)) values[m[1]!] = BigInt(m[2]!);
-      if (err && Object.keys(values).length === 0) reject(new Error(`gdb could not read ${vmlinux}: ${err.message.split('\n')[0]}`));
-      else resolve(values);
+      resolve(values);
     });
   });
 }

@@ -65,6 +65,7 @@ describe('kernel-aware stub on UML', { timeout: TIMEOUT }, () => {
         ...mark('lxdmesg', 'lx-dmesg'),
         ...mark('dmesg', monitor('dmesg')),
         ...mark('help', monitor('help')),
+        ...mark('lx', 'lx-version', 'lx-cmdline'),
         selectThread('kthreadd'),
         ...mark('bt', 'bt'),
         ...mark('write', 'set $rbx = 1'),
@@ -98,6 +99,9 @@ describe('kernel-aware stub on UML', { timeout: TIMEOUT }, () => {
     const dmesg = section(r.out, 'dmesg');
     assert.match(dmesg, /Linux version /);
     assert.equal(dmesg, section(r.out, 'lxdmesg'));
+
+    // the kernel's other scripts work through the stub too
+    assert.match(section(r.out, 'lx'), /^Linux version \d+\.\d+\.\d+[\s\S]*\bmem=/m);
 
     const help = section(r.out, 'help');
     for (const cmd of ['ps', 'dmesg', 'lsmod', 'threads tasks\\|cpu', 'info version']) assert.match(help, new RegExp(`^ +${cmd} `, 'm'));

@@ -3,12 +3,17 @@
 // against the kernel's own lx-ps / lx-dmesg on a real kernel in test/integration/linux-uml.test.ts.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { gnuBuildId } from '../../../gdbstub/linux/buildid.js';
 import { readDmesg } from '../../../gdbstub/linux/dmesg.js';
+import { linuxAware } from '../../../gdbstub/linux/index.js';
 import { Offsets } from '../../../gdbstub/linux/offsets.js';
 import { registerLayout } from '../../../gdbstub/linux/registers.js';
 import { stateLetter, TaskWalker } from '../../../gdbstub/linux/tasks.js';
+import { MemTarget } from '../../helpers/gdbstub-fake.js';
 
 /** Sparse guest memory: regions placed at addresses, reads must fall inside one. */
 class Memory {
@@ -167,5 +172,27 @@ describe('linux: dmesg', () => {
       await readDmesg(o, mem.read),
       '[    1.500000] Linux version 6.1\n[    2.000001] two\n[    2.000001] lines\n',
     );
+  });
+});
+
+describe('linux: no kernel debug info', () => {
+  it('leaves the target as it was, with one warning, and caches what gdb found', async (t) => {
+    const cache = mkdtempSync(join(tmpdir(), 'kwb-offsets-'));
+    const saved = process.env.KWB_CACHE;
+    process.env.KWB_CACHE = cache;
+    t.after(() => {
+      process.env.KWB_CACHE = saved;
+      if (saved === undefined) delete process.env.KWB_CACHE;
+      rmSync(cache, { recursive: true, force: true });
+    });
+    const inner = new MemTarget();
+    inner.xml = '<target><architecture>i386:x86-64</architecture></target>';
+    const warnings: string[] = [];
+    // a real ELF that is not a kernel: gdb finds no init_task, no task_struct
+    const target = await linuxAware(inner, process.execPath, (w) => warnings.push(w));
+    assert.equal(target, inner);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, /kernel awareness is off .*lacks init_task/);
+    assert.equal(readdirSync(join(cache, 'linux-offsets')).length, 1);
   });
 });
