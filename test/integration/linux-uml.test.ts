@@ -66,6 +66,7 @@ describe('kernel-aware stub on UML', { timeout: TIMEOUT }, () => {
         ...mark('dmesg', monitor('dmesg')),
         ...mark('help', monitor('help')),
         ...mark('lx', 'lx-version', 'lx-cmdline'),
+        ...mark('lsmod', monitor('lsmod')),
         selectThread('kthreadd'),
         ...mark('bt', 'bt'),
         ...mark('write', 'set $rbx = 1'),
@@ -102,6 +103,9 @@ describe('kernel-aware stub on UML', { timeout: TIMEOUT }, () => {
 
     // the kernel's other scripts work through the stub too
     assert.match(section(r.out, 'lx'), /^Linux version \d+\.\d+\.\d+[\s\S]*\bmem=/m);
+
+    // the fixture has module support and no modules
+    assert.equal(section(r.out, 'lsmod'), 'no modules loaded\n');
 
     const help = section(r.out, 'help');
     for (const cmd of ['ps', 'dmesg', 'lsmod', 'threads tasks\\|cpu', 'info version']) assert.match(help, new RegExp(`^ +${cmd} `, 'm'));
