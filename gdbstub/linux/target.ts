@@ -86,12 +86,19 @@ export class LinuxTarget implements Target {
   ) {
     this.arch = inner.arch;
     this.stop = inner.lastStop();
-    this.walker = new TaskWalker(offsets, archInfo.switchContext(offsets), (addr, len) => inner.readMemory(addr, len));
+    this.walker = new TaskWalker(offsets, archInfo.switchContext(offsets), this.readGuest);
     // only when the inner target has it: the stub advertises QPassSignals by its presence
     if (inner.passSignals) this.passSignals = (signals) => inner.passSignals!(signals);
   }
 
   passSignals?: (signals: number[]) => Promise<void>;
+
+  /** Guest memory for the stub's own reads: addresses made from guest data (a null list pointer minus an offset, a
+   *  zero stack pointer) can fall outside the address space, and are refused here rather than sent on. */
+  private readonly readGuest = (addr: bigint, len: number): Promise<Uint8Array> => {
+    if (addr < 0n || addr + BigInt(len) > 1n << 64n) return Promise.reject(new Error(`no guest memory at ${addr}`));
+    return this.inner.readMemory(addr, len);
+  };
 
   /** Look at the guest as it stands (call once before serving: the first stop reply needs the current task). */
   async init(): Promise<void> {
@@ -106,7 +113,7 @@ export class LinuxTarget implements Target {
     return {
       offsets: this.offsets,
       layout: this.layout,
-      readMemory: (addr, len) => this.inner.readMemory(addr, len),
+      readMemory: this.readGuest,
       liveRegister: async (name) => {
         const slot = this.layout.byName(name);
         if (!slot) return undefined;
@@ -234,8 +241,9 @@ export class LinuxTarget implements Target {
     const slot = this.layout.byName(this.archInfo.stackPointer);
     if (!slot || slot.size !== 8 || slot.offset + 8 > regs.length) return undefined;
     const sp = Buffer.from(regs.buffer, regs.byteOffset + slot.offset, 8).readBigUInt64LE(0);
+    if (sp < STACK_PREFETCH.below) return undefined; // nothing saved yet (a task that never ran)
     const addr = (sp & ~63n) - STACK_PREFETCH.below;
-    const top: StackTop = { addr, size: STACK_PREFETCH.size, data: this.inner.readMemory(addr, STACK_PREFETCH.size).catch(() => undefined) };
+    const top: StackTop = { addr, size: STACK_PREFETCH.size, data: this.readGuest(addr, STACK_PREFETCH.size).catch(() => undefined) };
     c.stacks.set(id, top);
     return top;
   }
@@ -379,7 +387,7 @@ export class LinuxTarget implements Target {
 
   async monitor(command: string): Promise<string | undefined> {
     const line = command.trim().split(/\s+/).join(' ');
-    const read = (addr: bigint, len: number) => this.inner.readMemory(addr, len);
+    const read = this.readGuest;
     switch (line) {
       case 'help': {
         const inner = await this.inner.monitor?.('help');

@@ -74,6 +74,12 @@ describe('kernel-aware stub on UML', { timeout: TIMEOUT }, () => {
         // read, but running one is refused (gdb would take the stop for another thread's)
         ...mark('cpu', 'monitor threads cpu', 'p/x $pc', 'stepi', 'info threads', 'monitor threads tasks'),
         ...mark('after', 'info threads'),
+        // a stop after looking at another task: gdb reads the registers of the task that stopped, not kthreadd's
+        selectThread('kthreadd'),
+        'bt 1',
+        'tbreak __do_sys_wait4',
+        'continue',
+        ...mark('stop', 'p $pc', 'bt 1'),
         'detach',
       ],
       { t, timeoutMs: 120_000, scripts: u.tree },
@@ -125,6 +131,8 @@ describe('kernel-aware stub on UML', { timeout: TIMEOUT }, () => {
     assert.doesNotMatch(r.err, /Could not read registers|Remote connection closed|Remote communication error/);
     assert.match(cpu, /^\$\d+ = 0x[0-9a-f]+$/m);
     assert.match(r.err, /warning: Remote failure reply: E01/); // the refused stepi
+
+    assert.match(section(r.out, 'stop'), /^\$\d+ = .*<__do_sys_wait4\+?\d*>\n#0 +__do_sys_wait4 /m, all);
 
     // reading all that did not disturb the guest
     assert.match(r.out, /\[Inferior 1 \(Remote target\) detached\]/);
