@@ -163,6 +163,9 @@ async function monitor(ctx: StubContext, command: string): Promise<string> {
 
 async function resumeReply(ctx: StubContext, action: { step: boolean; thread?: number; signal?: number }): Promise<Reply> {
   const stop = await ctx.resume(action);
+  // gdb takes the thread that stopped as the general thread from here on (as gdbserver makes it) and reads its
+  // registers without another Hg: an Hg from before the stop must not outlive it
+  ctx.gThread = 0;
   return stopReply(stop, ctx);
 }
 
