@@ -22,15 +22,15 @@ async function until(cond: () => boolean, ms: number, what: string): Promise<voi
 }
 
 /** Boot the fixture under gdbserver and serve it kernel-aware, as `kwb boot --gdb` does. */
-async function bootAware(t: TestContext, command: string[]) {
+async function bootAware(t: TestContext, command: string[], waitGdb = false) {
   const tree = umlTree();
   const kernel = join(tree, 'linux');
-  const guest = await bootGuest({ kernel, console: 'pipe', debug: { wait: false }, command, mem: '128M', timeoutSec: 300 });
+  const guest = await bootGuest({ kernel, console: 'pipe', debug: { wait: waitGdb }, command, mem: '128M', timeoutSec: 300 });
   t.after(() => guest.stop());
   let output = '';
   guest.output.on('data', (d: Buffer) => (output += d.toString()));
   const warnings: string[] = [];
-  const stub = await serveGuest(guest, { port: 0, vmlinux: kernel, log: (l) => warnings.push(l) });
+  const stub = await serveGuest(guest, { port: 0, waitGdb, vmlinux: kernel, log: (l) => warnings.push(l) });
   t.after(() => stub.close());
   return { guest: guest as Guest, stub, tree, kernel, output: () => output, warnings };
 }
@@ -137,6 +137,38 @@ describe('kernel-aware stub on UML', { timeout: TIMEOUT }, () => {
     // reading all that did not disturb the guest
     assert.match(r.out, /\[Inferior 1 \(Remote target\) detached\]/);
     assert.deepEqual(await u.guest.wait(), { kind: 'exited', code: 3 });
+  });
+});
+
+describe('kernel-aware stub from the first instruction', { timeout: TIMEOUT }, () => {
+  it('before the kernel runs the CPU is a thread of its own; then the idle task, then pid 1, each on the CPU', async (t) => {
+    const u = await bootAware(t, ['true'], true);
+    const r = await runGdb(
+      join(u.tree, 'vmlinux'),
+      [
+        `target remote 127.0.0.1:${u.stub.port}`,
+        ...mark('entry', 'info threads'),
+        'break start_kernel',
+        'continue',
+        ...mark('start', 'info threads', 'bt 1'),
+        'break kernel_init',
+        'continue',
+        ...mark('init', 'info threads', 'bt 1'),
+        'delete',
+        'detach',
+      ],
+      { t, timeoutMs: 120_000 },
+    );
+    const all = r.out + r.err;
+    assert.match(section(r.out, 'entry'), /^\* +\d+ +Thread \d+ "CPU" \(no task is known to be on the CPU\)/m, all);
+    const start = section(r.out, 'start');
+    assert.match(start, /^\* +\d+ +Thread \d+ "swapper" \(pid 0 R on CPU\)/m, all);
+    assert.match(start, /^#0 +start_kernel \(\)/m);
+    const init = section(r.out, 'init');
+    assert.match(init, /^\* +\d+ +Thread 1 "swapper" \(pid 1 R on CPU\)/m, all);
+    assert.match(init, /^#0 +kernel_init \(/m);
+    assert.doesNotMatch(all, /error reading variable|Could not read registers/);
+    assert.deepEqual(await u.guest.wait(), { kind: 'exited', code: 0 });
   });
 });
 
