@@ -11,7 +11,7 @@ import { makeTempDir, removeTempDir, spawnGroup, killGroup } from '../engine/hos
 import { buildHostRoot } from '../engine/rootfs/hostroot.js';
 import { umlArgv } from '../engine/uml/argv.js';
 import { xstateShim } from '../engine/uml/shim.js';
-import { startGdbStubOnRsp } from '../gdbstub/index.js';
+import { serveGuest } from '../engine/cli/gdb.js';
 import { fixtureTree } from '../test/helpers/fixtures.js';
 import type { BenchRow } from './row.js';
 
@@ -76,13 +76,12 @@ function measure(vmlinux: string, port: number, direct: boolean, pyFile: string)
   });
 }
 
-async function viaKwb(kernel: string, vmlinux: string, pyFile: string): Promise<[number, number]> {
+/** gdb through kwb's stub as `kwb boot --gdb` serves it: kernel-aware (tasks as threads) when `aware`. */
+async function viaKwb(kernel: string, vmlinux: string, pyFile: string, aware: boolean): Promise<[number, number]> {
   const guest = await bootGuest({ kernel, console: 'pipe', debug: { wait: true }, command: ['sleep', '1000'], mem: '128M' });
   guest.output.resume();
   try {
-    const channel = await guest.debugChannel!();
-    if (channel.kind !== 'rsp') throw new Error('expected an RSP channel');
-    const stub = await startGdbStubOnRsp(channel.stream, { port: 0, waitGdb: true, onKill: async () => void (await guest.stop()) });
+    const stub = await serveGuest(guest, { port: 0, waitGdb: true, vmlinux: aware ? vmlinux : undefined, log: () => {} });
     try {
       return await measure(vmlinux, stub.port, false, pyFile);
     } finally {
@@ -169,6 +168,7 @@ export async function benchGdbStub(): Promise<BenchRow[]> {
     // run is the one least disturbed
     const d: [number, number] = [0, 0];
     const k: [number, number] = [0, 0];
+    const a: [number, number] = [0, 0];
     const r: [number, number] = [0, 0];
     const best = (acc: [number, number], m: [number, number]) => {
       acc[0] = Math.max(acc[0], m[0]);
@@ -176,13 +176,16 @@ export async function benchGdbStub(): Promise<BenchRow[]> {
     };
     for (let i = 0; i < SESSIONS; i++) {
       best(d, await direct(kernel, vmlinux, pyFile, makeTempDir('bench-gdb-d', tmp)));
-      best(k, await viaKwb(kernel, vmlinux, pyFile));
+      best(k, await viaKwb(kernel, vmlinux, pyFile, false));
+      best(a, await viaKwb(kernel, vmlinux, pyFile, true));
       best(r, await viaRelay(kernel, vmlinux, pyFile));
     }
     const note = `best of ${SESSIONS * ROUNDS} rounds each, paths alternated; reference: the same gdb on gdbserver directly`;
     return [
       { name: 'gdbstub: gdb stepi rate (UML)', value: k[0]!, unit: 'stepi/s', reference: d[0]!, ratio: k[0]! / d[0]!, goal: '>= 0.9', note: `${STEPS} stepi per round; ${note}` },
       { name: 'gdbstub: memory read rate (UML, 64 KiB reads)', value: k[1]!, unit: 'MB/s', reference: d[1]!, ratio: k[1]! / d[1]!, goal: '>= 0.9', note: `${READS} x 64 KiB per round via gdb.Inferior.read_memory; ${note}` },
+      { name: 'gdbstub: gdb stepi rate (UML, kernel-aware: tasks as threads)', value: a[0]!, unit: 'stepi/s', reference: d[0]!, ratio: a[0]! / d[0]!, note: `as \`kwb boot --gdb\` serves it; ${note}` },
+      { name: 'gdbstub: memory read rate (UML, kernel-aware)', value: a[1]!, unit: 'MB/s', reference: d[1]!, ratio: a[1]! / d[1]!, note },
       { name: 'gdbstub: context: raw byte relay, stepi', value: r[0], unit: 'stepi/s', reference: d[0]!, ratio: r[0] / d[0]!, note: 'a process in the middle that only copies bytes (no stub): the floor any relay pays for the extra hop' },
       { name: 'gdbstub: context: raw byte relay, memory', value: r[1], unit: 'MB/s', reference: d[1]!, ratio: r[1] / d[1]!, note: 'as above, for the 64 KiB reads' },
     ];

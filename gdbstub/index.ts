@@ -43,19 +43,18 @@ export async function startGdbStub(
   };
 }
 
-/** For a guest whose debugChannel() is an RSP stream (UML under gdbserver): connect the relay with UML's signals
- *  passed silently, then serve it. `onKill` runs after a client killed the target (stop the guest there). */
-export async function startGdbStubOnRsp(
+/** The relay for a guest whose debugChannel() is an RSP stream (UML under gdbserver), with UML's own signals passed
+ *  silently. `onKill` runs after a client killed the target (stop the guest there). */
+export function connectGuestRsp(
   stream: Duplex,
-  opts: { host?: string; port: number; waitGdb?: boolean; log?: (line: string) => void; onKill?: () => Promise<void> | void; uml?: boolean },
-): Promise<GdbStubHandle> {
+  opts: { uml: boolean; log?: (line: string) => void; onKill?: () => Promise<void> | void },
+): Promise<Target> {
   const proxyOpts: ProxyOptions = {
-    passSignals: opts.uml === false ? [] : UML_PASS_SIGNALS,
-    threadName: opts.uml === false ? 'thread' : 'UML kernel',
+    passSignals: opts.uml ? UML_PASS_SIGNALS : [],
+    threadName: opts.uml ? 'UML kernel' : 'thread',
     onKill: opts.onKill,
-    signalInterrupt: opts.uml === false ? undefined : 'SIGINT',
+    signalInterrupt: opts.uml ? 'SIGINT' : undefined,
     log: opts.log,
   };
-  const target = await connectProxy(stream, proxyOpts);
-  return startGdbStub(target, opts);
+  return connectProxy(stream, proxyOpts);
 }

@@ -1,7 +1,7 @@
 // `--gdb [HOST:]PORT`: serve the guest to gdb through kwb's stub, kernel-aware when the kernel's symbols are known.
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { connectProxy, startGdbStub, UML_PASS_SIGNALS, type GdbStubHandle, type Target } from '../../gdbstub/index.js';
+import { connectGuestRsp, startGdbStub, type GdbStubHandle, type Target } from '../../gdbstub/index.js';
 import { linuxAware } from '../../gdbstub/linux/index.js';
 import { detectKernel } from '../detect.js';
 import type { Guest } from '../guest.js';
@@ -44,16 +44,9 @@ export interface ServeOptions {
 export async function serveGuest(guest: Guest, opts: ServeOptions): Promise<GdbStubHandle> {
   if (!guest.debugChannel) throw new KwbError(`the ${guest.engine} engine cannot be debugged`);
   const channel = await guest.debugChannel();
-  const uml = guest.engine === 'uml';
   let target: Target =
     channel.kind === 'rsp'
-      ? await connectProxy(channel.stream, {
-          passSignals: uml ? UML_PASS_SIGNALS : [],
-          threadName: uml ? 'UML kernel' : 'thread',
-          onKill: () => void guest.stop('killed by gdb'),
-          signalInterrupt: uml ? 'SIGINT' : undefined,
-          log: opts.log,
-        })
+      ? await connectGuestRsp(channel.stream, { uml: guest.engine === 'uml', onKill: () => void guest.stop('killed by gdb'), log: opts.log })
       : channel.target;
   const warn = opts.log ?? ((line: string) => void process.stderr.write(`kwb: ${line}\n`));
   if (opts.vmlinux) target = await linuxAware(target, opts.vmlinux, warn);
