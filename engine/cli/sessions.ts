@@ -14,7 +14,7 @@ export interface GdbSession {
 
 const dir = () => cacheDir('sessions');
 
-function alive(pid: number): boolean {
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -45,7 +45,7 @@ export function liveSessions(): GdbSession[] {
     const file = join(dir(), name);
     try {
       const s = JSON.parse(readFileSync(file, 'utf8')) as GdbSession;
-      if (alive(s.pid)) sessions.push(s);
+      if (processAlive(s.pid)) sessions.push(s);
       else rmSync(file, { force: true });
     } catch {
       rmSync(file, { force: true });

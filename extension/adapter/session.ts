@@ -15,6 +15,7 @@ import {
   Thread,
 } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
+import { liveSessions, processAlive } from '../../engine/cli/sessions.js';
 import { Gdb, GdbError } from './gdb.js';
 import { freePort, isRiscv, kernelTreeOf, kwbBootArgs, symbolsFor, type AttachArguments, type LaunchArguments } from './launch.js';
 import { list, miQuote, str, tuple, type MiTuple, type MiValue } from './mi.js';
@@ -37,6 +38,8 @@ function threadName(id: number, th: MiTuple): string {
 export class KwbDebugSession extends DebugSession {
   private gdb?: Gdb;
   private guest?: ChildProcess;
+  /** The kwb process running the guest in VS Code's terminal (found through its gdb session record). */
+  private terminalKwbPid?: number;
   private launchArgs?: LaunchArguments;
   private attachArgs?: AttachArguments;
   private running = false;
@@ -149,6 +152,14 @@ export class KwbDebugSession extends DebugSession {
     // gdb retries the connection until kwb's stub listens (the kernel boots up to its first instruction first);
     // a kwb that gives up (a bad option, a kernel it cannot boot) ends the wait with its own message
     await Promise.race([this.connect(gdb, `127.0.0.1:${port}`, 60), ...(this.guestFailed ? [this.guestFailed] : [])]);
+    if (!this.guest) this.terminalKwbPid = liveSessions().find((s) => s.port === port)?.pid;
+  }
+
+  /** Wait (a while) for the kwb in the terminal to exit, so that VS Code runs the next one in the same terminal. */
+  private async terminalKwbGone(): Promise<void> {
+    const pid = this.terminalKwbPid;
+    this.terminalKwbPid = undefined;
+    for (let i = 0; pid !== undefined && processAlive(pid) && i < 150; i++) await new Promise((r) => setTimeout(r, 100));
   }
 
   protected override async attachRequest(response: DebugProtocol.AttachResponse, args: AttachArguments): Promise<void> {
@@ -226,6 +237,7 @@ export class KwbDebugSession extends DebugSession {
         this.guest = undefined;
         if (old.exitCode === null) await new Promise((r) => old.once('exit', r));
       }
+      await this.terminalKwbGone();
       this.refs.clear();
       this.varobjs.length = 0;
       this.running = false;
