@@ -18,6 +18,11 @@ const RISCV_IMAGE_MAGIC2 = 'RSC\x05';
 /** UML is an x86-64 program; a native x86-64 vmlinux is linked at kernel addresses (top half). */
 const USER_SPACE_TOP = 0x0000800000000000n;
 
+/** A RISC-V Image (Documentation/riscv/boot-image-header.rst): magic2 "RSC\x05" at offset 56 of its header. */
+export function isRiscvImageHeader(head: Uint8Array): boolean {
+  return head.length >= 64 && Buffer.from(head.subarray(56, 60)).toString('latin1') === RISCV_IMAGE_MAGIC2;
+}
+
 function readHead(path: string, bytes: number): Buffer {
   let fd: number;
   try {
@@ -49,7 +54,7 @@ function readAt(path: string, offset: number, length: number): Buffer {
 
 export function detectKernel(path: string): KernelKind {
   const head = readHead(path, 64);
-  if (head.length >= 64 && head.subarray(56, 60).toString('latin1') === RISCV_IMAGE_MAGIC2) return { kind: 'riscv-image' };
+  if (isRiscvImageHeader(head)) return { kind: 'riscv-image' };
   if (head.length >= 0x206 && head.subarray(0x202, 0x206).toString('latin1') === 'HdrS') {
     throw new KwbError(`${path} is an x86 bzImage, not a User-mode Linux kernel; build with 'make ARCH=um' and pass ./linux`);
   }

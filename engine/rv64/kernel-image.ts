@@ -1,6 +1,7 @@
 // A RISC-V kernel as the machine loads it: the flat Image (arch/riscv/boot/Image, Documentation/riscv/boot-image-
 // header.rst) or the ELF vmlinux, laid out the same way: `bytes` copied to RAM base + textOffset, bss cleared up to
 // `memSize`, execution starting `entryOffset` bytes in.
+import { isRiscvImageHeader } from '../detect.js';
 import { parseElf } from './loader.js';
 
 export interface KernelImage {
@@ -13,21 +14,14 @@ export interface KernelImage {
   entryOffset: number;
 }
 
-const IMAGE_MAGIC2 = 0x05435352; // "RSC\x05"
 const DEFAULT_TEXT_OFFSET = 0x200000;
 
 function u64(v: DataView, off: number): number {
   return v.getUint32(off + 4, true) * 4294967296 + v.getUint32(off, true);
 }
 
-export function isRiscvImage(data: Uint8Array): boolean {
-  if (data.length < 64) return false;
-  const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  return v.getUint32(56, true) === IMAGE_MAGIC2 || Buffer.from(data.subarray(48, 53)).toString('latin1') === 'RISCV';
-}
-
 export function parseKernelImage(data: Uint8Array): KernelImage {
-  if (isRiscvImage(data)) {
+  if (isRiscvImageHeader(data)) {
     const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
     const imageSize = u64(v, 16);
     return {

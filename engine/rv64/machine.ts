@@ -89,6 +89,7 @@ export class Machine {
       read: (paddr, len) => this.bus.readPhysRam(paddr, len),
       write: (paddr, data) => { this.bus.writePhys(paddr, data); this.cpu.invalidatePhys(paddr, data.length); },
     };
+    if ((cfg.disks?.length ?? 0) > VIRT.virtio.slots) throw new Error(`the machine has ${VIRT.virtio.slots} virtio slots for disks`);
     (cfg.disks ?? []).forEach((path, i) => {
       const disk = new CowDisk(path);
       this.disks.push(disk);

@@ -72,12 +72,11 @@ export class Sbi {
   private ecall(): boolean {
     const cpu = this.cpu;
     const ext = this.arg(7), fn = this.arg(6);
-    let error = SUCCESS, value = 0n;
-    const legacy = (v: number) => { error = v; }; // legacy calls return their value in a0 only
+    let error = SUCCESS, value = 0n; // legacy calls return their value in a0 only
     switch (ext) {
       case EXT.legacySetTimer: this.setTimer(this.arg64(0)); break;
       case EXT.legacyPutchar: this.platform.putchar(this.arg(0) & 0xff); break;
-      case EXT.legacyGetchar: legacy(this.platform.getchar()); break;
+      case EXT.legacyGetchar: error = this.platform.getchar(); break;
       case EXT.legacyShutdown: this.platform.reset('shutdown'); break;
       case EXT.base: [error, value] = this.base(fn); break;
       case EXT.time: if (fn === 0) this.setTimer(this.arg64(0)); else error = ERR_NOT_SUPPORTED; break;
