@@ -9,6 +9,7 @@ import { bootGuest } from '../../engine/boot.js';
 import { serveGuest } from '../../engine/cli/gdb.js';
 import type { Guest } from '../../engine/guest.js';
 import { runGdb, umlTree } from '../helpers/gdb.js';
+import { TASK_CHECK_COMMANDS, checkTasksAgainstKernelScripts, mark, monitor, section, selectThread } from '../helpers/linux.js';
 
 const TIMEOUT = 300_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -35,21 +36,6 @@ async function bootAware(t: TestContext, command: string[], waitGdb = false) {
   return { guest: guest as Guest, stub, tree, kernel, output: () => output, warnings };
 }
 
-/** The text gdb printed between `echo <name>-start` and `echo <name>-end`. */
-function section(out: string, name: string): string {
-  const m = new RegExp(`^${name}-start\\n([\\s\\S]*?)^${name}-end$`, 'm').exec(out);
-  assert.ok(m, `no ${name} section in gdb output:\n${out}`);
-  return m[1]!;
-}
-const mark = (name: string, ...commands: string[]) => [`echo ${name}-start\\n`, ...commands, `echo ${name}-end\\n`];
-
-// gdb prints a monitor command's answer on stderr; this puts it on stdout between the marks
-const monitor = (command: string) => `python gdb.write(gdb.execute('monitor ${command}', to_string=True))`;
-
-// gdb's thread number of the thread named NAME, selected (batch gdb has no way to read a value back otherwise)
-const selectThread = (name: string) =>
-  `python gdb.execute('thread %d' % [t.num for t in gdb.selected_inferior().threads() if t.name == '${name}'][0])`;
-
 describe('kernel-aware stub on UML', { timeout: TIMEOUT }, () => {
   it('tasks as threads, kthreadd\'s stack, ps and dmesg equal lx-ps and lx-dmesg; the guest then finishes', async (t) => {
     const u = await bootAware(t, ['sh', '-c', 'sleep 100 & p=$!; echo kwb-ready; sleep 4; kill $p; exit 3']);
@@ -59,16 +45,10 @@ describe('kernel-aware stub on UML', { timeout: TIMEOUT }, () => {
       join(u.tree, 'vmlinux'),
       [
         `target remote 127.0.0.1:${u.stub.port}`,
-        ...mark('threads', 'info threads'),
-        ...mark('lxps', 'lx-ps'),
-        ...mark('ps', monitor('ps')),
-        ...mark('lxdmesg', 'lx-dmesg'),
-        ...mark('dmesg', monitor('dmesg')),
         ...mark('help', monitor('help')),
         ...mark('lx', 'lx-version', 'lx-cmdline'),
         ...mark('lsmod', monitor('lsmod')),
-        selectThread('kthreadd'),
-        ...mark('bt', 'bt'),
+        ...TASK_CHECK_COMMANDS,
         ...mark('write', 'set $rbx = 1'),
         // switching views, gdb still names threads of the other view until it lists them again: their registers
         // read, but running one is refused (gdb would take the stop for another thread's)
@@ -88,24 +68,12 @@ describe('kernel-aware stub on UML', { timeout: TIMEOUT }, () => {
     assert.deepEqual(u.warnings.filter((w) => /kernel awareness/.test(w)), []);
     if (process.env.KWB_SHOW) console.log(r.out, r.err);
 
-    // info threads: every task, by name, with its pid
-    const threads = section(r.out, 'threads');
+    // every task, by name, with its pid, as the kernel's own lx-ps sees them; the log equals lx-dmesg's text;
+    // kthreadd, not on the CPU, unwinds from its saved switch context down through the scheduler
+    const threads = checkTasksAgainstKernelScripts(r.out, all, 10);
     assert.match(threads, /Thread 1 "init" \(pid 1 S/, all);
     assert.match(threads, /Thread 2 "kthreadd" \(pid 2 S/);
     assert.match(threads, /"sleep" \(pid \d+ [SR]/);
-    const shown = [...threads.matchAll(/Thread \d+ "([^"]*)" \(pid (\d+) /g)].map((m) => `${m[2]} ${m[1]}`).sort();
-
-    // the kernel's own lx-ps (walking the same lists in gdb's Python) sees the same tasks
-    const lxps = [...section(r.out, 'lxps').matchAll(/^0x[0-9a-f]+ +(\d+) +(.*)$/gm)].map((m) => `${m[1]} ${m[2]}`).sort();
-    assert.ok(lxps.length > 10, all);
-    assert.deepEqual(shown, lxps);
-    const ps = [...section(r.out, 'ps').matchAll(/^ *(\d+) \S (.*)$/gm)].map((m) => `${m[1]} ${m[2]}`).sort();
-    assert.deepEqual(ps, lxps);
-
-    // the log, read from the ring buffer, equals lx-dmesg's text
-    const dmesg = section(r.out, 'dmesg');
-    assert.match(dmesg, /Linux version /);
-    assert.equal(dmesg, section(r.out, 'lxdmesg'));
 
     // the kernel's other scripts work through the stub too
     assert.match(section(r.out, 'lx'), /^Linux version \d+\.\d+\.\d+[\s\S]*\bmem=/m);
@@ -116,11 +84,7 @@ describe('kernel-aware stub on UML', { timeout: TIMEOUT }, () => {
     const help = section(r.out, 'help');
     for (const cmd of ['ps', 'dmesg', 'lsmod', 'threads tasks\\|cpu', 'info version']) assert.match(help, new RegExp(`^ +${cmd} `, 'm'));
 
-    // kthreadd, not on the CPU, unwinds from its saved switch context down through the scheduler
-    const bt = section(r.out, 'bt');
-    assert.match(bt, /__schedule/, all);
-    assert.match(bt, / kthreadd \(/);
-    // its saved registers are not the CPU's: refused
+    // kthreadd's saved registers are not the CPU's: refused
     assert.match(section(r.out, 'write') + r.err, /not on the CPU|E01|Could not write register/i);
 
     // the plain CPU view, then the tasks again
