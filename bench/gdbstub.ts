@@ -11,7 +11,7 @@ import { makeTempDir, removeTempDir, spawnGroup, killGroup } from '../engine/hos
 import { buildHostRoot } from '../engine/rootfs/hostroot.js';
 import { umlArgv } from '../engine/uml/argv.js';
 import { xstateShim } from '../engine/uml/shim.js';
-import { serveGuest } from '../engine/cli/gdb.js';
+import { serveGuest } from '../engine/serve.js';
 import { fixtureTree } from '../test/helpers/fixtures.js';
 import type { BenchRow } from './row.js';
 

@@ -4,7 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bootGuest } from '../engine/boot.js';
-import { serveGuest } from '../engine/cli/gdb.js';
+import { serveGuest } from '../engine/serve.js';
 import { makeTempDir, removeTempDir } from '../engine/host.js';
 import { runGdb } from '../test/helpers/gdb.js';
 import { fixtureTree } from '../test/helpers/fixtures.js';

@@ -3,7 +3,7 @@ import { build } from 'esbuild';
 import { copyFileSync, existsSync } from 'node:fs';
 
 const entries = [
-  { in: 'engine/cli/main.ts', out: 'cli', banner: '#!/usr/bin/env node' },
+  { in: 'cli/main.ts', out: 'cli', banner: '#!/usr/bin/env node' },
   { in: 'extension/extension.ts', out: 'extension' },
   { in: 'extension/adapter/main.ts', out: 'debugAdapter' },
 ].filter((e) => existsSync(e.in));

@@ -15,7 +15,7 @@ import {
   Thread,
 } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { liveSessions, processAlive } from '../../engine/cli/sessions.js';
+import { liveSessions, processAlive } from '../../engine/sessions.js';
 import { Gdb, GdbError } from './gdb.js';
 import { freePort, isRiscv, kernelTreeOf, kwbBootArgs, symbolsFor, type AttachArguments, type LaunchArguments } from './launch.js';
 import { list, miQuote, str, tuple, type MiTuple, type MiValue } from './mi.js';

@@ -6,7 +6,7 @@ import type { TestContext } from 'node:test';
 import { bootGuest } from '../../engine/boot.js';
 import type { Guest } from '../../engine/guest.js';
 import type { GdbStubHandle } from '../../gdbstub/index.js';
-import { serveGuest } from '../../engine/cli/gdb.js';
+import { serveGuest } from '../../engine/serve.js';
 
 let treeCache: string | undefined;
 

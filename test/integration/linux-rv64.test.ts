@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { bootGuest } from '../../engine/boot';
-import { serveGuest } from '../../engine/cli/gdb';
+import { serveGuest } from '../../engine/serve.js';
 import { FIXTURE_TIMEOUT_MS } from '../helpers/fixtures';
 import { runGdb } from '../helpers/gdb';
 import { TASK_CHECK_COMMANDS, checkTasksAgainstKernelScripts } from '../helpers/linux';

@@ -6,7 +6,7 @@ import { describe, it, type TestContext } from 'node:test';
 import { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { bootGuest } from '../../engine/boot.js';
-import { serveGuest } from '../../engine/cli/gdb.js';
+import { serveGuest } from '../../engine/serve.js';
 import type { Guest } from '../../engine/guest.js';
 import { runGdb, umlTree } from '../helpers/gdb.js';
 import { TASK_CHECK_COMMANDS, checkTasksAgainstKernelScripts, mark, monitor, section, selectThread } from '../helpers/linux.js';

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { bootGuest } from '../../engine/boot';
-import { serveGuest } from '../../engine/cli/gdb';
+import { serveGuest } from '../../engine/serve.js';
 import { FIXTURE_TIMEOUT_MS } from '../helpers/fixtures';
 import { runGdb } from '../helpers/gdb';
 import { INIT_MARKER, rv64Fixture, rv64QemuSkipReason } from '../helpers/rv64';

@@ -1,8 +1,8 @@
 // `kwb test`: boot, run a command, and give a verdict with `git bisect run`'s exit codes: 0 good, 1 bad, 125 skip.
 // Anything that stops kwb from testing (a missing kernel, a bad option) is also 125: a bisect must not call a
 // commit bad because the test could not run.
-import { combineRuns, judgeRun, VERDICT_EXIT, type RunVerdict, type VerdictRules } from '../bisect/verdict.js';
-import { KwbError } from '../results.js';
+import { combineRuns, judgeRun, VERDICT_EXIT, type RunVerdict, type VerdictRules } from '../engine/bisect/verdict.js';
+import { KwbError } from '../engine/results.js';
 import { one, parseArgs, type OptionTable } from './args.js';
 import { bootOptions, bootOptionsFrom, describeResult, runGuest } from './boot.js';
 

@@ -2,7 +2,7 @@
 // runtime dir, removed when that kwb exits (a file whose process is gone is ignored and cleaned up).
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cacheDir } from '../cache.js';
+import { cacheDir } from './cache.js';
 
 export interface GdbSession {
   pid: number;

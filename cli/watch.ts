@@ -4,8 +4,8 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { resolve } from 'node:path';
 import { watch } from 'chokidar';
-import type { Guest } from '../guest.js';
-import { ExitCode } from '../results.js';
+import type { Guest } from '../engine/guest.js';
+import { ExitCode } from '../engine/results.js';
 import { one, parseArgs } from './args.js';
 import { bootOptions, bootOptionsFrom, describeResult, runGuest } from './boot.js';
 

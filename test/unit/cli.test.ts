@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseArgs, type OptionTable } from '../../../engine/cli/args.js';
-import { parseGdbAddress } from '../../../engine/cli/gdb.js';
-import { dropLines } from '../../../engine/cli/lines.js';
-import { PanicWatch } from '../../../engine/panic.js';
-import { exitCodeFor } from '../../../engine/results.js';
+import { parseArgs, type OptionTable } from '../../cli/args.js';
+import { parseGdbAddress } from '../../cli/serve-gdb.js';
+import { dropLines } from '../../cli/lines.js';
+import { PanicWatch } from '../../engine/panic.js';
+import { exitCodeFor } from '../../engine/results.js';
 
 const table: OptionTable = {
   mem: { value: 'SIZE', help: '' },

@@ -1,8 +1,8 @@
 // `kwb build`: make the kernel of a tree (the one here by default) with kwb's debugging config.
 import { resolve } from 'node:path';
-import { buildKernel, readFragment, type BuildArch } from '../build/build.js';
-import { findKernelTree } from '../kerneltree.js';
-import { KwbError } from '../results.js';
+import { buildKernel, readFragment, type BuildArch } from '../engine/build/build.js';
+import { findKernelTree } from '../engine/kerneltree.js';
+import { KwbError } from '../engine/results.js';
 import { one, parseArgs, type OptionTable } from './args.js';
 import { Progress } from './progress.js';
 

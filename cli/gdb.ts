@@ -2,11 +2,11 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { detectKernel } from '../detect.js';
-import { findKernelTree } from '../kerneltree.js';
-import { ExitCode, KwbError } from '../results.js';
+import { detectKernel } from '../engine/detect.js';
+import { findKernelTree } from '../engine/kerneltree.js';
+import { ExitCode, KwbError } from '../engine/results.js';
 import { one, parseArgs, type OptionTable } from './args.js';
-import { liveSessions } from './sessions.js';
+import { liveSessions } from '../engine/sessions.js';
 
 export const gdbOptions: OptionTable = {
   port: { value: 'N', help: 'the stub port (default: the newest guest served by kwb boot --gdb)' },

@@ -2,9 +2,9 @@
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { arch, platform } from 'node:os';
-import { xstateShim } from '../uml/shim.js';
-import { BUSYBOX } from '../rootfs/hostroot.js';
-import { DEBIAN_UML } from '../kerneltree.js';
+import { xstateShim } from '../engine/uml/shim.js';
+import { BUSYBOX } from '../engine/rootfs/hostroot.js';
+import { DEBIAN_UML } from '../engine/kerneltree.js';
 
 interface Check {
   name: string;

@@ -1,16 +1,16 @@
 // `kwb boot` and `kwb run`: parse the boot options, start the guest, wire its console, map its end to an exit code.
 import { createWriteStream } from 'node:fs';
 import { resolve } from 'node:path';
-import { bootGuest } from '../boot.js';
-import { detectKernel } from '../detect.js';
-import { runBareMetal } from '../rv64/baremetal.js';
-import type { BootOptions, EngineName, Guest, ShareSpec } from '../guest.js';
-import { defaultKernel } from '../kerneltree.js';
-import { ExitCode, KwbError, exitCodeFor, type GuestResult } from '../results.js';
+import { bootGuest } from '../engine/boot.js';
+import { detectKernel } from '../engine/detect.js';
+import { runBareMetal } from '../engine/rv64/baremetal.js';
+import type { BootOptions, EngineName, Guest, ShareSpec } from '../engine/guest.js';
+import { defaultKernel } from '../engine/kerneltree.js';
+import { ExitCode, KwbError, exitCodeFor, type GuestResult } from '../engine/results.js';
 import { one, parseArgs, type OptionTable, type ParsedArgs } from './args.js';
 import { dropLines } from './lines.js';
 import { linkTerminal } from './terminal.js';
-import { attachGdbStub, parseGdbAddress } from './gdb.js';
+import { attachGdbStub, parseGdbAddress } from './serve-gdb.js';
 
 export const bootOptions: OptionTable = {
   kernel: { value: 'FILE', help: 'kernel to boot (default: the build output of the kernel tree here)' },

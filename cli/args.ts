@@ -1,6 +1,6 @@
 // A small, strict command-line parser: every command declares its options in a table; anything else is a usage
 // error with one line that says what to do.
-import { KwbError } from '../results.js';
+import { KwbError } from '../engine/results.js';
 
 export interface OptionSpec {
   /** Takes a value (`--mem 256M` or `--mem=256M`); otherwise a flag. */

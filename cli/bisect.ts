@@ -1,12 +1,12 @@
 // `kwb bisect`: find the commit that broke a test. Build, boot and test each commit git bisect picks; the tree
 // and branch are restored at the end; Ctrl-C leaves a state that --resume continues.
 import { resolve } from 'node:path';
-import { readFragment } from '../build/build.js';
-import { Bisect, loadState, resetBisect, stateDir, type BisectConfig } from '../bisect/bisect.js';
-import { Git } from '../bisect/git.js';
-import type { Verdict } from '../bisect/verdict.js';
-import { findKernelTree } from '../kerneltree.js';
-import { ExitCode, KwbError } from '../results.js';
+import { readFragment } from '../engine/build/build.js';
+import { Bisect, loadState, resetBisect, stateDir, type BisectConfig } from '../engine/bisect/bisect.js';
+import { Git } from '../engine/bisect/git.js';
+import type { Verdict } from '../engine/bisect/verdict.js';
+import { findKernelTree } from '../engine/kerneltree.js';
+import { ExitCode, KwbError } from '../engine/results.js';
 import { one, parseArgs, type OptionTable } from './args.js';
 import { Progress } from './progress.js';
 import { testKernel, testOptions } from './test.js';

@@ -1,5 +1,5 @@
 // kwb's command line: one small module per command; this file only dispatches and turns errors into exit codes.
-import { ExitCode, KwbError } from '../results.js';
+import { ExitCode, KwbError } from '../engine/results.js';
 import { helpText } from './args.js';
 
 const USAGE = `kwb: run a freshly built Linux kernel as a process on this machine, and debug it
@@ -51,7 +51,7 @@ const commands: Record<string, () => Promise<Command>> = {
     return { run: watchCommand, help: helpText('kwb watch [boot options] [-- CMD...]', bootOptions) };
   },
   gdb: async () => {
-    const { gdbCommand, gdbOptions } = await import('./gdbcmd.js');
+    const { gdbCommand, gdbOptions } = await import('./gdb.js');
     return { run: gdbCommand, help: helpText('kwb gdb [--port N] [-- GDB ARGS...]', gdbOptions) };
   },
   doctor: async () => {

@@ -1,0 +1,44 @@
+// Serving a guest started with BootOptions.debug to gdb: each engine hands over its debug channel (an RSP stream
+// for UML under gdbserver, an in-process Target for rv64); this wraps it in the kernel-aware layer and the stub.
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { connectGuestRsp, startGdbStub, type GdbStubHandle, type Target } from '../gdbstub/index.js';
+import { linuxAware } from '../gdbstub/linux/index.js';
+import { detectKernel } from './detect.js';
+import type { Guest } from './guest.js';
+import { findKernelTree } from './kerneltree.js';
+import { KwbError } from './results.js';
+
+/** The ELF whose debug info describes `kernel`: UML's kernel is one itself; a RISC-V Image has its tree's vmlinux. */
+export function kernelSymbols(kernel: string): string | undefined {
+  if (detectKernel(kernel).kind !== 'riscv-image') return kernel;
+  const vmlinux = findKernelTree(dirname(kernel))?.vmlinux ?? join(dirname(kernel), 'vmlinux');
+  return existsSync(vmlinux) ? vmlinux : undefined;
+}
+
+export interface ServeOptions {
+  host?: string;
+  port: number;
+  waitGdb?: boolean;
+  log?: (line: string) => void;
+  /** The kernel's symbols: given, the stub shows the kernel's tasks as threads and offers ps/dmesg/lsmod. */
+  vmlinux?: string;
+}
+
+/** Serve a guest started with BootOptions.debug: an RSP channel (UML under gdbserver) through the relay with UML's
+ *  own signals passed silently, an in-process Target as it is; either made kernel-aware when `vmlinux` is given. A
+ *  client's `kill` stops the guest. */
+export async function serveGuest(guest: Guest, opts: ServeOptions): Promise<GdbStubHandle> {
+  if (!guest.debugChannel) throw new KwbError(`the ${guest.engine} engine cannot be debugged`);
+  const channel = await guest.debugChannel();
+  let target: Target =
+    channel.kind === 'rsp'
+      ? await connectGuestRsp(channel.stream, { uml: guest.engine === 'uml', onKill: () => void guest.stop('killed by gdb'), log: opts.log })
+      : channel.target;
+  const warn = opts.log ?? ((line: string) => void process.stderr.write(`kwb: ${line}\n`));
+  if (opts.vmlinux) target = await linuxAware(target, opts.vmlinux, warn);
+  const { vmlinux: _symbols, ...stubOpts } = opts;
+  const stub = await startGdbStub(target, stubOpts);
+  void stub.killed.then(() => guest.stop('killed by gdb'));
+  return stub;
+}
