@@ -20,7 +20,11 @@ export async function benchAdapter(): Promise<BenchRow[]> {
     const t0 = performance.now();
     await dc.initializeRequest({ adapterID: 'kwb', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path' });
     const initialized = dc.waitForEvent('initialized');
-    await dc.launchRequest({ kernel: join(tree, 'linux'), stopAtEntry: true, command: ['true'] } as DebugProtocol.LaunchRequestArguments);
+    await dc.launchRequest({
+      kernel: join(tree, 'linux'),
+      stopAtEntry: true,
+      command: ['true'],
+    } as DebugProtocol.LaunchRequestArguments);
     await initialized;
     const stopped = dc.waitForEvent('stopped');
     await dc.configurationDoneRequest();
@@ -40,7 +44,15 @@ export async function benchAdapter(): Promise<BenchRow[]> {
     const gdbStep = await plainGdbStepMs(tree);
     return [
       { name: 'adapter: launch to stopped at start_kernel', value: launchMs, unit: 'ms', goal: '<= 3000 ms' },
-      { name: 'adapter: step over + stack (median)', value: median(steps), unit: 'ms', reference: gdbStep, ratio: median(steps) / gdbStep, goal: '<= 100 ms', note: `${STEPS} steps in start_kernel; reference: gdb's own \`next\` through kwb's stub` },
+      {
+        name: 'adapter: step over + stack (median)',
+        value: median(steps),
+        unit: 'ms',
+        reference: gdbStep,
+        ratio: median(steps) / gdbStep,
+        goal: '<= 100 ms',
+        note: `${STEPS} steps in start_kernel; reference: gdb's own \`next\` through kwb's stub`,
+      },
     ];
   } finally {
     await dc.stop().catch(() => {});
@@ -63,7 +75,21 @@ async function plainGdbStepMs(tree: string): Promise<number> {
       'gdb.execute("kill")',
     ].join('\n'),
   );
-  const boot = spawn(process.execPath, [join(__dirname, '..', 'dist', 'cli.js'), 'boot', '--kernel', join(tree, 'linux'), '--gdb', ':0', '--wait-gdb', '--', 'true'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const boot = spawn(
+    process.execPath,
+    [
+      join(__dirname, '..', 'dist', 'cli.js'),
+      'boot',
+      '--kernel',
+      join(tree, 'linux'),
+      '--gdb',
+      ':0',
+      '--wait-gdb',
+      '--',
+      'true',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   try {
     const port = await new Promise<string>((resolve, reject) => {
       let err = '';
@@ -74,7 +100,11 @@ async function plainGdbStepMs(tree: string): Promise<number> {
       });
       boot.once('exit', () => reject(new Error(`kwb boot ended: ${err}`)));
     });
-    const out = execFileSync('gdb', ['-q', '-batch', '-nx', join(tree, 'vmlinux'), '-ex', `target remote 127.0.0.1:${port}`, '-x', script], { encoding: 'utf8' });
+    const out = execFileSync(
+      'gdb',
+      ['-q', '-batch', '-nx', join(tree, 'vmlinux'), '-ex', `target remote 127.0.0.1:${port}`, '-x', script],
+      { encoding: 'utf8' },
+    );
     return Number(/MEDIAN ([\d.]+)/.exec(out)?.[1]);
   } finally {
     boot.kill('SIGTERM');

@@ -56,7 +56,17 @@ function freePort(): Promise<number> {
 
 /** Run gdb against host:port: stop at start_kernel, then measure; returns [stepi/s, MB/s]. */
 function measure(vmlinux: string, port: number, direct: boolean, pyFile: string): Promise<[number, number]> {
-  const args = ['-nx', '-q', '-batch', '-iex', 'set pagination off', '-iex', 'set confirm off', '-iex', 'set auto-load off'];
+  const args = [
+    '-nx',
+    '-q',
+    '-batch',
+    '-iex',
+    'set pagination off',
+    '-iex',
+    'set confirm off',
+    '-iex',
+    'set auto-load off',
+  ];
   if (direct) args.push('-ex', HANDLE);
   args.push('-ex', `target remote 127.0.0.1:${port}`, '-ex', 'break start_kernel', '-ex', 'continue', '-ex', 'delete');
   args.push('-ex', `source ${pyFile}`, '-ex', 'kill', vmlinux);
@@ -78,10 +88,21 @@ function measure(vmlinux: string, port: number, direct: boolean, pyFile: string)
 
 /** gdb through kwb's stub as `kwb boot --gdb` serves it: kernel-aware (tasks as threads) when `aware`. */
 async function viaKwb(kernel: string, vmlinux: string, pyFile: string, aware: boolean): Promise<[number, number]> {
-  const guest = await bootGuest({ kernel, console: 'pipe', debug: { wait: true }, command: ['sleep', '1000'], mem: '128M' });
+  const guest = await bootGuest({
+    kernel,
+    console: 'pipe',
+    debug: { wait: true },
+    command: ['sleep', '1000'],
+    mem: '128M',
+  });
   guest.output.resume();
   try {
-    const stub = await serveGuest(guest, { port: 0, waitGdb: true, vmlinux: aware ? vmlinux : undefined, log: () => {} });
+    const stub = await serveGuest(guest, {
+      port: 0,
+      waitGdb: true,
+      vmlinux: aware ? vmlinux : undefined,
+      log: () => {},
+    });
     try {
       return await measure(vmlinux, stub.port, false, pyFile);
     } finally {
@@ -95,7 +116,13 @@ async function viaKwb(kernel: string, vmlinux: string, pyFile: string, aware: bo
 /** For context: a byte pipe (no parsing at all) from gdb's socket to the engine's gdbserver channel; the cost of
  *  the extra process hop alone. gdb then needs the `handle` line, like direct. */
 async function viaRelay(kernel: string, vmlinux: string, pyFile: string): Promise<[number, number]> {
-  const guest = await bootGuest({ kernel, console: 'pipe', debug: { wait: true }, command: ['sleep', '1000'], mem: '128M' });
+  const guest = await bootGuest({
+    kernel,
+    console: 'pipe',
+    debug: { wait: true },
+    command: ['sleep', '1000'],
+    mem: '128M',
+  });
   guest.output.resume();
   try {
     const channel = await guest.debugChannel!();
@@ -125,15 +152,27 @@ async function direct(kernel: string, vmlinux: string, pyFile: string, tmp: stri
   if ('error' in shim) throw new Error(shim.error);
   const root = join(tmp, 'root');
   buildHostRoot(root, { shares: [], command: ['sleep', '1000'] });
-  const argv = umlArgv({ umid: `bench-gdb-${process.pid}`, umlDir: tmp, mem: '128M', root: { kind: 'kwb', dir: root }, kernelLog: 'quiet', consoleFds: [0, 1], append: [] });
+  const argv = umlArgv({
+    umid: `bench-gdb-${process.pid}`,
+    umlDir: tmp,
+    mem: '128M',
+    root: { kind: 'kwb', dir: root },
+    kernelLog: 'quiet',
+    consoleFds: [0, 1],
+    append: [],
+  });
   const port = await freePort();
   const env = { ...process.env };
   delete env.TMPDIR;
-  const child = spawnGroup('gdbserver', ['--once', '--wrapper', 'env', `LD_PRELOAD=${shim.path}`, '--', `127.0.0.1:${port}`, kernel, ...argv], {
-    cwd: tmp,
-    env,
-    stdio: ['pipe', 'ignore', 'pipe'],
-  });
+  const child = spawnGroup(
+    'gdbserver',
+    ['--once', '--wrapper', 'env', `LD_PRELOAD=${shim.path}`, '--', `127.0.0.1:${port}`, kernel, ...argv],
+    {
+      cwd: tmp,
+      env,
+      stdio: ['pipe', 'ignore', 'pipe'],
+    },
+  );
   try {
     // wait for gdbserver to listen
     await new Promise<void>((resolve, reject) => {
@@ -182,12 +221,56 @@ export async function benchGdbStub(): Promise<BenchRow[]> {
     }
     const note = `best of ${SESSIONS * ROUNDS} rounds each, paths alternated; reference: the same gdb on gdbserver directly`;
     return [
-      { name: 'gdbstub: gdb stepi rate (UML)', value: k[0]!, unit: 'stepi/s', reference: d[0]!, ratio: k[0]! / d[0]!, goal: '>= 0.9', note: `${STEPS} stepi per round; ${note}` },
-      { name: 'gdbstub: memory read rate (UML, 64 KiB reads)', value: k[1]!, unit: 'MB/s', reference: d[1]!, ratio: k[1]! / d[1]!, goal: '>= 0.9', note: `${READS} x 64 KiB per round via gdb.Inferior.read_memory; ${note}` },
-      { name: 'gdbstub: gdb stepi rate (UML, kernel-aware: tasks as threads)', value: a[0]!, unit: 'stepi/s', reference: d[0]!, ratio: a[0]! / d[0]!, note: `as \`kwb boot --gdb\` serves it; ${note}` },
-      { name: 'gdbstub: memory read rate (UML, kernel-aware)', value: a[1]!, unit: 'MB/s', reference: d[1]!, ratio: a[1]! / d[1]!, note },
-      { name: 'gdbstub: context: raw byte relay, stepi', value: r[0], unit: 'stepi/s', reference: d[0]!, ratio: r[0] / d[0]!, note: 'a process in the middle that only copies bytes (no stub): the floor any relay pays for the extra hop' },
-      { name: 'gdbstub: context: raw byte relay, memory', value: r[1], unit: 'MB/s', reference: d[1]!, ratio: r[1] / d[1]!, note: 'as above, for the 64 KiB reads' },
+      {
+        name: 'gdbstub: gdb stepi rate (UML)',
+        value: k[0]!,
+        unit: 'stepi/s',
+        reference: d[0]!,
+        ratio: k[0]! / d[0]!,
+        goal: '>= 0.9',
+        note: `${STEPS} stepi per round; ${note}`,
+      },
+      {
+        name: 'gdbstub: memory read rate (UML, 64 KiB reads)',
+        value: k[1]!,
+        unit: 'MB/s',
+        reference: d[1]!,
+        ratio: k[1]! / d[1]!,
+        goal: '>= 0.9',
+        note: `${READS} x 64 KiB per round via gdb.Inferior.read_memory; ${note}`,
+      },
+      {
+        name: 'gdbstub: gdb stepi rate (UML, kernel-aware: tasks as threads)',
+        value: a[0]!,
+        unit: 'stepi/s',
+        reference: d[0]!,
+        ratio: a[0]! / d[0]!,
+        note: `as \`kwb boot --gdb\` serves it; ${note}`,
+      },
+      {
+        name: 'gdbstub: memory read rate (UML, kernel-aware)',
+        value: a[1]!,
+        unit: 'MB/s',
+        reference: d[1]!,
+        ratio: a[1]! / d[1]!,
+        note,
+      },
+      {
+        name: 'gdbstub: context: raw byte relay, stepi',
+        value: r[0],
+        unit: 'stepi/s',
+        reference: d[0]!,
+        ratio: r[0] / d[0]!,
+        note: 'a process in the middle that only copies bytes (no stub): the floor any relay pays for the extra hop',
+      },
+      {
+        name: 'gdbstub: context: raw byte relay, memory',
+        value: r[1],
+        unit: 'MB/s',
+        reference: d[1]!,
+        ratio: r[1] / d[1]!,
+        note: 'as above, for the 64 KiB reads',
+      },
     ];
   } finally {
     removeTempDir(tmp);

@@ -37,11 +37,21 @@ export async function benchLinuxThreads(): Promise<BenchRow[]> {
   const kernel = join(tree, 'linux');
   const tmp = makeTempDir('bench-linux');
   const script = `i=0; while [ $i -lt ${SLEEPERS} ]; do sleep 1000 & i=$((i+1)); done; echo kwb-ready; while true; do uname -r >/dev/null; sleep 0.05; done`;
-  const guest = await bootGuest({ kernel, console: 'pipe', debug: { wait: false }, command: ['sh', '-c', script], mem: '256M' });
+  const guest = await bootGuest({
+    kernel,
+    console: 'pipe',
+    debug: { wait: false },
+    command: ['sh', '-c', script],
+    mem: '256M',
+  });
   try {
     let output = '';
     guest.output.on('data', (d: Buffer) => (output += d.toString()));
-    const stub = await serveGuest(guest, { port: 0, vmlinux: kernel, log: process.env.KWB_BENCH_LOG ? (l) => process.stderr.write(l + '\n') : undefined });
+    const stub = await serveGuest(guest, {
+      port: 0,
+      vmlinux: kernel,
+      log: process.env.KWB_BENCH_LOG ? (l) => process.stderr.write(l + '\n') : undefined,
+    });
     try {
       const deadline = Date.now() + 120_000;
       while (!output.includes('kwb-ready')) {
@@ -50,7 +60,11 @@ export async function benchLinuxThreads(): Promise<BenchRow[]> {
       }
       const py = join(tmp, 'bench.py');
       writeFileSync(py, PY);
-      const r = await runGdb(join(tree, 'vmlinux'), [`target remote 127.0.0.1:${stub.port}`, `source ${py}`, 'detach'], { scripts: tree, timeoutMs: 150_000 });
+      const r = await runGdb(
+        join(tree, 'vmlinux'),
+        [`target remote 127.0.0.1:${stub.port}`, `source ${py}`, 'detach'],
+        { scripts: tree, timeoutMs: 150_000 },
+      );
       const m = /KWB-BENCH tasks (\d+) threads ([\d.,]+) lxps ([\d.,]+)/.exec(r.out);
       if (!m) throw new Error(`gdb did not report:\n${(r.out + r.err).slice(-1500)}`);
       const ms = (list: string) => median(list.split(',').map((x) => Number(x) * 1000));

@@ -33,7 +33,16 @@ async function main(): Promise<void> {
     }
   }
   const fmt = (n: number | undefined) => (n === undefined ? '' : Number.isInteger(n) ? String(n) : n.toPrecision(4));
-  console.table(rows.map((r) => ({ benchmark: r.name, value: `${fmt(r.value)} ${r.unit}`, reference: fmt(r.reference), ratio: fmt(r.ratio), goal: r.goal ?? '', note: r.note ?? '' })));
+  console.table(
+    rows.map((r) => ({
+      benchmark: r.name,
+      value: `${fmt(r.value)} ${r.unit}`,
+      reference: fmt(r.reference),
+      ratio: fmt(r.ratio),
+      goal: r.goal ?? '',
+      note: r.note ?? '',
+    })),
+  );
   const out = process.env.KWB_BENCH_OUT || join(__dirname, '..', 'dist', 'bench.json');
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), rows }, null, 2) + '\n');

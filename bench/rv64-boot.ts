@@ -17,9 +17,12 @@ const APPEND = 'console=ttyS0 earlycon=sbi';
 
 function kwbBoot(image: string, initramfs: string): number {
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, [CLI, 'boot', '--kernel', image, '--initrd', initramfs, '--timeout', '300'], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [CLI, 'boot', '--kernel', image, '--initrd', initramfs, '--timeout', '300'], {
+    encoding: 'utf8',
+  });
   const seconds = (performance.now() - t0) / 1000;
-  if (r.status !== 0 || !r.stdout.includes(INIT_MARKER)) throw new Error(`kwb boot failed (status ${r.status}): ${r.stderr.trim()}`);
+  if (r.status !== 0 || !r.stdout.includes(INIT_MARKER))
+    throw new Error(`kwb boot failed (status ${r.status}): ${r.stderr.trim()}`);
   return seconds;
 }
 
@@ -27,11 +30,16 @@ function kwbBoot(image: string, initramfs: string): number {
 function machineBoot(image: string, initramfs: string): { instructions: number; seconds: number } {
   warmUp();
   const m = new Machine({
-    kernel: parseKernelImage(readFileSync(image)), initrd: readFileSync(initramfs), bootargs: APPEND,
-    memBytes: 256 << 20, console: () => {},
+    kernel: parseKernelImage(readFileSync(image)),
+    initrd: readFileSync(initramfs),
+    bootargs: APPEND,
+    memBytes: 256 << 20,
+    console: () => {},
   });
   const t0 = performance.now();
-  while (m.run(50_000_000, true).kind !== 'power') { /* until poweroff */ }
+  while (m.run(50_000_000, true).kind !== 'power') {
+    /* until poweroff */
+  }
   return { instructions: m.cpu.retired(), seconds: (performance.now() - t0) / 1000 };
 }
 
@@ -40,11 +48,14 @@ export async function benchRv64Boot(): Promise<BenchRow[]> {
   if (skip) throw new Error(skip);
   const { image, initramfs } = rv64Fixture();
   const kwb = median(Array.from({ length: RUNS }, () => kwbBoot(image, initramfs)));
-  const qemu = median(Array.from({ length: RUNS }, () => {
-    const q = bootQemu({ image, initramfs, append: APPEND });
-    if (q.status !== 0 || !q.console.includes(INIT_MARKER)) throw new Error(`QEMU did not boot the fixture (status ${q.status})`);
-    return q.seconds;
-  }));
+  const qemu = median(
+    Array.from({ length: RUNS }, () => {
+      const q = bootQemu({ image, initramfs, append: APPEND });
+      if (q.status !== 0 || !q.console.includes(INIT_MARKER))
+        throw new Error(`QEMU did not boot the fixture (status ${q.status})`);
+      return q.seconds;
+    }),
+  );
   const run = machineBoot(image, initramfs);
   return [
     {

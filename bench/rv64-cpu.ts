@@ -52,8 +52,11 @@ export async function benchRv64Cpu(): Promise<BenchRow[]> {
 }
 
 if (require.main === module) {
-  benchRv64Cpu().then((rows) => console.table(rows), (err: unknown) => {
-    console.error(err instanceof Error ? err.message : err);
-    process.exitCode = 1;
-  });
+  benchRv64Cpu().then(
+    (rows) => console.table(rows),
+    (err: unknown) => {
+      console.error(err instanceof Error ? err.message : err);
+      process.exitCode = 1;
+    },
+  );
 }

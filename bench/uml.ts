@@ -30,7 +30,15 @@ export async function benchUml(): Promise<BenchRow[]> {
     // the bare reference: what a person would type, with a root and init prepared once up front
     const root = join(tmp, 'root');
     buildHostRoot(root, { shares: [], command: ['true'] });
-    const bareArgs = umlArgv({ umid: `bench-${process.pid}`, umlDir: tmp, mem: '256M', root: { kind: 'kwb', dir: root }, kernelLog: 'quiet', consoleFds: [0, 1], append: [] });
+    const bareArgs = umlArgv({
+      umid: `bench-${process.pid}`,
+      umlDir: tmp,
+      mem: '256M',
+      root: { kind: 'kwb', dir: root },
+      kernelLog: 'quiet',
+      consoleFds: [0, 1],
+      append: [],
+    });
     const env = { ...process.env, LD_PRELOAD: shim.path };
     // NODE_EXTRA_CA_CERTS makes every Node process parse a certificate bundle at start-up (about 100 ms here) though
     // kwb never opens a TLS connection: measure kwb as it runs without it, and, when it is set, also with it
@@ -45,7 +53,8 @@ export async function benchUml(): Promise<BenchRow[]> {
       bareTimes.push(timeMs(kernel, bareArgs, env, tmp));
       if (lpj) presetTimes.push(timeMs(kernel, [...bareArgs, `lpj=${lpj}`], env, tmp));
       kwbTimes.push(timeMs(process.execPath, [cli, 'run', '--kernel', kernel, '--', 'true'], nodeEnv));
-      if (extraCerts) certTimes.push(timeMs(process.execPath, [cli, 'run', '--kernel', kernel, '--', 'true'], process.env));
+      if (extraCerts)
+        certTimes.push(timeMs(process.execPath, [cli, 'run', '--kernel', kernel, '--', 'true'], process.env));
     }
     const nodeTimes = Array.from({ length: RUNS }, () => timeMs(process.execPath, ['-e', '0'], nodeEnv));
     const kwb = median(kwbTimes);
@@ -53,10 +62,46 @@ export async function benchUml(): Promise<BenchRow[]> {
     const node = median(nodeTimes);
     const preset = presetTimes.length ? median(presetTimes) : undefined;
     return [
-      { name: 'uml: kwb run -- true (wall)', value: kwb, unit: 'ms', reference: bare, ratio: kwb / bare, goal: '<= 1.10', note: `median of ${RUNS}; reference: bare linux command line (kwb presets the lpj it learned; the bare line calibrates); Node without NODE_EXTRA_CA_CERTS` },
-      ...(preset ? [{ name: 'uml: kwb run -- true vs bare with lpj= too', value: kwb, unit: 'ms', reference: preset, ratio: kwb / preset, note: 'what kwb costs beyond the boot itself (Node start-up included)' }] : []),
-      ...(extraCerts ? [{ name: 'uml: kwb run -- true with NODE_EXTRA_CA_CERTS as set here', value: median(certTimes), unit: 'ms', reference: bare, ratio: median(certTimes) / bare, note: `the environment makes Node load ${extraCerts} at every start` }] : []),
-      { name: 'uml: kwb overhead beyond node startup', value: kwb - bare - node, unit: 'ms', reference: node, note: 'reference: `node -e 0`, the floor any Node CLI pays' },
+      {
+        name: 'uml: kwb run -- true (wall)',
+        value: kwb,
+        unit: 'ms',
+        reference: bare,
+        ratio: kwb / bare,
+        goal: '<= 1.10',
+        note: `median of ${RUNS}; reference: bare linux command line (kwb presets the lpj it learned; the bare line calibrates); Node without NODE_EXTRA_CA_CERTS`,
+      },
+      ...(preset
+        ? [
+            {
+              name: 'uml: kwb run -- true vs bare with lpj= too',
+              value: kwb,
+              unit: 'ms',
+              reference: preset,
+              ratio: kwb / preset,
+              note: 'what kwb costs beyond the boot itself (Node start-up included)',
+            },
+          ]
+        : []),
+      ...(extraCerts
+        ? [
+            {
+              name: 'uml: kwb run -- true with NODE_EXTRA_CA_CERTS as set here',
+              value: median(certTimes),
+              unit: 'ms',
+              reference: bare,
+              ratio: median(certTimes) / bare,
+              note: `the environment makes Node load ${extraCerts} at every start`,
+            },
+          ]
+        : []),
+      {
+        name: 'uml: kwb overhead beyond node startup',
+        value: kwb - bare - node,
+        unit: 'ms',
+        reference: node,
+        note: 'reference: `node -e 0`, the floor any Node CLI pays',
+      },
     ];
   } finally {
     removeTempDir(tmp);

@@ -34,7 +34,9 @@ export function parseArgs(command: string, argv: string[], table: OptionTable, p
         rest.push(word);
         continue;
       }
-      throw new KwbError(`kwb ${command}: unexpected argument '${word}'; put the guest command after '--' (see kwb ${command} --help)`);
+      throw new KwbError(
+        `kwb ${command}: unexpected argument '${word}'; put the guest command after '--' (see kwb ${command} --help)`,
+      );
     }
     const eq = word.indexOf('=');
     const name = word.slice(2, eq < 0 ? undefined : eq);
@@ -48,7 +50,8 @@ export function parseArgs(command: string, argv: string[], table: OptionTable, p
     let value: string | undefined;
     if (eq >= 0) value = word.slice(eq + 1);
     else if (i + 1 < argv.length && argv[i + 1] !== '--') value = argv[++i];
-    if (value === undefined || value === '') throw new KwbError(`kwb ${command}: --${name} needs a value (${spec.value})`);
+    if (value === undefined || value === '')
+      throw new KwbError(`kwb ${command}: --${name} needs a value (${spec.value})`);
     const list = options.get(name) ?? [];
     if (list.length && !spec.repeat) throw new KwbError(`kwb ${command}: --${name} given twice`);
     list.push(value);

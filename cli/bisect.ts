@@ -67,7 +67,11 @@ export async function bisectCommand(argv: string[]): Promise<number> {
   const onSignal = () => abort.abort();
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, onSignal);
   const tester = async (kernel: string, log: string) => {
-    const outcome = await testKernel(['--kernel', kernel, '--log', log, '--quiet', ...state.config.testArgs], () => {}, 'none');
+    const outcome = await testKernel(
+      ['--kernel', kernel, '--log', log, '--quiet', ...state.config.testArgs],
+      () => {},
+      'none',
+    );
     const seconds = outcome.runs.reduce((sum, r) => sum + r.seconds, 0);
     return { verdict: outcome.verdict.verdict as Verdict, reason: outcome.verdict.reason, seconds };
   };
@@ -78,7 +82,8 @@ export async function bisectCommand(argv: string[]): Promise<number> {
   if (args.flags.has('resume')) {
     const saved = loadState(tree);
     if (!saved) throw new KwbError('no kwb bisect to resume in this tree; start one with --good REV --bad REV');
-    if (saved.result) throw new KwbError(`this bisect already finished (${saved.result.message}); see ${stateDir(tree)}/report.md`);
+    if (saved.result)
+      throw new KwbError(`this bisect already finished (${saved.result.message}); see ${stateDir(tree)}/report.md`);
     state = saved;
     say(`resuming: ${saved.steps.length} step(s) done`);
     bisect = new Bisect(saved, hooks);
@@ -86,7 +91,8 @@ export async function bisectCommand(argv: string[]): Promise<number> {
     const good = one(args, 'good');
     const bad = one(args, 'bad');
     if (!good || !bad) throw new KwbError('kwb bisect needs --good REV and --bad REV (or --resume / --reset)');
-    if (!args.rest.length) throw new KwbError('kwb bisect needs the test command after --, e.g. -- sh -c "test $(uname -r) = ..."');
+    if (!args.rest.length)
+      throw new KwbError('kwb bisect needs the test command after --, e.g. -- sh -c "test $(uname -r) = ..."');
     const arch = one(args, 'arch') ?? 'um';
     if (arch !== 'um' && arch !== 'riscv') throw new KwbError(`--arch ${arch}: use um or riscv`);
     const git = new Git(tree);
@@ -94,10 +100,22 @@ export async function bisectCommand(argv: string[]): Promise<number> {
     const badCommit = git.resolve(bad);
     if (goodCommit === badCommit) throw new KwbError('--good and --bad name the same commit');
     const fragment = readFragment(one(args, 'build-config'));
-    const config: BisectConfig = { tree, good, bad, goodCommit, badCommit, arch, fragment, testArgs: testArgsFrom(argv), original: git.branch() ?? git.head() };
+    const config: BisectConfig = {
+      tree,
+      good,
+      bad,
+      goodCommit,
+      badCommit,
+      arch,
+      fragment,
+      testArgs: testArgsFrom(argv),
+      original: git.branch() ?? git.head(),
+    };
     state = { config };
     bisect = Bisect.start(config, hooks);
-    say(`bisecting ${git.run(['rev-list', '--count', `${goodCommit}..${badCommit}`])} commits between ${good} and ${bad}`);
+    say(
+      `bisecting ${git.run(['rev-list', '--count', `${goodCommit}..${badCommit}`])} commits between ${good} and ${bad}`,
+    );
   }
 
   try {

@@ -42,7 +42,8 @@ function parseShare(spec: string): ShareSpec {
 function parseTimeout(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const sec = Number(text);
-  if (!Number.isFinite(sec) || sec <= 0) throw new KwbError(`--timeout ${text}: give a number of seconds greater than 0`);
+  if (!Number.isFinite(sec) || sec <= 0)
+    throw new KwbError(`--timeout ${text}: give a number of seconds greater than 0`);
   return sec;
 }
 
@@ -53,7 +54,11 @@ function parseMem(text: string | undefined): string | undefined {
 }
 
 /** BootOptions from parsed arguments shared by boot, run, test and watch. */
-export function bootOptionsFrom(args: ParsedArgs, command: string[] | undefined, note: (s: string) => void): BootOptions {
+export function bootOptionsFrom(
+  args: ParsedArgs,
+  command: string[] | undefined,
+  note: (s: string) => void,
+): BootOptions {
   let kernel = one(args, 'kernel');
   if (!kernel) {
     const found = defaultKernel();
@@ -62,7 +67,8 @@ export function bootOptionsFrom(args: ParsedArgs, command: string[] | undefined,
     kernel = found.kernel;
   }
   const engine = one(args, 'engine');
-  if (engine !== undefined && engine !== 'uml' && engine !== 'rv64') throw new KwbError(`--engine ${engine}: use uml or rv64`);
+  if (engine !== undefined && engine !== 'uml' && engine !== 'rv64')
+    throw new KwbError(`--engine ${engine}: use uml or rv64`);
   if (args.flags.has('wait-gdb') && !one(args, 'gdb')) throw new KwbError('--wait-gdb needs --gdb [HOST:]PORT');
   return {
     kernel,
@@ -120,7 +126,9 @@ export async function runGuest(
       detachTerminal = link.restore;
       void link.escaped.then(() => guest.stop('left with Ctrl-A x'));
     } else {
-      const shown = how.runMode ? guest.output.pipe(dropLines(/^reboot: (System halted|Power down)\r?$/)) : guest.output;
+      const shown = how.runMode
+        ? guest.output.pipe(dropLines(/^reboot: (System halted|Power down)\r?$/))
+        : guest.output;
       if (sink) shown.pipe(sink, { end: false });
       else shown.resume();
       // input for the command waits until it runs; the guest console is a tty, so the end of our input reaches the
@@ -133,7 +141,9 @@ export async function runGuest(
         if (how.runMode) process.stdin.once('end', () => guest.input.write(lastByte === 0x0a ? '\x04' : '\x04\x04'));
       });
     }
-    const stub = gdbAddress ? await attachGdbStub(guest, resolve(opts.kernel), gdbAddress, opts.debug?.wait ?? false, how.note) : undefined;
+    const stub = gdbAddress
+      ? await attachGdbStub(guest, resolve(opts.kernel), gdbAddress, opts.debug?.wait ?? false, how.note)
+      : undefined;
     how.onStart?.(guest, stub?.port);
     const result = await guest.wait();
     await stub?.close();
@@ -164,10 +174,15 @@ export function describeResult(result: GuestResult): string | undefined {
 /** `--bios none`: a bare-metal RISC-V ELF on kwb's CPU, reporting the riscv-tests way (HTIF tohost). */
 async function bareMetal(opts: BootOptions, json: boolean): Promise<number> {
   const kind = detectKernel(opts.kernel);
-  if (kind.kind !== 'riscv-elf') throw new KwbError(`--bios none runs a bare-metal RISC-V ELF; ${opts.kernel} is not one`);
+  if (kind.kind !== 'riscv-elf')
+    throw new KwbError(`--bios none runs a bare-metal RISC-V ELF; ${opts.kernel} is not one`);
   const r = await runBareMetal(opts.kernel, { timeoutSec: opts.timeoutSec });
   const code = Math.min(r.exitCode, 127);
-  const what = r.passed ? 'passed' : r.failedTest !== undefined ? `test ${r.failedTest} failed` : (r.detail ?? `exited with ${r.exitCode}`);
+  const what = r.passed
+    ? 'passed'
+    : r.failedTest !== undefined
+      ? `test ${r.failedTest} failed`
+      : (r.detail ?? `exited with ${r.exitCode}`);
   if (json) process.stdout.write(JSON.stringify({ ...r, exitCode: code }) + '\n');
   process.stderr.write(`kwb: ${opts.kernel}: ${what} (${r.instructions} instructions in ${r.seconds.toFixed(2)} s)\n`);
   return code;
@@ -177,7 +192,8 @@ async function bareMetal(opts: BootOptions, json: boolean): Promise<number> {
 export async function bootCommand(name: 'boot' | 'run', argv: string[]): Promise<number> {
   const args = parseArgs(name, argv, bootOptions);
   const command = args.rest.length ? args.rest : undefined;
-  if (name === 'run' && !command) throw new KwbError('kwb run needs a guest command after --, e.g. kwb run -- uname -a');
+  if (name === 'run' && !command)
+    throw new KwbError('kwb run needs a guest command after --, e.g. kwb run -- uname -a');
   const json = args.flags.has('json');
   const quiet = args.flags.has('quiet');
   const note = (s: string) => {
@@ -187,12 +203,24 @@ export async function bootCommand(name: 'boot' | 'run', argv: string[]): Promise
   if (opts.bios === 'none') return bareMetal(opts, json);
   const interactive = !json && !command && !!process.stdin.isTTY && !!process.stdout.isTTY;
   if (interactive) opts.console = 'terminal';
-  const { result, timings } = await runGuest(opts, { interactive, consoleTo: json ? 'stderr' : 'stdout', runMode: name === 'run', gdb: one(args, 'gdb'), note });
+  const { result, timings } = await runGuest(opts, {
+    interactive,
+    consoleTo: json ? 'stderr' : 'stdout',
+    runMode: name === 'run',
+    gdb: one(args, 'gdb'),
+    note,
+  });
   const code = exitCodeFor(result);
   const message = describeResult(result);
   if (message) process.stderr.write(message + '\n');
   if (json) {
-    process.stdout.write(JSON.stringify({ result, exitCode: code, timings: { startMs: Math.round(timings.startMs), totalMs: Math.round(timings.totalMs) } }) + '\n');
+    process.stdout.write(
+      JSON.stringify({
+        result,
+        exitCode: code,
+        timings: { startMs: Math.round(timings.startMs), totalMs: Math.round(timings.totalMs) },
+      }) + '\n',
+    );
   }
   return code;
 }

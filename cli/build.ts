@@ -23,17 +23,28 @@ export async function buildCommand(argv: string[]): Promise<number> {
   const tree = treeArg ? resolve(treeArg) : found?.dir;
   if (!tree) throw new KwbError('not in a kernel tree; run kwb build inside one or pass --tree DIR');
   const archArg = one(args, 'arch');
-  if (archArg !== undefined && archArg !== 'um' && archArg !== 'riscv') throw new KwbError(`--arch ${archArg}: use um or riscv`);
+  if (archArg !== undefined && archArg !== 'um' && archArg !== 'riscv')
+    throw new KwbError(`--arch ${archArg}: use um or riscv`);
   const arch: BuildArch = (archArg as BuildArch | undefined) ?? (found?.arch === 'riscv' ? 'riscv' : 'um');
   const fragment = readFragment(one(args, 'config'));
   const jobs = one(args, 'jobs') ? Number(one(args, 'jobs')) : undefined;
-  if (jobs !== undefined && !(Number.isInteger(jobs) && jobs > 0)) throw new KwbError('--jobs N: give a positive whole number');
+  if (jobs !== undefined && !(Number.isInteger(jobs) && jobs > 0))
+    throw new KwbError('--jobs N: give a positive whole number');
   const log = resolve(one(args, 'log') ?? `${tree}/kwb-build.log`);
   const progress = new Progress(!args.flags.has('quiet'));
-  const result = await buildKernel({ tree, arch, fragment, jobs, log, progress: (line) => progress.update(`building ${arch}: ${line}`) });
+  const result = await buildKernel({
+    tree,
+    arch,
+    fragment,
+    jobs,
+    log,
+    progress: (line) => progress.update(`building ${arch}: ${line}`),
+  });
   progress.done();
   if (!result.ok) {
-    process.stderr.write(`${result.tail ?? ''}\nkwb: build failed after ${result.seconds.toFixed(0)}s; full log: ${log}\n`);
+    process.stderr.write(
+      `${result.tail ?? ''}\nkwb: build failed after ${result.seconds.toFixed(0)}s; full log: ${log}\n`,
+    );
     return 1;
   }
   process.stderr.write(`kwb: built ${result.kernel} in ${result.seconds.toFixed(0)}s\n`);

@@ -26,14 +26,20 @@ function onPath(tool: string): boolean {
 }
 
 function mountOptions(target: string): string[] | undefined {
-  const line = readFileSync('/proc/mounts', 'utf8').split('\n').find((l) => l.split(' ')[1] === target);
+  const line = readFileSync('/proc/mounts', 'utf8')
+    .split('\n')
+    .find((l) => l.split(' ')[1] === target);
   return line?.split(' ')[3]?.split(',');
 }
 
 const SETUP = 'run: sudo scripts/setup.sh';
 
 function tool(name: string, pkg: string, why: string, optional = false): Check {
-  return { name: `${name} (${why})`, problem: onPath(name) ? undefined : `${name} is missing; ${SETUP} (Debian package ${pkg})`, optional };
+  return {
+    name: `${name} (${why})`,
+    problem: onPath(name) ? undefined : `${name} is missing; ${SETUP} (Debian package ${pkg})`,
+    optional,
+  };
 }
 
 export function hostChecks(): Check[] {
@@ -41,19 +47,30 @@ export function hostChecks(): Check[] {
   const umlHost = platform() === 'linux' && arch() === 'x64';
   checks.push({
     name: 'x86-64 Linux host (for the uml engine)',
-    problem: umlHost ? undefined : `this is ${platform()}/${arch()}: User-mode Linux needs x86-64 Linux; use the rv64 engine`,
+    problem: umlHost
+      ? undefined
+      : `this is ${platform()}/${arch()}: User-mode Linux needs x86-64 Linux; use the rv64 engine`,
     optional: true,
   });
   if (umlHost) {
     const shm = mountOptions('/dev/shm');
     checks.push({
       name: '/dev/shm allows exec (UML maps its memory from there)',
-      problem: !shm ? '/dev/shm is not mounted; mount a tmpfs there' : shm.includes('noexec') ? '/dev/shm is noexec; run: sudo mount -o remount,exec /dev/shm' : undefined,
+      problem: !shm
+        ? '/dev/shm is not mounted; mount a tmpfs there'
+        : shm.includes('noexec')
+          ? '/dev/shm is noexec; run: sudo mount -o remount,exec /dev/shm'
+          : undefined,
     });
-    const scope = existsSync('/proc/sys/kernel/yama/ptrace_scope') ? readFileSync('/proc/sys/kernel/yama/ptrace_scope', 'utf8').trim() : '0';
+    const scope = existsSync('/proc/sys/kernel/yama/ptrace_scope')
+      ? readFileSync('/proc/sys/kernel/yama/ptrace_scope', 'utf8').trim()
+      : '0';
     checks.push({
       name: 'ptrace allowed (UML traces its own processes)',
-      problem: scope === '3' ? 'ptrace is disabled (yama ptrace_scope 3); it can only be lowered by a reboot with a different setting' : undefined,
+      problem:
+        scope === '3'
+          ? 'ptrace is disabled (yama ptrace_scope 3); it can only be lowered by a reboot with a different setting'
+          : undefined,
     });
     const shim = xstateShim();
     checks.push({
@@ -63,9 +80,17 @@ export function hostChecks(): Check[] {
     const bb = spawnSync('file', ['-L', BUSYBOX], { encoding: 'utf8' });
     checks.push({
       name: `${BUSYBOX} is static (kwb's default guest root)`,
-      problem: !existsSync(BUSYBOX) ? `${BUSYBOX} is missing; ${SETUP} (busybox-static)` : bb.status === 0 && !/statically linked/.test(bb.stdout) ? `${BUSYBOX} is dynamically linked; install busybox-static` : undefined,
+      problem: !existsSync(BUSYBOX)
+        ? `${BUSYBOX} is missing; ${SETUP} (busybox-static)`
+        : bb.status === 0 && !/statically linked/.test(bb.stdout)
+          ? `${BUSYBOX} is dynamically linked; install busybox-static`
+          : undefined,
     });
-    checks.push({ name: `Debian's User-mode Linux (${DEBIAN_UML}, the default kernel)`, problem: existsSync(DEBIAN_UML) ? undefined : `${SETUP} (user-mode-linux)`, optional: true });
+    checks.push({
+      name: `Debian's User-mode Linux (${DEBIAN_UML}, the default kernel)`,
+      problem: existsSync(DEBIAN_UML) ? undefined : `${SETUP} (user-mode-linux)`,
+      optional: true,
+    });
   }
   checks.push(tool('gdb', 'gdb', 'kwb gdb, VS Code'));
   checks.push(tool('gdbserver', 'gdbserver', 'debugging UML'));

@@ -11,7 +11,7 @@ import { liveSessions } from '../engine/sessions.js';
 export const gdbOptions: OptionTable = {
   port: { value: 'N', help: 'the stub port (default: the newest guest served by kwb boot --gdb)' },
   host: { value: 'HOST', help: 'the stub host (default 127.0.0.1)' },
-  vmlinux: { value: 'FILE', help: 'symbols (default: the kernel being served, or its tree\'s vmlinux)' },
+  vmlinux: { value: 'FILE', help: "symbols (default: the kernel being served, or its tree's vmlinux)" },
   gdb: { value: 'PATH', help: 'the gdb to run (default: gdb, or gdb-multiarch for RISC-V)' },
   help: { help: 'show this help' },
 };
@@ -32,7 +32,8 @@ export async function gdbCommand(argv: string[]): Promise<number> {
   const sessions = liveSessions();
   const port = one(args, 'port');
   const session = port ? sessions.find((s) => s.port === Number(port)) : sessions[0];
-  if (!port && !session) throw new KwbError('no guest is being served to gdb; start one with kwb boot --gdb :1234 (or pass --port N)');
+  if (!port && !session)
+    throw new KwbError('no guest is being served to gdb; start one with kwb boot --gdb :1234 (or pass --port N)');
   const host = one(args, 'host') ?? session?.host ?? '127.0.0.1';
   const target = `${host.includes(':') ? `[${host}]` : host}:${port ?? session!.port}`;
   const vmlinux = one(args, 'vmlinux') ?? (session ? symbolsFor(session.kernel) : undefined);
@@ -53,7 +54,9 @@ export async function gdbCommand(argv: string[]): Promise<number> {
   // gdb owns the terminal now; Ctrl-C is for it, not for us
   process.on('SIGINT', () => {});
   return new Promise((resolve, reject) => {
-    child.on('error', (err) => reject(new KwbError(`cannot run ${gdb}: ${err.message}; run scripts/setup.sh`, ExitCode.couldNotTest)));
+    child.on('error', (err) =>
+      reject(new KwbError(`cannot run ${gdb}: ${err.message}; run scripts/setup.sh`, ExitCode.couldNotTest)),
+    );
     child.on('exit', (code) => resolve(code ?? ExitCode.interrupted));
   });
 }

@@ -35,7 +35,10 @@ const commands: Record<string, () => Promise<Command>> = {
   },
   build: async () => {
     const { buildCommand, buildOptions } = await import('./build.js');
-    return { run: buildCommand, help: helpText('kwb build [--tree DIR] [--arch um|riscv] [--config FRAGMENT]', buildOptions) };
+    return {
+      run: buildCommand,
+      help: helpText('kwb build [--tree DIR] [--arch um|riscv] [--config FRAGMENT]', buildOptions),
+    };
   },
   test: async () => {
     const { testCommand, testOptions } = await import('./test.js');
@@ -43,7 +46,8 @@ const commands: Record<string, () => Promise<Command>> = {
   },
   bisect: async () => {
     const { bisectCommand, bisectOptions } = await import('./bisect.js');
-    const usage = 'kwb bisect --good REV --bad REV [--tree DIR] [test options] -- CMD...\n       kwb bisect --resume | --reset';
+    const usage =
+      'kwb bisect --good REV --bad REV [--tree DIR] [test options] -- CMD...\n       kwb bisect --resume | --reset';
     return { run: bisectCommand, help: helpText(usage, bisectOptions) };
   },
   watch: async () => {

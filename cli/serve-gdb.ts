@@ -28,18 +28,28 @@ export async function attachGdbStub(
 ): Promise<{ port: number; close(): Promise<void> }> {
   let stub: GdbStubHandle;
   try {
-    stub = await serveGuest(guest, { host: address.host, port: address.port, waitGdb: wait, vmlinux: kernelSymbols(kernelPath) });
+    stub = await serveGuest(guest, {
+      host: address.host,
+      port: address.port,
+      waitGdb: wait,
+      vmlinux: kernelSymbols(kernelPath),
+    });
   } catch (err) {
     await guest.stop('the gdb stub could not start');
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'EADDRINUSE' ? 'the port is in use; pick another with --gdb :PORT (or :0)' : (err as Error).message;
+    const why =
+      code === 'EADDRINUSE' ? 'the port is in use; pick another with --gdb :PORT (or :0)' : (err as Error).message;
     throw new KwbError(`cannot serve gdb on ${address.host}:${address.port}: ${why}`, ExitCode.couldNotTest);
   }
   const forget = recordSession({ host: stub.host, port: stub.port, kernel: kernelPath });
   const shown = stub.host.includes(':') ? `[${stub.host}]` : stub.host;
   // the one line tools wait for (the VS Code adapter reads it); always printed, --quiet or not
   process.stderr.write(`kwb: gdb stub listening on ${shown}:${stub.port}\n`);
-  note(wait ? `the guest waits for gdb: gdb -ex 'target remote ${shown}:${stub.port}'` : `attach with: kwb gdb --port ${stub.port}`);
+  note(
+    wait
+      ? `the guest waits for gdb: gdb -ex 'target remote ${shown}:${stub.port}'`
+      : `attach with: kwb gdb --port ${stub.port}`,
+  );
   return {
     port: stub.port,
     close: async () => {

@@ -28,7 +28,11 @@ export interface TestOutcome {
 }
 
 /** Boot and judge `runs` times; used by `kwb test` and by each bisect step. */
-export async function testKernel(argv: string[], say: (line: string) => void, consoleTo: 'stdout' | 'stderr' | 'none'): Promise<TestOutcome> {
+export async function testKernel(
+  argv: string[],
+  say: (line: string) => void,
+  consoleTo: 'stdout' | 'stderr' | 'none',
+): Promise<TestOutcome> {
   const args = parseArgs('test', argv, testOptions);
   if (!args.rest.length) throw new KwbError('kwb test needs a guest command after --, e.g. kwb test -- ./my-test.sh');
   const runs = positive(one(args, 'runs'), '--runs', 1);
@@ -64,7 +68,15 @@ export async function testCommand(argv: string[]): Promise<number> {
   try {
     const outcome = await testKernel(argv, say, json ? 'stderr' : 'stdout');
     say(`${outcome.verdict.verdict}: ${outcome.verdict.reason}`);
-    if (json) process.stdout.write(JSON.stringify({ verdict: outcome.verdict.verdict, reason: outcome.verdict.reason, exitCode: VERDICT_EXIT[outcome.verdict.verdict], runs: outcome.runs }) + '\n');
+    if (json)
+      process.stdout.write(
+        JSON.stringify({
+          verdict: outcome.verdict.verdict,
+          reason: outcome.verdict.reason,
+          exitCode: VERDICT_EXIT[outcome.verdict.verdict],
+          runs: outcome.runs,
+        }) + '\n',
+      );
     return VERDICT_EXIT[outcome.verdict.verdict];
   } catch (err) {
     if (!(err instanceof KwbError)) throw err;

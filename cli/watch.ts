@@ -31,7 +31,10 @@ export async function watchCommand(argv: string[]): Promise<number> {
   let changed: () => void = () => {};
 
   // make rewrites the file in place or replaces it; wait until it has been quiet for a moment
-  const watcher = watch(kernel, { awaitWriteFinish: { stabilityThreshold: 400, pollInterval: 100 }, ignoreInitial: true });
+  const watcher = watch(kernel, {
+    awaitWriteFinish: { stabilityThreshold: 400, pollInterval: 100 },
+    ignoreInitial: true,
+  });
   watcher.on('all', (event) => {
     if (event !== 'add' && event !== 'change') return;
     void contentHash(kernel).then((hash) => {
@@ -68,7 +71,10 @@ export async function watchCommand(argv: string[]): Promise<number> {
       current = undefined;
       if (quit) break;
       const message = describeResult(result);
-      const ended = result.kind === 'exited' ? `the guest exited with status ${result.code ?? 0}` : (message ?? result.kind).replace(/^kwb: /, '');
+      const ended =
+        result.kind === 'exited'
+          ? `the guest exited with status ${result.code ?? 0}`
+          : (message ?? result.kind).replace(/^kwb: /, '');
       if (result.detail !== 'the kernel was rebuilt') {
         say(`${ended}; waiting for the kernel to be rebuilt (Ctrl-C ends)`);
         await rebuilt;

@@ -4,10 +4,7 @@ import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { KwbError, ExitCode } from './results.js';
 import type { EngineName } from './guest.js';
 
-export type KernelKind =
-  | { kind: 'uml'; dynamic: boolean }
-  | { kind: 'riscv-image' }
-  | { kind: 'riscv-elf' };
+export type KernelKind = { kind: 'uml'; dynamic: boolean } | { kind: 'riscv-image' } | { kind: 'riscv-elf' };
 
 const ELF_MAGIC = 0x464c457f; // "\x7fELF" little-endian
 const EM_X86_64 = 62;
@@ -56,19 +53,29 @@ export function detectKernel(path: string): KernelKind {
   const head = readHead(path, 64);
   if (isRiscvImageHeader(head)) return { kind: 'riscv-image' };
   if (head.length >= 0x206 && head.subarray(0x202, 0x206).toString('latin1') === 'HdrS') {
-    throw new KwbError(`${path} is an x86 bzImage, not a User-mode Linux kernel; build with 'make ARCH=um' and pass ./linux`);
+    throw new KwbError(
+      `${path} is an x86 bzImage, not a User-mode Linux kernel; build with 'make ARCH=um' and pass ./linux`,
+    );
   }
   if (head.length < 64 || head.readUInt32LE(0) !== ELF_MAGIC) {
     const full = readHead(path, 0x206);
     if (full.length >= 0x206 && full.subarray(0x202, 0x206).toString('latin1') === 'HdrS') {
-      throw new KwbError(`${path} is an x86 bzImage, not a User-mode Linux kernel; build with 'make ARCH=um' and pass ./linux`);
+      throw new KwbError(
+        `${path} is an x86 bzImage, not a User-mode Linux kernel; build with 'make ARCH=um' and pass ./linux`,
+      );
     }
-    throw new KwbError(`${path} is not a kernel kwb can boot (not ELF, not a RISC-V Image); pass ./linux (ARCH=um) or arch/riscv/boot/Image`);
+    throw new KwbError(
+      `${path} is not a kernel kwb can boot (not ELF, not a RISC-V Image); pass ./linux (ARCH=um) or arch/riscv/boot/Image`,
+    );
   }
-  if (head[4] !== 2 || head[5] !== 1) throw new KwbError(`${path} is not a 64-bit little-endian ELF; kwb boots x86-64 UML and RV64 kernels`);
+  if (head[4] !== 2 || head[5] !== 1)
+    throw new KwbError(`${path} is not a 64-bit little-endian ELF; kwb boots x86-64 UML and RV64 kernels`);
   const machine = head.readUInt16LE(18);
   if (machine === EM_RISCV) return { kind: 'riscv-elf' };
-  if (machine !== EM_X86_64) throw new KwbError(`${path} is an ELF for machine ${machine}, not x86-64 (UML) or RISC-V; rebuild with ARCH=um or ARCH=riscv`);
+  if (machine !== EM_X86_64)
+    throw new KwbError(
+      `${path} is an ELF for machine ${machine}, not x86-64 (UML) or RISC-V; rebuild with ARCH=um or ARCH=riscv`,
+    );
 
   const phoff = Number(head.readBigUInt64LE(32));
   const phentsize = head.readUInt16LE(54);
@@ -83,14 +90,19 @@ export function detectKernel(path: string): KernelKind {
     if (type === PT_LOAD) {
       loads++;
       if (p.readBigUInt64LE(16) >= USER_SPACE_TOP) {
-        throw new KwbError(`${path} is a native x86-64 vmlinux, not a User-mode Linux kernel; build with 'make ARCH=um' and pass ./linux`);
+        throw new KwbError(
+          `${path} is a native x86-64 vmlinux, not a User-mode Linux kernel; build with 'make ARCH=um' and pass ./linux`,
+        );
       }
     }
   }
   const type = head.readUInt16LE(16);
-  if (loads === 0 || (type !== 2 && type !== 3)) throw new KwbError(`${path} is not a linked executable; pass the kernel ./linux built with 'make ARCH=um'`);
+  if (loads === 0 || (type !== 2 && type !== 3))
+    throw new KwbError(`${path} is not a linked executable; pass the kernel ./linux built with 'make ARCH=um'`);
   if (!hasSection(path, head, '.uml.setup.init')) {
-    throw new KwbError(`${path} is an x86-64 program but not a User-mode Linux kernel; build the kernel with 'make ARCH=um' and pass ./linux`);
+    throw new KwbError(
+      `${path} is an x86-64 program but not a User-mode Linux kernel; build the kernel with 'make ARCH=um' and pass ./linux`,
+    );
   }
   return { kind: 'uml', dynamic };
 }
@@ -116,7 +128,12 @@ export function engineFor(kind: KernelKind): EngineName {
 export function checkEngine(path: string, kind: KernelKind, engine: EngineName): void {
   if (engineFor(kind) === engine) return;
   if (engine === 'uml') {
-    throw new KwbError(`${path} is a RISC-V kernel; the uml engine runs only ARCH=um kernels (drop --engine uml to use rv64)`);
+    throw new KwbError(
+      `${path} is a RISC-V kernel; the uml engine runs only ARCH=um kernels (drop --engine uml to use rv64)`,
+    );
   }
-  throw new KwbError(`${path} is a User-mode Linux kernel; the rv64 engine boots ARCH=riscv kernels (drop --engine rv64)`, ExitCode.usage);
+  throw new KwbError(
+    `${path} is a User-mode Linux kernel; the rv64 engine boots ARCH=riscv kernels (drop --engine rv64)`,
+    ExitCode.usage,
+  );
 }

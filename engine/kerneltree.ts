@@ -38,8 +38,11 @@ export function defaultKernel(): { kernel: string; note: string } | { error: str
   const tree = findKernelTree();
   if (tree?.kernel) return { kernel: tree.kernel, note: `booting ${tree.kernel}` };
   if (tree) {
-    return { error: `the kernel tree ${tree.dir} has no built kernel; run 'kwb build' (or make) there, or pass --kernel FILE` };
+    return {
+      error: `the kernel tree ${tree.dir} has no built kernel; run 'kwb build' (or make) there, or pass --kernel FILE`,
+    };
   }
-  if (existsSync(DEBIAN_UML)) return { kernel: DEBIAN_UML, note: `no kernel tree here; booting Debian's ${DEBIAN_UML}` };
+  if (existsSync(DEBIAN_UML))
+    return { kernel: DEBIAN_UML, note: `no kernel tree here; booting Debian's ${DEBIAN_UML}` };
   return { error: 'no --kernel given and no built kernel tree here; pass --kernel FILE (./linux from make ARCH=um)' };
 }

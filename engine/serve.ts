@@ -33,7 +33,11 @@ export async function serveGuest(guest: Guest, opts: ServeOptions): Promise<GdbS
   const channel = await guest.debugChannel();
   let target: Target =
     channel.kind === 'rsp'
-      ? await connectGuestRsp(channel.stream, { uml: guest.engine === 'uml', onKill: () => void guest.stop('killed by gdb'), log: opts.log })
+      ? await connectGuestRsp(channel.stream, {
+          uml: guest.engine === 'uml',
+          onKill: () => void guest.stop('killed by gdb'),
+          log: opts.log,
+        })
       : channel.target;
   const warn = opts.log ?? ((line: string) => void process.stderr.write(`kwb: ${line}\n`));
   if (opts.vmlinux) target = await linuxAware(target, opts.vmlinux, warn);

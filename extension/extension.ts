@@ -18,29 +18,45 @@ function builtKernel(dir: string): TreeInfo | undefined {
   } catch {
     return undefined;
   }
-  if (/^CONFIG_UML=y$/m.test(config) && existsSync(join(dir, 'linux'))) return { arch: 'um', kernel: join(dir, 'linux') };
-  if (/^CONFIG_RISCV=y$/m.test(config) && existsSync(join(dir, 'arch/riscv/boot/Image'))) return { arch: 'riscv', kernel: join(dir, 'arch/riscv/boot/Image') };
+  if (/^CONFIG_UML=y$/m.test(config) && existsSync(join(dir, 'linux')))
+    return { arch: 'um', kernel: join(dir, 'linux') };
+  if (/^CONFIG_RISCV=y$/m.test(config) && existsSync(join(dir, 'arch/riscv/boot/Image')))
+    return { arch: 'riscv', kernel: join(dir, 'arch/riscv/boot/Image') };
   return undefined;
 }
 
 class KwbConfigurationProvider implements vscode.DebugConfigurationProvider {
   /** F5 with no launch.json: boot the workspace's kernel and attach. */
-  resolveDebugConfiguration(folder: vscode.WorkspaceFolder | undefined, config: vscode.DebugConfiguration): vscode.ProviderResult<vscode.DebugConfiguration> {
+  resolveDebugConfiguration(
+    folder: vscode.WorkspaceFolder | undefined,
+    config: vscode.DebugConfiguration,
+  ): vscode.ProviderResult<vscode.DebugConfiguration> {
     if (!config.type && !config.request && !config.name) {
       const dir = folder?.uri.fsPath ?? vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
       const tree = dir ? builtKernel(dir) : undefined;
       if (!tree) {
-        void vscode.window.showErrorMessage('kwb: no built kernel here. Build one (kwb: Build Kernel) or add a kwb launch configuration with "kernel".');
+        void vscode.window.showErrorMessage(
+          'kwb: no built kernel here. Build one (kwb: Build Kernel) or add a kwb launch configuration with "kernel".',
+        );
         return undefined;
       }
       // the guest console terminal is what a kernel developer watches first; the debug console stays one click away
-      return { type: 'kwb', request: 'launch', name: 'kwb: boot and debug', kernel: tree.kernel, cwd: dir, internalConsoleOptions: 'neverOpen' };
+      return {
+        type: 'kwb',
+        request: 'launch',
+        name: 'kwb: boot and debug',
+        kernel: tree.kernel,
+        cwd: dir,
+        internalConsoleOptions: 'neverOpen',
+      };
     }
     if (config.request === 'launch' && !config.kernel) {
       const dir = folder?.uri.fsPath;
       const tree = dir ? builtKernel(dir) : undefined;
       if (!tree) {
-        void vscode.window.showErrorMessage('kwb: set "kernel" in the launch configuration (no built kernel in the workspace)');
+        void vscode.window.showErrorMessage(
+          'kwb: set "kernel" in the launch configuration (no built kernel in the workspace)',
+        );
         return undefined;
       }
       config.kernel = tree.kernel;
@@ -49,11 +65,25 @@ class KwbConfigurationProvider implements vscode.DebugConfigurationProvider {
     return config;
   }
 
-  provideDebugConfigurations(folder: vscode.WorkspaceFolder | undefined): vscode.ProviderResult<vscode.DebugConfiguration[]> {
+  provideDebugConfigurations(
+    folder: vscode.WorkspaceFolder | undefined,
+  ): vscode.ProviderResult<vscode.DebugConfiguration[]> {
     const tree = folder ? builtKernel(folder.uri.fsPath) : undefined;
     return [
-      { type: 'kwb', request: 'launch', name: 'kwb: boot and debug', kernel: tree?.kernel ?? '${workspaceFolder}/linux', stopAtEntry: false },
-      { type: 'kwb', request: 'attach', name: 'kwb: attach to a gdb stub', target: 'localhost:1234', vmlinux: '${workspaceFolder}/vmlinux' },
+      {
+        type: 'kwb',
+        request: 'launch',
+        name: 'kwb: boot and debug',
+        kernel: tree?.kernel ?? '${workspaceFolder}/linux',
+        stopAtEntry: false,
+      },
+      {
+        type: 'kwb',
+        request: 'attach',
+        name: 'kwb: attach to a gdb stub',
+        target: 'localhost:1234',
+        vmlinux: '${workspaceFolder}/vmlinux',
+      },
     ];
   }
 }
@@ -77,11 +107,16 @@ export function activate(context: vscode.ExtensionContext): void {
   const provider = new KwbConfigurationProvider();
   context.subscriptions.push(
     vscode.debug.registerDebugConfigurationProvider('kwb', provider),
-    vscode.debug.registerDebugConfigurationProvider('kwb', provider, vscode.DebugConfigurationProviderTriggerKind.Dynamic),
+    vscode.debug.registerDebugConfigurationProvider(
+      'kwb',
+      provider,
+      vscode.DebugConfigurationProviderTriggerKind.Dynamic,
+    ),
     vscode.tasks.registerTaskProvider('kwb', {
       provideTasks: () => (vscode.workspace.workspaceFolders ?? []).map((f) => buildTask(f, kwbCli)),
       resolveTask: (task) => {
-        const folder = task.scope && typeof task.scope === 'object' ? task.scope : vscode.workspace.workspaceFolders?.[0];
+        const folder =
+          task.scope && typeof task.scope === 'object' ? task.scope : vscode.workspace.workspaceFolders?.[0];
         return folder ? buildTask(folder, kwbCli) : undefined;
       },
     }),

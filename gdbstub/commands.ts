@@ -145,7 +145,9 @@ async function monitor(ctx: StubContext, command: string): Promise<string> {
   }
   if (line === 'info breakpoints') {
     const names = ['breakpoint', 'hw breakpoint', 'write watchpoint', 'read watchpoint', 'access watchpoint'];
-    const rows = [...ctx.breakpoints.values()].map((b) => `  ${names[b.type]} at 0x${b.addr.toString(16)} (kind ${b.kind})`);
+    const rows = [...ctx.breakpoints.values()].map(
+      (b) => `  ${names[b.type]} at 0x${b.addr.toString(16)} (kind ${b.kind})`,
+    );
     return rows.length ? rows.join('\n') + '\n' : 'no breakpoints\n';
   }
   if (line === 'info threads') {
@@ -161,7 +163,10 @@ async function monitor(ctx: StubContext, command: string): Promise<string> {
 
 // ---- resume ----
 
-async function resumeReply(ctx: StubContext, action: { step: boolean; thread?: number; signal?: number }): Promise<Reply> {
+async function resumeReply(
+  ctx: StubContext,
+  action: { step: boolean; thread?: number; signal?: number },
+): Promise<Reply> {
   const stop = await ctx.resume(action);
   // gdb takes the thread that stopped as the general thread from here on (as gdbserver makes it) and reads its
   // registers without another Hg: an Hg from before the stop must not outlive it
@@ -263,7 +268,11 @@ const commands: Command[] = [
       const threads = await ctx.target.threads();
       const xml =
         '<?xml version="1.0"?>\n<threads>\n' +
-        threads.map((t) => `<thread id="${threadId(t.id)}" name="${xmlEscape(t.name)}">${xmlEscape(t.extra ?? '')}</thread>\n`).join('') +
+        threads
+          .map(
+            (t) => `<thread id="${threadId(t.id)}" name="${xmlEscape(t.name)}">${xmlEscape(t.extra ?? '')}</thread>\n`,
+          )
+          .join('') +
         '</threads>\n';
       return qxfer(xml, m[1]!);
     },
@@ -495,7 +504,11 @@ const commands: Command[] = [
     handler: (ctx, args) => {
       const m = /^([0-9a-fA-F]{1,2})$/.exec(args);
       if (!m) return args.includes(';') ? '' : ERR_ARGS;
-      return resumeReply(ctx, { step: false, signal: parseHexInt(m[1]!), thread: ctx.cThread > 0 ? ctx.cThread : undefined });
+      return resumeReply(ctx, {
+        step: false,
+        signal: parseHexInt(m[1]!),
+        thread: ctx.cThread > 0 ? ctx.cThread : undefined,
+      });
     },
   },
   {
@@ -504,7 +517,11 @@ const commands: Command[] = [
     handler: (ctx, args) => {
       const m = /^([0-9a-fA-F]{1,2})$/.exec(args);
       if (!m) return args.includes(';') ? '' : ERR_ARGS;
-      return resumeReply(ctx, { step: true, signal: parseHexInt(m[1]!), thread: ctx.cThread > 0 ? ctx.cThread : undefined });
+      return resumeReply(ctx, {
+        step: true,
+        signal: parseHexInt(m[1]!),
+        thread: ctx.cThread > 0 ? ctx.cThread : undefined,
+      });
     },
   },
   {
@@ -569,7 +586,8 @@ export function findCommand(packet: string): { command: Command; args: string } 
     for (const c of byName) {
       if (c.prefix || !packet.startsWith(c.cmd)) continue;
       const next = packet[c.cmd.length];
-      if (next === undefined || next === ':' || next === ',' || next === ';') return { command: c, args: packet.slice(c.cmd.length) };
+      if (next === undefined || next === ':' || next === ',' || next === ';')
+        return { command: c, args: packet.slice(c.cmd.length) };
     }
     return undefined;
   }

@@ -6,7 +6,12 @@
 // skipped to its end and reported as 'overflow'; a bad checksum is reported as 'bad' (the caller answers `-`).
 
 export type PacketEvent =
-  | { type: 'packet'; data: Buffer; /** the body as it was on the wire (escaped, run-length encoded) */ raw: Buffer; cs: number }
+  | {
+      type: 'packet';
+      data: Buffer;
+      /** the body as it was on the wire (escaped, run-length encoded) */ raw: Buffer;
+      cs: number;
+    }
   | { type: 'ack' }
   | { type: 'nak' }
   | { type: 'interrupt' }
@@ -164,7 +169,10 @@ export class PacketReader {
   private readonly maxDecoded: number;
   private readonly verify?: () => boolean;
 
-  constructor(private readonly emit: (ev: PacketEvent) => void, opts: ReaderOptions = {}) {
+  constructor(
+    private readonly emit: (ev: PacketEvent) => void,
+    opts: ReaderOptions = {},
+  ) {
     this.maxRaw = opts.maxRaw ?? 256 * 1024;
     this.maxDecoded = opts.maxDecoded ?? 1024 * 1024;
     this.verify = opts.verify;

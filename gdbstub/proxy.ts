@@ -4,7 +4,15 @@
 import type { Duplex } from 'node:stream';
 import { decodeBody, frame, frameRaw, PacketReader, toHex, fromHex, escapeBinary } from './packet.js';
 import { pollFor } from './poll.js';
-import { Unsupported, type AddressSpace, type BreakpointType, type ResumeAction, type StopReason, type Target, type ThreadInfo } from './target.js';
+import {
+  Unsupported,
+  type AddressSpace,
+  type BreakpointType,
+  type ResumeAction,
+  type StopReason,
+  type Target,
+  type ThreadInfo,
+} from './target.js';
 
 /** UML's own signals, in GDB's numbering (gdb/signals.def): SEGV 11, ALRM 14, CHLD 20, IO 23, VTALRM 26, WINCH 28,
  *  USR1 30. UML uses them internally (page faults, timers, I/O); passed back silently, a client never sees them. */
@@ -41,25 +49,28 @@ export class RspClient {
   onOutput?: (text: string) => void;
 
   constructor(private readonly stream: Duplex) {
-    this.reader = new PacketReader((ev) => {
-      if (ev.type === 'packet') {
-        if (!this.noAck) this.stream.write('+');
-        const head = this.waiting[0];
-        if (!head) return; // unsolicited: ignore
-        const d = ev.data;
-        if (head.skipOutput && d.length > 1 && d[0] === 0x4f && isHexOutput(d)) {
-          this.onOutput?.(Buffer.from(d.subarray(1).toString('latin1'), 'hex').toString('utf8'));
-          return;
+    this.reader = new PacketReader(
+      (ev) => {
+        if (ev.type === 'packet') {
+          if (!this.noAck) this.stream.write('+');
+          const head = this.waiting[0];
+          if (!head) return; // unsolicited: ignore
+          const d = ev.data;
+          if (head.skipOutput && d.length > 1 && d[0] === 0x4f && isHexOutput(d)) {
+            this.onOutput?.(Buffer.from(d.subarray(1).toString('latin1'), 'hex').toString('utf8'));
+            return;
+          }
+          this.waiting.shift();
+          this.wire.set(d, { raw: ev.raw, cs: ev.cs });
+          head.resolve(d);
+        } else if (ev.type === 'nak') {
+          if (this.lastSent && !this.noAck) this.stream.write(this.lastSent);
+        } else if (ev.type === 'bad') {
+          if (!this.noAck) this.stream.write('-');
         }
-        this.waiting.shift();
-        this.wire.set(d, { raw: ev.raw, cs: ev.cs });
-        head.resolve(d);
-      } else if (ev.type === 'nak') {
-        if (this.lastSent && !this.noAck) this.stream.write(this.lastSent);
-      } else if (ev.type === 'bad') {
-        if (!this.noAck) this.stream.write('-');
-      }
-    }, { maxRaw: 4 * 1024 * 1024, maxDecoded: 8 * 1024 * 1024, verify: () => !this.noAck });
+      },
+      { maxRaw: 4 * 1024 * 1024, maxDecoded: 8 * 1024 * 1024, verify: () => !this.noAck },
+    );
     stream.on('data', (chunk: Buffer) => this.reader.feed(chunk));
     const fail = (err: Error) => {
       this.closedError = err;
@@ -163,7 +174,10 @@ function isError(reply: string): boolean {
 }
 
 /** Parse a stop reply (T/S/W/X) into a StopReason. */
-export function parseStopReply(reply: string, hint: { stepping: boolean; interrupted: boolean; thread: number }): StopReason {
+export function parseStopReply(
+  reply: string,
+  hint: { stepping: boolean; interrupted: boolean; thread: number },
+): StopReason {
   const kind = reply[0];
   if (kind === 'W' || kind === 'X') {
     const code = Number.parseInt(reply.slice(1, 3), 16);
@@ -220,7 +234,10 @@ export class ProxyTarget implements Target {
   /** The inferior's main process id (the thread of the first stop), for signalInterrupt. */
   private mainPid = 0;
 
-  constructor(private readonly rsp: RspClient, private readonly opts: ProxyOptions = {}) {
+  constructor(
+    private readonly rsp: RspClient,
+    private readonly opts: ProxyOptions = {},
+  ) {
     this.alwaysPass = opts.passSignals ?? [];
   }
 
@@ -245,10 +262,13 @@ export class ProxyTarget implements Target {
     let data = '';
     const chunk = Math.max(256, this.packetSize - 32);
     for (;;) {
-      const reply = await this.rsp.request(`qXfer:features:read:${annex}:${data.length.toString(16)},${chunk.toString(16)}`);
+      const reply = await this.rsp.request(
+        `qXfer:features:read:${annex}:${data.length.toString(16)},${chunk.toString(16)}`,
+      );
       const head = String.fromCharCode(reply[0] ?? 0);
       if (head !== 'm' && head !== 'l') {
-        if (annex === 'target.xml') throw new RspError(`the server has no target description (${text(reply).slice(0, 20)})`);
+        if (annex === 'target.xml')
+          throw new RspError(`the server has no target description (${text(reply).slice(0, 20)})`);
         return;
       }
       data += reply.subarray(1).toString('utf8');
@@ -261,8 +281,11 @@ export class ProxyTarget implements Target {
   private async sendPassSignals(): Promise<void> {
     const all = [...new Set([...this.alwaysPass, ...this.clientPass])].sort((a, b) => a - b);
     if (all.length === 0) return;
-    const reply = text(await this.rsp.request('QPassSignals:' + all.map((s) => s.toString(16).padStart(2, '0')).join(';')));
-    if (reply !== 'OK') this.opts.log?.(`gdbstub proxy: the server did not take QPassSignals (${reply || 'unsupported'})`);
+    const reply = text(
+      await this.rsp.request('QPassSignals:' + all.map((s) => s.toString(16).padStart(2, '0')).join(';')),
+    );
+    if (reply !== 'OK')
+      this.opts.log?.(`gdbstub proxy: the server did not take QPassSignals (${reply || 'unsupported'})`);
   }
 
   private setStop(reply: string, stepping: boolean): StopReason {
@@ -339,7 +362,8 @@ export class ProxyTarget implements Target {
       // widened a little: a step moves the stack pointer by a few words (push, pop, call, ret)
       const start = (r.addr > 64n ? r.addr - 64n : 0n) & ~15n;
       const len = Math.min(2048, Number(((r.addr + BigInt(r.len) + 64n + 15n) & ~15n) - start));
-      if (!out.some((o) => start >= o.addr && start + BigInt(len) <= o.addr + BigInt(o.len))) out.push({ addr: start, len });
+      if (!out.some((o) => start >= o.addr && start + BigInt(len) <= o.addr + BigInt(o.len)))
+        out.push({ addr: start, len });
     }
     return out;
   }
@@ -455,7 +479,10 @@ export class ProxyTarget implements Target {
     this.interrupted = false;
     try {
       if (prefetch.length === 0) return this.setStop(text(await this.rsp.request(packet, true)), action.step);
-      const replies = await this.rsp.requestMany([packet, ...prefetch.map((r) => `m${r.addr.toString(16)},${r.len.toString(16)}`)], true);
+      const replies = await this.rsp.requestMany(
+        [packet, ...prefetch.map((r) => `m${r.addr.toString(16)},${r.len.toString(16)}`)],
+        true,
+      );
       const stop = this.setStop(text(replies[0]!), action.step);
       prefetch.forEach((r, i) => {
         const data = hexReply(replies[i + 1]!);

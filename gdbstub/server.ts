@@ -39,7 +39,10 @@ export class GdbStubServer {
   readonly killed = new Promise<void>((r) => (this.resolveKilled = r));
   private readonly sockets = new Set<Socket>();
 
-  constructor(readonly target: Target, private readonly opts: GdbStubOptions) {
+  constructor(
+    readonly target: Target,
+    private readonly opts: GdbStubOptions,
+  ) {
     this.server = createServer((sock) => this.accept(sock));
   }
 
@@ -91,7 +94,9 @@ export class GdbStubServer {
       },
     );
     this.running = run;
-    run.catch((err: unknown) => this.log(`gdbstub: resume failed: ${err instanceof Error ? err.message : String(err)}`));
+    run.catch((err: unknown) =>
+      this.log(`gdbstub: resume failed: ${err instanceof Error ? err.message : String(err)}`),
+    );
     return run;
   }
 
@@ -99,7 +104,10 @@ export class GdbStubServer {
   private runFree(last?: StopReason): void {
     if (this.running || this.exited || this.closed) return;
     // hand a real signal back to the guest; never SIGINT (the stub's own interrupts) or SIGTRAP
-    const signal = last?.kind === 'signal' && last.signal !== undefined && last.signal !== 5 && last.signal !== 2 ? last.signal : undefined;
+    const signal =
+      last?.kind === 'signal' && last.signal !== undefined && last.signal !== 5 && last.signal !== 2
+        ? last.signal
+        : undefined;
     this.resume({ step: false, signal }).catch(() => {});
   }
 
@@ -174,7 +182,9 @@ export class GdbStubServer {
         session.breakpoints.clear();
         await this.target.detach();
       })
-      .catch((err: unknown) => this.log(`gdbstub: releasing the client: ${err instanceof Error ? err.message : String(err)}`))
+      .catch((err: unknown) =>
+        this.log(`gdbstub: releasing the client: ${err instanceof Error ? err.message : String(err)}`),
+      )
       .finally(() => {
         this.holds--;
         if (!this.client) this.runFree();
@@ -229,7 +239,10 @@ class ClientSession implements StubContext {
   private afterReply?: () => void;
   private readonly reader: PacketReader;
 
-  constructor(private readonly server: GdbStubServer, private readonly sock: Socket) {
+  constructor(
+    private readonly server: GdbStubServer,
+    private readonly sock: Socket,
+  ) {
     this.target = server.target;
     this.reader = new PacketReader((ev) => this.onEvent(ev), { maxRaw: PACKET_SIZE + 64, maxDecoded: 2 * PACKET_SIZE });
   }

@@ -1,4 +1,4 @@
-// `npm test`: bundle, type-check, then every test/**/*.test.ts under node's test runner (with tsx for TypeScript).
+// `npm test`: bundle, type-check, lint, check the format, then every test/**/*.test.ts under node's test runner (with tsx for TypeScript).
 // Set KWB_TEST=unit to run only test/unit; pass file paths to run just those.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
@@ -17,8 +17,15 @@ const files = args.length ? args : find(process.env.KWB_TEST === 'unit' ? 'test/
 // integration tests run the bundled CLI and adapter (dist/), so bundle first: esbuild takes well under a second
 const bundle = spawnSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
 if (bundle.status !== 0) process.exit(bundle.status ?? 1);
-const tsc = spawnSync('npx', ['tsc', '-p', '.', '--noEmit'], { stdio: 'inherit' });
-if (tsc.status !== 0) process.exit(tsc.status ?? 1);
+// the static checks CI holds every change to: types, lint, format
+for (const check of [
+  ['tsc', '-p', '.', '--noEmit'],
+  ['eslint', '.'],
+  ['prettier', '--check', '--log-level', 'warn', '.'],
+]) {
+  const run = spawnSync('npx', check, { stdio: 'inherit' });
+  if (run.status !== 0) process.exit(run.status ?? 1);
+}
 const run = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], {
   stdio: 'inherit',
 });

@@ -45,7 +45,10 @@ export interface BisectState {
 }
 
 /** Runs one step's test: returns the verdict and how long the boot+test took. */
-export type StepTester = (kernel: string, log: string) => Promise<{ verdict: Verdict; reason: string; seconds: number }>;
+export type StepTester = (
+  kernel: string,
+  log: string,
+) => Promise<{ verdict: Verdict; reason: string; seconds: number }>;
 
 export interface BisectHooks {
   say(line: string): void;
@@ -85,10 +88,15 @@ export class Bisect {
   static start(config: BisectConfig, hooks: BisectHooks): Bisect {
     const git = new Git(config.tree);
     if (git.bisecting() || loadState(config.tree)) {
-      throw new KwbError('a bisect is already in progress in this tree; continue it with kwb bisect --resume or clean up with kwb bisect --reset');
+      throw new KwbError(
+        'a bisect is already in progress in this tree; continue it with kwb bisect --resume or clean up with kwb bisect --reset',
+      );
     }
     const dirty = git.dirty();
-    if (dirty.length) throw new KwbError(`the tree has uncommitted changes (${dirty[0]!.trim()}${dirty.length > 1 ? ', ...' : ''}); commit or stash them first`);
+    if (dirty.length)
+      throw new KwbError(
+        `the tree has uncommitted changes (${dirty[0]!.trim()}${dirty.length > 1 ? ', ...' : ''}); commit or stash them first`,
+      );
     mkdirSync(stateDir(config.tree), { recursive: true });
     const state: BisectState = { config, steps: [], started: new Date().toISOString() };
     saveState(config.tree, state);
@@ -114,22 +122,45 @@ export class Bisect {
     this.checkAborted();
     let step: Step;
     if (!build.ok) {
-      step = { commit, subject, role, verdict: 'skip', reason: 'the kernel does not build', buildSeconds: build.seconds, testSeconds: 0, logs: { build: log } };
+      step = {
+        commit,
+        subject,
+        role,
+        verdict: 'skip',
+        reason: 'the kernel does not build',
+        buildSeconds: build.seconds,
+        testSeconds: 0,
+        logs: { build: log },
+      };
     } else {
       this.hooks.progress(`${this.where(index)} testing ${short}`);
       const test = await this.hooks.test(kernelOutput(this.state.config.tree, this.state.config.arch), testLog);
       this.checkAborted();
-      step = { commit, subject, role, verdict: test.verdict, reason: test.reason, buildSeconds: build.seconds, testSeconds: test.seconds, logs: { build: log, test: testLog } };
+      step = {
+        commit,
+        subject,
+        role,
+        verdict: test.verdict,
+        reason: test.reason,
+        buildSeconds: build.seconds,
+        testSeconds: test.seconds,
+        logs: { build: log, test: testLog },
+      };
     }
     this.state.steps.push(step);
     saveState(this.state.config.tree, this.state);
-    this.hooks.say(`${short} ${step.verdict.padEnd(4)} ${subject}  (${step.reason}; build ${step.buildSeconds.toFixed(0)}s, test ${step.testSeconds.toFixed(1)}s)`);
+    this.hooks.say(
+      `${short} ${step.verdict.padEnd(4)} ${subject}  (${step.reason}; build ${step.buildSeconds.toFixed(0)}s, test ${step.testSeconds.toFixed(1)}s)`,
+    );
     return step;
   }
 
   private checkAborted(): void {
     if (this.hooks.signal.aborted) {
-      throw new KwbError('bisect interrupted; continue it with kwb bisect --resume, or put the tree back with kwb bisect --reset', ExitCode.interrupted);
+      throw new KwbError(
+        'bisect interrupted; continue it with kwb bisect --resume, or put the tree back with kwb bisect --reset',
+        ExitCode.interrupted,
+      );
     }
   }
 
@@ -148,7 +179,10 @@ export class Bisect {
     const { goodCommit: good, badCommit: bad } = this.state.config;
     const recorded = (role: Step['role']) => this.state.steps.find((s) => s.role === role);
     // 1. the endpoints must behave as the user says, or the bisect would blame the wrong commit
-    for (const [role, rev, expect] of [['check-good', good, 'good'], ['check-bad', bad, 'bad']] as const) {
+    for (const [role, rev, expect] of [
+      ['check-good', good, 'good'],
+      ['check-bad', bad, 'bad'],
+    ] as const) {
       let step = recorded(role);
       if (!step) {
         this.git.checkout(rev);
@@ -185,7 +219,10 @@ export class Bisect {
     const first = /^# first bad commit: \[([0-9a-f]+)\] (.*)$/m.exec(log);
     if (first) return this.finish(`first bad commit: ${first[1]!.slice(0, 12)} ${first[2]}`, first[1], first[2]);
     const only = /^# only skipped commits left to test/m.exec(log);
-    if (only) return this.finish('only commits that could not be tested are left; the first bad commit is one of the skipped ones');
+    if (only)
+      return this.finish(
+        'only commits that could not be tested are left; the first bad commit is one of the skipped ones',
+      );
     return undefined;
   }
 
@@ -225,8 +262,9 @@ export function reportMarkdown(state: BisectState): string {
     '',
     '| # | commit | subject | role | verdict | reason | build s | test s |',
     '| --- | --- | --- | --- | --- | --- | --- | --- |',
-    ...state.steps.map((s, i) =>
-      `| ${i + 1} | \`${s.commit.slice(0, 12)}\` | ${s.subject.replace(/\|/g, '\\|')} | ${s.role} | ${s.verdict} | ${s.reason.replace(/\|/g, '\\|')} | ${s.buildSeconds.toFixed(1)} | ${s.testSeconds.toFixed(1)} |`,
+    ...state.steps.map(
+      (s, i) =>
+        `| ${i + 1} | \`${s.commit.slice(0, 12)}\` | ${s.subject.replace(/\|/g, '\\|')} | ${s.role} | ${s.verdict} | ${s.reason.replace(/\|/g, '\\|')} | ${s.buildSeconds.toFixed(1)} | ${s.testSeconds.toFixed(1)} |`,
     ),
     '',
   ];
@@ -237,6 +275,10 @@ export function writeReports(dir: string, state: BisectState): { markdown: strin
   const markdown = join(dir, 'report.md');
   const json = join(dir, 'report.json');
   writeFileSync(markdown, reportMarkdown(state));
-  writeFileSync(json, JSON.stringify({ ...state.result, good: state.config.good, bad: state.config.bad, steps: state.steps }, null, 2) + '\n');
+  writeFileSync(
+    json,
+    JSON.stringify({ ...state.result, good: state.config.good, bad: state.config.bad, steps: state.steps }, null, 2) +
+      '\n',
+  );
   return { markdown, json };
 }

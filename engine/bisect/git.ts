@@ -8,7 +8,8 @@ export class Git {
 
   run(args: string[]): string {
     const r = spawnSync('git', ['-C', this.dir, ...args], { encoding: 'utf8' });
-    if (r.status !== 0) throw new KwbError(`git ${args.join(' ')} failed: ${(r.stderr || r.stdout).trim().split('\n').pop()}`);
+    if (r.status !== 0)
+      throw new KwbError(`git ${args.join(' ')} failed: ${(r.stderr || r.stdout).trim().split('\n').pop()}`);
     return r.stdout.trim();
   }
 

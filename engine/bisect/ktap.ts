@@ -69,7 +69,14 @@ export function parseKtap(text: string): KtapReport {
       while (top().indent > indent) closed = stack.pop();
       if (top().indent < indent) stack.push({ indent, tests: [] });
       const { status, reason } = statusOf(!!result[1], result[4]);
-      top().tests.push({ name: result[3]!.trim(), number: Number(result[2]), status, reason, subtests: closed?.tests ?? [], plan: closed?.plan });
+      top().tests.push({
+        name: result[3]!.trim(),
+        number: Number(result[2]),
+        status,
+        reason,
+        subtests: closed?.tests ?? [],
+        plan: closed?.plan,
+      });
       continue;
     }
     // other lines (versions, plans, "# Subtest:" headers, diagnostics) open a deeper level but never close one:

@@ -27,7 +27,8 @@ const KERNEL_COMPLAINTS: [RegExp, string][] = [
 const WARNING = /^(?:\[[\s\d.]+\]\s*)?(WARNING: .*)$/m;
 
 export function judgeRun(result: GuestResult, console: string, rules: VerdictRules): RunVerdict {
-  if (result.kind === 'failed-to-start') return { verdict: 'skip', reason: `could not test: ${result.detail ?? 'the guest did not start'}` };
+  if (result.kind === 'failed-to-start')
+    return { verdict: 'skip', reason: `could not test: ${result.detail ?? 'the guest did not start'}` };
   if (result.kind === 'killed') return { verdict: 'skip', reason: `interrupted: ${result.detail ?? ''}` };
   if (result.kind === 'panic') return { verdict: 'bad', reason: result.detail ?? 'kernel panic' };
   for (const [pattern, what] of KERNEL_COMPLAINTS) {
@@ -41,10 +42,19 @@ export function judgeRun(result: GuestResult, console: string, rules: VerdictRul
   if (result.kind === 'timeout') return { verdict: 'bad', reason: 'timeout: the guest hung or took too long' };
   if (rules.ktap) {
     const report = parseKtap(console);
-    if (!report.found) return { verdict: 'skip', reason: 'no KTAP output found (is the test built in, or does the command print KTAP?)' };
+    if (!report.found)
+      return {
+        verdict: 'skip',
+        reason: 'no KTAP output found (is the test built in, or does the command print KTAP?)',
+      };
     const failed = failures(report);
-    if (failed.length) return { verdict: 'bad', reason: `KTAP: ${failed.length} failed: ${failed.slice(0, 5).join(', ')}${failed.length > 5 ? ', ...' : ''}` };
-    if (report.missing) return { verdict: 'bad', reason: `KTAP: ${report.missing} planned test(s) never reported (crash mid-run?)` };
+    if (failed.length)
+      return {
+        verdict: 'bad',
+        reason: `KTAP: ${failed.length} failed: ${failed.slice(0, 5).join(', ')}${failed.length > 5 ? ', ...' : ''}`,
+      };
+    if (report.missing)
+      return { verdict: 'bad', reason: `KTAP: ${report.missing} planned test(s) never reported (crash mid-run?)` };
   }
   const code = result.code ?? 0;
   if (code === 125) return { verdict: 'skip', reason: 'the command exited 125 (cannot test)' };
@@ -65,7 +75,14 @@ export function combineRuns(runs: RunVerdict[], rule: RunsRule): RunVerdict {
   const bad = tested.filter((r) => r.verdict === 'bad');
   const counts = `${bad.length} of ${tested.length} run(s) bad`;
   if (bad.length >= rule.badThreshold) return { verdict: 'bad', reason: `${counts}; first: ${bad[0]!.reason}` };
-  return { verdict: 'good', reason: bad.length ? `${counts}, below the threshold of ${rule.badThreshold}` : tested.length > 1 ? `all ${tested.length} runs good` : tested[0]!.reason };
+  return {
+    verdict: 'good',
+    reason: bad.length
+      ? `${counts}, below the threshold of ${rule.badThreshold}`
+      : tested.length > 1
+        ? `all ${tested.length} runs good`
+        : tested[0]!.reason,
+  };
 }
 
 export const VERDICT_EXIT: Record<Verdict, number> = { good: 0, bad: 1, skip: 125 };

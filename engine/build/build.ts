@@ -9,7 +9,12 @@ import { KwbError } from '../results.js';
 export type BuildArch = 'um' | 'riscv';
 
 /** What every kwb kernel gets: DWARF for gdb, the kernel's gdb scripts, frame pointers for backtraces. */
-export const KWB_FRAGMENT = ['CONFIG_DEBUG_KERNEL=y', 'CONFIG_DEBUG_INFO_DWARF5=y', 'CONFIG_GDB_SCRIPTS=y', 'CONFIG_FRAME_POINTER=y'];
+export const KWB_FRAGMENT = [
+  'CONFIG_DEBUG_KERNEL=y',
+  'CONFIG_DEBUG_INFO_DWARF5=y',
+  'CONFIG_GDB_SCRIPTS=y',
+  'CONFIG_FRAME_POINTER=y',
+];
 
 export interface BuildOptions {
   tree: string;
@@ -50,7 +55,10 @@ export function readFragment(file: string | undefined): string[] {
   } catch {
     throw new KwbError(`cannot read config fragment ${file}`);
   }
-  return text.split('\n').map((l) => l.trim()).filter(isConfigLine);
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(isConfigLine);
 }
 
 function isConfigLine(line: string): boolean {
@@ -63,7 +71,13 @@ export function missingConfig(config: string, fragment: string[]): string[] {
   return fragment.filter((line) => isConfigLine(line.trim()) && !have.has(line));
 }
 
-function run(args: string[], tree: string, log: NodeJS.WritableStream, signal?: AbortSignal, onLine?: (line: string) => void): Promise<number> {
+function run(
+  args: string[],
+  tree: string,
+  log: NodeJS.WritableStream,
+  signal?: AbortSignal,
+  onLine?: (line: string) => void,
+): Promise<number> {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve(130);
     // make in a process group of its own, so that an abort stops the compilers it started too

@@ -1,7 +1,17 @@
 // The default root filesystem for UML: a directory on the host (mounted as hostfs root, which works on a plain
 // `make ARCH=um defconfig` kernel with no initrd support) holding Debian's static busybox and kwb's init.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, linkSync, mkdirSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  linkSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { cacheDir } from '../cache.js';
 import { KwbError, ExitCode } from '../results.js';
@@ -22,7 +32,10 @@ function busyboxApplets(): string[] {
   try {
     stat = statSync(BUSYBOX);
   } catch {
-    throw new KwbError(`${BUSYBOX} is missing: kwb's default root needs Debian's busybox-static (sudo apt-get install busybox-static)`, ExitCode.couldNotTest);
+    throw new KwbError(
+      `${BUSYBOX} is missing: kwb's default root needs Debian's busybox-static (sudo apt-get install busybox-static)`,
+      ExitCode.couldNotTest,
+    );
   }
   const cached = cacheDir('busybox', `applets-${stat.size}-${Math.round(stat.mtimeMs)}`);
   try {

@@ -54,7 +54,17 @@ export function runBareMetalImage(img: ReturnType<typeof parseElf>, opts: BareMe
     const fromhost = img.symbols.get('fromhost');
     const base = tohost - (tohost % 4096);
     const end = Math.max(tohost + 8, (fromhost ?? tohost) + 8);
-    const htif = new Htif(bus, base, tohost, fromhost, (code) => { exit = code; cpu.requestStop(); }, out);
+    const htif = new Htif(
+      bus,
+      base,
+      tohost,
+      fromhost,
+      (code) => {
+        exit = code;
+        cpu.requestStop();
+      },
+      out,
+    );
     bus.map(base, Math.ceil((end - base) / 4096) * 4096, htif);
   }
   const clint = new Clint(cpu);
@@ -67,7 +77,10 @@ export function runBareMetalImage(img: ReturnType<typeof parseElf>, opts: BareMe
   let detail: string | undefined;
   for (;;) {
     const left = max - cpu.retired();
-    if (left <= 0) { detail = `instruction limit (${max}) reached`; break; }
+    if (left <= 0) {
+      detail = `instruction limit (${max}) reached`;
+      break;
+    }
     const slice = Math.min(left, SLICE, Math.max(1, clint.untilDeadline()));
     const stop = cpu.run(slice);
     clint.tick();
@@ -76,7 +89,10 @@ export function runBareMetalImage(img: ReturnType<typeof parseElf>, opts: BareMe
       detail = 'hart idles in WFI with no timer armed';
       break;
     }
-    if (performance.now() > deadline) { detail = `timeout after ${opts.timeoutSec ?? 60} s`; break; }
+    if (performance.now() > deadline) {
+      detail = `timeout after ${opts.timeoutSec ?? 60} s`;
+      break;
+    }
   }
   const seconds = (performance.now() - t0) / 1000;
   const instructions = cpu.retired();

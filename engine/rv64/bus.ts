@@ -22,7 +22,11 @@ export interface Bus {
   store(paddr: number, size: 1 | 2 | 4, value: number): boolean;
 }
 
-interface Mapping { base: number; size: number; dev: MmioDevice }
+interface Mapping {
+  base: number;
+  size: number;
+  dev: MmioDevice;
+}
 
 export class MemoryBus implements Bus {
   readonly ram: Uint8Array;
@@ -30,7 +34,10 @@ export class MemoryBus implements Bus {
   readonly ioPage: Uint8Array;
   private maps: Mapping[] = [];
 
-  constructor(readonly ramBase: number, ramSize: number) {
+  constructor(
+    readonly ramBase: number,
+    ramSize: number,
+  ) {
     if (ramSize % 4096 !== 0) throw new Error('RAM size must be a multiple of 4096');
     this.ram = new Uint8Array(ramSize);
     this.ramView = new DataView(this.ram.buffer);
@@ -61,12 +68,19 @@ export class MemoryBus implements Bus {
     if (m) return m.dev.load(paddr - m.base, size);
     const off = paddr - this.ramBase;
     if (off < 0 || off + size > this.ram.length) return undefined;
-    return size === 1 ? this.ram[off]! : size === 2 ? this.ramView.getUint16(off, true) : this.ramView.getInt32(off, true);
+    return size === 1
+      ? this.ram[off]!
+      : size === 2
+        ? this.ramView.getUint16(off, true)
+        : this.ramView.getInt32(off, true);
   }
 
   store(paddr: number, size: 1 | 2 | 4, value: number): boolean {
     const m = this.find(paddr);
-    if (m) { m.dev.store(paddr - m.base, size, value); return true; }
+    if (m) {
+      m.dev.store(paddr - m.base, size, value);
+      return true;
+    }
     const off = paddr - this.ramBase;
     if (off < 0 || off + size > this.ram.length) return false;
     if (size === 1) this.ram[off] = value;

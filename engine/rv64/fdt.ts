@@ -27,7 +27,8 @@ function encodeValue(v: FdtValue): Uint8Array {
   if (v instanceof Uint8Array) return v;
   if (typeof v === 'string') return Buffer.from(v + '\0', 'utf8');
   if (typeof v === 'number') v = [v];
-  if (typeof v[0] === 'string' || v.length === 0) return Buffer.from((v as string[]).map((s) => s + '\0').join(''), 'utf8');
+  if (typeof v[0] === 'string' || v.length === 0)
+    return Buffer.from((v as string[]).map((s) => s + '\0').join(''), 'utf8');
   const cells = v as number[];
   const out = Buffer.alloc(cells.length * 4);
   cells.forEach((c, i) => out.writeUInt32BE(c >>> 0, i * 4));
@@ -40,7 +41,11 @@ export function buildFdt(root: FdtNode, bootCpu = 0): Uint8Array {
   const strings: string[] = [];
   const stringOffset = new Map<string, number>();
   let stringsSize = 0;
-  const word = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32BE(n >>> 0); struct.push(b); };
+  const word = (n: number) => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32BE(n >>> 0);
+    struct.push(b);
+  };
   const padded = (b: Uint8Array) => {
     struct.push(Buffer.from(b));
     const pad = (4 - (b.length % 4)) % 4;
@@ -80,7 +85,8 @@ export function buildFdt(root: FdtNode, bootCpu = 0): Uint8Array {
   const offStrings = offStruct + structBlock.length;
   const total = offStrings + stringsBlock.length;
   const header = Buffer.alloc(HEADER_SIZE);
-  [FDT_MAGIC, total, offStruct, offStrings, offRsv, 17, 16, bootCpu, stringsBlock.length, structBlock.length]
-    .forEach((v, i) => header.writeUInt32BE(v >>> 0, i * 4));
+  [FDT_MAGIC, total, offStruct, offStrings, offRsv, 17, 16, bootCpu, stringsBlock.length, structBlock.length].forEach(
+    (v, i) => header.writeUInt32BE(v >>> 0, i * 4),
+  );
   return new Uint8Array(Buffer.concat([header, rsvmap, structBlock, stringsBlock]));
 }

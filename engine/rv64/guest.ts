@@ -47,7 +47,11 @@ export class Rv64Guest implements Guest, MachineControl {
   private readonly timer: NodeJS.Timeout | undefined;
   private target: Rv64Target | undefined;
 
-  constructor(readonly machine: Machine, private readonly opts: BootOptions, private readonly realtimeIdle: boolean) {
+  constructor(
+    readonly machine: Machine,
+    private readonly opts: BootOptions,
+    private readonly realtimeIdle: boolean,
+  ) {
     this.held = !!opts.debug;
     this.input = new Writable({
       write: (chunk: Buffer, _enc, cb) => {
@@ -57,7 +61,8 @@ export class Rv64Guest implements Guest, MachineControl {
       },
     });
     this.done = new Promise((r) => (this.settle = r));
-    if (opts.timeoutSec && opts.timeoutSec > 0) this.timer = setTimeout(() => void this.stop('timeout'), opts.timeoutSec * 1000);
+    if (opts.timeoutSec && opts.timeoutSec > 0)
+      this.timer = setTimeout(() => void this.stop('timeout'), opts.timeoutSec * 1000);
     void this.loop();
   }
 
@@ -80,7 +85,10 @@ export class Rv64Guest implements Guest, MachineControl {
     const t0 = performance.now();
     await new Promise<void>((r) => {
       const t = ms === undefined ? undefined : setTimeout(r, ms);
-      this.wakeLoop = () => { if (t) clearTimeout(t); r(); };
+      this.wakeLoop = () => {
+        if (t) clearTimeout(t);
+        r();
+      };
     });
     return performance.now() - t0;
   }
@@ -89,28 +97,46 @@ export class Rv64Guest implements Guest, MachineControl {
     const m = this.machine;
     await nextTurn(); // start once the caller holds the guest (its console goes to guest.output)
     while (!this.result) {
-      if (this.held) { await this.pause(); continue; }
+      if (this.held) {
+        await this.pause();
+        continue;
+      }
       const t0 = performance.now();
       let stop: MachineStop;
       do stop = m.run(BURST_INSTRUCTIONS, !this.realtimeIdle);
       while (stop.kind === 'budget' && performance.now() - t0 < BURST_MS);
-      if (this.panicAt !== undefined && !this.opts.debug
-        && (stop.kind === 'idle' || m.cpu.retired() - this.panicAt > PANIC_TAIL_INSTRUCTIONS)) {
+      if (
+        this.panicAt !== undefined &&
+        !this.opts.debug &&
+        (stop.kind === 'idle' || m.cpu.retired() - this.panicAt > PANIC_TAIL_INSTRUCTIONS)
+      ) {
         this.finish({ kind: 'panic', detail: this.panic.message });
         break;
       }
       switch (stop.kind) {
         case 'power':
           this.stopped(stop);
-          this.finish(stop.event.kind === 'fail' ? { kind: 'exited', code: stop.event.code || 1 }
-            : stop.event.kind === 'reset' ? { kind: 'exited', code: 0, detail: 'the guest rebooted' }
-            : { kind: 'exited', code: 0 });
+          this.finish(
+            stop.event.kind === 'fail'
+              ? { kind: 'exited', code: stop.event.code || 1 }
+              : stop.event.kind === 'reset'
+                ? { kind: 'exited', code: 0, detail: 'the guest rebooted' }
+                : { kind: 'exited', code: 0 },
+          );
           break;
-        case 'breakpoint': case 'watchpoint': case 'halted':
-          if (this.pendingResume) { this.held = true; this.stopped(stop); }
+        case 'breakpoint':
+        case 'watchpoint':
+        case 'halted':
+          if (this.pendingResume) {
+            this.held = true;
+            this.stopped(stop);
+          }
           break;
         case 'idle': {
-          if (stop.ticks === Infinity) { await this.pause(); break; }
+          if (stop.ticks === Infinity) {
+            await this.pause();
+            break;
+          }
           // an interactive guest idles in real time (a `sleep 1` takes a second); elsewhere run() skipped ahead
           const waited = await this.pause((stop.ticks / TIMEBASE_HZ) * 1000);
           m.advanceTime(Math.round((waited / 1000) * TIMEBASE_HZ));
@@ -164,9 +190,11 @@ export class Rv64Guest implements Guest, MachineControl {
   }
 
   async stop(reason = 'killed'): Promise<GuestResult> {
-    this.finish(reason === 'timeout'
-      ? { kind: 'timeout', detail: 'the guest did not finish within the timeout' }
-      : { kind: 'killed', detail: reason === 'killed' ? 'stopped by kwb' : reason });
+    this.finish(
+      reason === 'timeout'
+        ? { kind: 'timeout', detail: 'the guest did not finish within the timeout' }
+        : { kind: 'killed', detail: reason === 'killed' ? 'stopped by kwb' : reason },
+    );
     return this.done;
   }
 
@@ -208,7 +236,9 @@ export async function startRv64(opts: BootOptions): Promise<Rv64Guest> {
     throw new KwbError('the rv64 engine has no host filesystem: use --initrd FILE (a cpio archive) or --disk IMG');
   }
   if (opts.command?.length) {
-    throw new KwbError('the rv64 engine runs your own init (--initrd or --disk); kwb\'s command runner is UML-only for now: use kwb boot');
+    throw new KwbError(
+      "the rv64 engine runs your own init (--initrd or --disk); kwb's command runner is UML-only for now: use kwb boot",
+    );
   }
   if (!opts.initrd && !opts.disk) {
     throw new KwbError('the rv64 engine needs a root filesystem: pass --initrd FILE (a cpio archive) or --disk IMG');
@@ -221,16 +251,22 @@ export async function startRv64(opts: BootOptions): Promise<Rv64Guest> {
   const bootargs = ['console=ttyS0', 'earlycon=sbi', ...kernelLogParams(kernelLog), ...(opts.append ?? [])].join(' ');
   const mem = memBytes(opts.mem);
   warmUp();
-  let guest: Rv64Guest | undefined;
+  // the machine's console writes reach the guest object made right after it
+  const sink: { guest?: Rv64Guest } = {};
   let machine: Machine;
   try {
     machine = new Machine({
-      kernel, initrd, firmware, bootargs, memBytes: mem, disks: opts.disk ? [opts.disk] : [],
-      console: (bytes) => guest?.consoleOutput(bytes),
+      kernel,
+      initrd,
+      firmware,
+      bootargs,
+      memBytes: mem,
+      disks: opts.disk ? [opts.disk] : [],
+      console: (bytes) => sink.guest?.consoleOutput(bytes),
     });
   } catch (err) {
     throw new KwbError((err as Error).message, ExitCode.couldNotTest);
   }
-  guest = new Rv64Guest(machine, opts, opts.console === 'terminal');
-  return guest;
+  sink.guest = new Rv64Guest(machine, opts, opts.console === 'terminal');
+  return sink.guest;
 }

@@ -87,9 +87,13 @@ export class Machine {
     this.bus.map(VIRT.test.base, VIRT.test.size, new Syscon((e) => this.powerEvent(e)));
     const dma: Dma = {
       read: (paddr, len) => this.bus.readPhysRam(paddr, len),
-      write: (paddr, data) => { this.bus.writePhys(paddr, data); this.cpu.invalidatePhys(paddr, data.length); },
+      write: (paddr, data) => {
+        this.bus.writePhys(paddr, data);
+        this.cpu.invalidatePhys(paddr, data.length);
+      },
     };
-    if ((cfg.disks?.length ?? 0) > VIRT.virtio.slots) throw new Error(`the machine has ${VIRT.virtio.slots} virtio slots for disks`);
+    if ((cfg.disks?.length ?? 0) > VIRT.virtio.slots)
+      throw new Error(`the machine has ${VIRT.virtio.slots} virtio slots for disks`);
     (cfg.disks ?? []).forEach((path, i) => {
       const disk = new CowDisk(path);
       this.disks.push(disk);
@@ -102,7 +106,8 @@ export class Machine {
   /** Lay out kernel, initramfs and device tree in RAM and put the hart at the firmware's or the kernel's entry. */
   private load(): Machine['layout'] {
     const { kernel, initrd, memBytes } = this.cfg;
-    const ramBase = VIRT.ram.base, ramEnd = ramBase + memBytes;
+    const ramBase = VIRT.ram.base,
+      ramEnd = ramBase + memBytes;
     const kernelAt = ramBase + kernel.textOffset;
     const kernelEnd = kernelAt + kernel.memSize;
     // device tree at the top of RAM, the initramfs just below it (as far from the kernel's bss as possible)
@@ -114,9 +119,17 @@ export class Machine {
     }
     const lowest = initrdRange?.start ?? dtbAt;
     if (kernelEnd + 0x400000 > lowest) {
-      throw new Error(`${memBytes >> 20} MiB of guest memory cannot hold this kernel${initrd ? ' and initramfs' : ''}; pass a larger --mem`);
+      throw new Error(
+        `${memBytes >> 20} MiB of guest memory cannot hold this kernel${initrd ? ' and initramfs' : ''}; pass a larger --mem`,
+      );
     }
-    const dtb = virtDeviceTree({ memBytes, bootargs: this.cfg.bootargs, initrd: initrdRange, virtioDevices: this.disks.length, isa: ISA });
+    const dtb = virtDeviceTree({
+      memBytes,
+      bootargs: this.cfg.bootargs,
+      initrd: initrdRange,
+      virtioDevices: this.disks.length,
+      isa: ISA,
+    });
     this.bus.writePhys(kernelAt, kernel.bytes);
     if (initrd && initrdRange) this.bus.writePhys(initrdRange.start, initrd);
     this.bus.writePhys(dtbAt, dtb);
@@ -138,7 +151,10 @@ export class Machine {
       const sbi = new Sbi(this.cpu, {
         setTimer: (t) => this.clint.setCompare(t),
         putchar: (b) => this.consoleOut.push(b),
-        getchar: () => { this.sbiConsoleIn = true; return this.sbiInput.shift() ?? -1; },
+        getchar: () => {
+          this.sbiConsoleIn = true;
+          return this.sbiInput.shift() ?? -1;
+        },
         reset: (kind) => this.powerEvent({ kind: kind === 'shutdown' ? 'poweroff' : 'reset', code: 0 }),
       });
       sbi.install();
@@ -198,11 +214,15 @@ export class Machine {
    * (deterministic: guest time is the instruction count); otherwise run() returns 'idle' and the caller waits.
    */
   run(maxInstructions: number, skipIdle: boolean): MachineStop {
-    const cpu = this.cpu, clint = this.clint;
+    const cpu = this.cpu,
+      clint = this.clint;
     const end = cpu.retired() + maxInstructions;
     for (;;) {
       if (this.power) return { kind: 'power', event: this.power };
-      if (this.stopRequested) { this.stopRequested = false; return { kind: 'halted' }; }
+      if (this.stopRequested) {
+        this.stopRequested = false;
+        return { kind: 'halted' };
+      }
       const left = end - cpu.retired();
       if (left <= 0) return { kind: 'budget' };
       const stop = cpu.run(Math.min(left, SLICE, Math.max(1, clint.untilDeadline())));
@@ -210,9 +230,13 @@ export class Machine {
       this.flushConsole();
       if (this.power) return { kind: 'power', event: this.power };
       switch (stop) {
-        case Stop.Breakpoint: return { kind: 'breakpoint' };
-        case Stop.Watchpoint: return { kind: 'watchpoint' };
-        case Stop.Halted: this.stopRequested = false; return { kind: 'halted' };
+        case Stop.Breakpoint:
+          return { kind: 'breakpoint' };
+        case Stop.Watchpoint:
+          return { kind: 'watchpoint' };
+        case Stop.Halted:
+          this.stopRequested = false;
+          return { kind: 'halted' };
         case Stop.Idle: {
           const ticks = clint.untilDeadline() / INSTRUCTIONS_PER_TICK;
           if (!skipIdle || ticks === Infinity) return { kind: 'idle', ticks };

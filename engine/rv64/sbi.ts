@@ -17,11 +17,29 @@ export interface SbiPlatform {
 }
 
 const EXT = {
-  legacySetTimer: 0x00, legacyPutchar: 0x01, legacyGetchar: 0x02, legacyShutdown: 0x08,
-  base: 0x10, time: 0x54494d45, ipi: 0x735049, rfence: 0x52464e43, hsm: 0x48534d, srst: 0x53525354,
+  legacySetTimer: 0x00,
+  legacyPutchar: 0x01,
+  legacyGetchar: 0x02,
+  legacyShutdown: 0x08,
+  base: 0x10,
+  time: 0x54494d45,
+  ipi: 0x735049,
+  rfence: 0x52464e43,
+  hsm: 0x48534d,
+  srst: 0x53525354,
 } as const;
-const SUPPORTED = new Set<number>([EXT.base, EXT.time, EXT.ipi, EXT.rfence, EXT.hsm, EXT.srst,
-  EXT.legacySetTimer, EXT.legacyPutchar, EXT.legacyGetchar, EXT.legacyShutdown]);
+const SUPPORTED = new Set<number>([
+  EXT.base,
+  EXT.time,
+  EXT.ipi,
+  EXT.rfence,
+  EXT.hsm,
+  EXT.srst,
+  EXT.legacySetTimer,
+  EXT.legacyPutchar,
+  EXT.legacyGetchar,
+  EXT.legacyShutdown,
+]);
 
 const SUCCESS = 0;
 const ERR_FAILED = -1;
@@ -45,7 +63,10 @@ const SSIP = 1 << 1;
 const A0 = 10;
 
 export class Sbi {
-  constructor(private readonly cpu: Cpu, private readonly platform: SbiPlatform) {}
+  constructor(
+    private readonly cpu: Cpu,
+    private readonly platform: SbiPlatform,
+  ) {}
 
   /** Take over M-mode: delegate traps and interrupts, open PMP and counters, and answer ecalls from S-mode. */
   install(): void {
@@ -71,20 +92,45 @@ export class Sbi {
   /** An ecall from S-mode; the CPU's pc is at the ecall. */
   private ecall(): boolean {
     const cpu = this.cpu;
-    const ext = this.arg(7), fn = this.arg(6);
-    let error = SUCCESS, value = 0n; // legacy calls return their value in a0 only
+    const ext = this.arg(7),
+      fn = this.arg(6);
+    let error = SUCCESS,
+      value = 0n; // legacy calls return their value in a0 only
     switch (ext) {
-      case EXT.legacySetTimer: this.setTimer(this.arg64(0)); break;
-      case EXT.legacyPutchar: this.platform.putchar(this.arg(0) & 0xff); break;
-      case EXT.legacyGetchar: error = this.platform.getchar(); break;
-      case EXT.legacyShutdown: this.platform.reset('shutdown'); break;
-      case EXT.base: [error, value] = this.base(fn); break;
-      case EXT.time: if (fn === 0) this.setTimer(this.arg64(0)); else error = ERR_NOT_SUPPORTED; break;
-      case EXT.ipi: if (fn === 0) this.sendIpi(); else error = ERR_NOT_SUPPORTED; break;
-      case EXT.rfence: error = this.remoteFence(fn); break;
-      case EXT.hsm: [error, value] = this.hartState(fn); break;
-      case EXT.srst: error = this.systemReset(fn); break;
-      default: error = ERR_NOT_SUPPORTED;
+      case EXT.legacySetTimer:
+        this.setTimer(this.arg64(0));
+        break;
+      case EXT.legacyPutchar:
+        this.platform.putchar(this.arg(0) & 0xff);
+        break;
+      case EXT.legacyGetchar:
+        error = this.platform.getchar();
+        break;
+      case EXT.legacyShutdown:
+        this.platform.reset('shutdown');
+        break;
+      case EXT.base:
+        [error, value] = this.base(fn);
+        break;
+      case EXT.time:
+        if (fn === 0) this.setTimer(this.arg64(0));
+        else error = ERR_NOT_SUPPORTED;
+        break;
+      case EXT.ipi:
+        if (fn === 0) this.sendIpi();
+        else error = ERR_NOT_SUPPORTED;
+        break;
+      case EXT.rfence:
+        error = this.remoteFence(fn);
+        break;
+      case EXT.hsm:
+        [error, value] = this.hartState(fn);
+        break;
+      case EXT.srst:
+        error = this.systemReset(fn);
+        break;
+      default:
+        error = ERR_NOT_SUPPORTED;
     }
     cpu.setX(A0, BigInt(error));
     if (ext > EXT.legacyShutdown) cpu.setX(A0 + 1, value);
@@ -94,12 +140,20 @@ export class Sbi {
 
   private base(fn: number): [number, bigint] {
     switch (fn) {
-      case 0: return [SUCCESS, BigInt(SPEC_VERSION)];
-      case 1: return [SUCCESS, BigInt(IMPL_ID)];
-      case 2: return [SUCCESS, BigInt(IMPL_VERSION)];
-      case 3: return [SUCCESS, SUPPORTED.has(this.arg(0)) ? 1n : 0n];
-      case 4: case 5: case 6: return [SUCCESS, 0n]; // mvendorid, marchid, mimpid
-      default: return [ERR_NOT_SUPPORTED, 0n];
+      case 0:
+        return [SUCCESS, BigInt(SPEC_VERSION)];
+      case 1:
+        return [SUCCESS, BigInt(IMPL_ID)];
+      case 2:
+        return [SUCCESS, BigInt(IMPL_VERSION)];
+      case 3:
+        return [SUCCESS, SUPPORTED.has(this.arg(0)) ? 1n : 0n];
+      case 4:
+      case 5:
+      case 6:
+        return [SUCCESS, 0n]; // mvendorid, marchid, mimpid
+      default:
+        return [ERR_NOT_SUPPORTED, 0n];
     }
   }
 
@@ -115,7 +169,8 @@ export class Sbi {
   private remoteFence(fn: number): number {
     if (fn > 6) return ERR_NOT_SUPPORTED;
     if (!this.targetsThisHart()) return SUCCESS;
-    if (fn === 0) this.cpu.flushDecodeCache(); // remote fence.i
+    if (fn === 0)
+      this.cpu.flushDecodeCache(); // remote fence.i
     else this.cpu.flushTlb(); // sfence.vma (all variants: flushing everything is always correct)
     return SUCCESS;
   }
@@ -123,10 +178,14 @@ export class Sbi {
   private hartState(fn: number): [number, bigint] {
     const hart = this.arg64(0);
     switch (fn) {
-      case 0: return [hart === 0n ? ERR_ALREADY_AVAILABLE : ERR_INVALID_PARAM, 0n]; // hart_start
-      case 1: return [ERR_FAILED, 0n]; // hart_stop: the only hart keeps running
-      case 2: return hart === 0n ? [SUCCESS, 0n] : [ERR_INVALID_PARAM, 0n]; // hart_get_status: STARTED
-      default: return [ERR_NOT_SUPPORTED, 0n];
+      case 0:
+        return [hart === 0n ? ERR_ALREADY_AVAILABLE : ERR_INVALID_PARAM, 0n]; // hart_start
+      case 1:
+        return [ERR_FAILED, 0n]; // hart_stop: the only hart keeps running
+      case 2:
+        return hart === 0n ? [SUCCESS, 0n] : [ERR_INVALID_PARAM, 0n]; // hart_get_status: STARTED
+      default:
+        return [ERR_NOT_SUPPORTED, 0n];
     }
   }
 

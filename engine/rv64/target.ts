@@ -1,8 +1,22 @@
 // The rv64 machine as a gdb stub Target: registers (x, pc, f, CSRs, privilege level), memory through the current
 // translation or physical, PC-match breakpoints and any number of watchpoints (no memory is ever patched), single
 // step and interrupt. One hart: one thread.
-import { RV_FIRST_CSR, RV_FIRST_FP, RV_PC, RV_PRIV, riscv64TargetXml, rvRegisterSize } from '../../gdbstub/arch/riscv64.js';
-import type { AddressSpace, BreakpointType, ResumeAction, StopReason, Target, ThreadInfo } from '../../gdbstub/target.js';
+import {
+  RV_FIRST_CSR,
+  RV_FIRST_FP,
+  RV_PC,
+  RV_PRIV,
+  riscv64TargetXml,
+  rvRegisterSize,
+} from '../../gdbstub/arch/riscv64.js';
+import type {
+  AddressSpace,
+  BreakpointType,
+  ResumeAction,
+  StopReason,
+  Target,
+  ThreadInfo,
+} from '../../gdbstub/target.js';
 import type { MachineControl } from './guest.js';
 import type { MachineStop } from './machine.js';
 
@@ -11,7 +25,12 @@ const SIGTRAP = 5;
 const HART_THREAD = 1;
 const PAGE = 4096;
 
-interface Watch { vaddr: bigint; paddr: number; len: number; type: 2 | 3 | 4 }
+interface Watch {
+  vaddr: bigint;
+  paddr: number;
+  len: number;
+  type: 2 | 3 | 4;
+}
 
 const MONITOR_HELP = [
   'rv64 machine:',
@@ -76,7 +95,8 @@ export class Rv64Target implements Target {
       if (v > 3n || v === 2n) throw new Error('privilege level must be 0 (U), 1 (S) or 3 (M)');
       cpu.priv = Number(v);
       cpu.flushTlb();
-    } else if (!cpu.writeCsr(regno - RV_FIRST_CSR, v)) throw new Error(`cannot write CSR 0x${(regno - RV_FIRST_CSR).toString(16)}`);
+    } else if (!cpu.writeCsr(regno - RV_FIRST_CSR, v))
+      throw new Error(`cannot write CSR 0x${(regno - RV_FIRST_CSR).toString(16)}`);
   }
 
   async writeRegisters(_thread: number, data: Uint8Array): Promise<void> {
@@ -142,8 +162,10 @@ export class Rv64Target implements Target {
   private stopReason(stop: MachineStop, stepped: boolean): StopReason {
     const pc = this.cpu.getPc();
     switch (stop.kind) {
-      case 'power': return { kind: 'exited', thread: HART_THREAD, exitCode: stop.event.kind === 'fail' ? stop.event.code : 0 };
-      case 'breakpoint': return { kind: 'breakpoint', thread: HART_THREAD, signal: SIGTRAP, address: pc };
+      case 'power':
+        return { kind: 'exited', thread: HART_THREAD, exitCode: stop.event.kind === 'fail' ? stop.event.code : 0 };
+      case 'breakpoint':
+        return { kind: 'breakpoint', thread: HART_THREAD, signal: SIGTRAP, address: pc };
       case 'watchpoint': {
         const hit = this.cpu.watchHit;
         const w = hit && this.watches.find((x) => hit.addr >= x.paddr && hit.addr < x.paddr + x.len);
@@ -151,8 +173,10 @@ export class Rv64Target implements Target {
         const address = w ? w.vaddr + BigInt(hit!.addr - w.paddr) : undefined;
         return { kind: 'watchpoint', thread: HART_THREAD, signal: SIGTRAP, address, watch };
       }
-      case 'halted': return { kind: 'interrupt', thread: HART_THREAD, signal: SIGINT };
-      default: return { kind: stepped ? 'step' : 'signal', thread: HART_THREAD, signal: SIGTRAP };
+      case 'halted':
+        return { kind: 'interrupt', thread: HART_THREAD, signal: SIGINT };
+      default:
+        return { kind: stepped ? 'step' : 'signal', thread: HART_THREAD, signal: SIGTRAP };
     }
   }
 

@@ -30,7 +30,10 @@ export interface VirtTreeOptions {
 }
 
 const PHANDLE = { cpuIntc: 1, plic: 2, test: 3 } as const;
-const IRQ_S_EXT = 9, IRQ_M_SOFT = 3, IRQ_M_TIMER = 7, IRQ_M_EXT = 11;
+const IRQ_S_EXT = 9,
+  IRQ_M_SOFT = 3,
+  IRQ_M_TIMER = 7,
+  IRQ_M_EXT = 11;
 
 const hex = (n: number) => n.toString(16);
 const reg = (base: number, size: number) => [...cells64(base), ...cells64(size)];
@@ -47,18 +50,30 @@ export function virtDeviceTree(o: VirtTreeOptions): Uint8Array {
   const cpus: FdtNode = {
     name: 'cpus',
     props: { '#address-cells': 1, '#size-cells': 0, 'timebase-frequency': TIMEBASE_HZ },
-    children: [{
-      name: 'cpu@0',
-      props: {
-        device_type: 'cpu', reg: 0, status: 'okay', compatible: 'riscv', 'riscv,isa': o.isa, 'mmu-type': 'riscv,sv48',
-      },
-      children: [{
-        name: 'interrupt-controller',
+    children: [
+      {
+        name: 'cpu@0',
         props: {
-          '#interrupt-cells': 1, 'interrupt-controller': true, compatible: 'riscv,cpu-intc', phandle: PHANDLE.cpuIntc,
+          device_type: 'cpu',
+          reg: 0,
+          status: 'okay',
+          compatible: 'riscv',
+          'riscv,isa': o.isa,
+          'mmu-type': 'riscv,sv48',
         },
-      }],
-    }],
+        children: [
+          {
+            name: 'interrupt-controller',
+            props: {
+              '#interrupt-cells': 1,
+              'interrupt-controller': true,
+              compatible: 'riscv,cpu-intc',
+              phandle: PHANDLE.cpuIntc,
+            },
+          },
+        ],
+      },
+    ],
   };
   const virtio: FdtNode[] = [];
   for (let i = 0; i < o.virtioDevices; i++) {
@@ -66,8 +81,10 @@ export function virtDeviceTree(o: VirtTreeOptions): Uint8Array {
     virtio.push({
       name: `virtio_mmio@${hex(base)}`,
       props: {
-        compatible: 'virtio,mmio', reg: reg(base, VIRT.virtio.size),
-        'interrupt-parent': PHANDLE.plic, interrupts: VIRT.virtio.firstIrq + i,
+        compatible: 'virtio,mmio',
+        reg: reg(base, VIRT.virtio.size),
+        'interrupt-parent': PHANDLE.plic,
+        interrupts: VIRT.virtio.firstIrq + i,
       },
     });
   }
@@ -78,15 +95,20 @@ export function virtDeviceTree(o: VirtTreeOptions): Uint8Array {
       {
         name: `clint@${hex(VIRT.clint.base)}`,
         props: {
-          compatible: ['sifive,clint0', 'riscv,clint0'], reg: reg(VIRT.clint.base, VIRT.clint.size),
+          compatible: ['sifive,clint0', 'riscv,clint0'],
+          reg: reg(VIRT.clint.base, VIRT.clint.size),
           'interrupts-extended': [PHANDLE.cpuIntc, IRQ_M_SOFT, PHANDLE.cpuIntc, IRQ_M_TIMER],
         },
       },
       {
         name: `plic@${hex(VIRT.plic.base)}`,
         props: {
-          compatible: ['sifive,plic-1.0.0', 'riscv,plic0'], reg: reg(VIRT.plic.base, VIRT.plic.size),
-          '#address-cells': 0, '#interrupt-cells': 1, 'interrupt-controller': true, 'riscv,ndev': 95,
+          compatible: ['sifive,plic-1.0.0', 'riscv,plic0'],
+          reg: reg(VIRT.plic.base, VIRT.plic.size),
+          '#address-cells': 0,
+          '#interrupt-cells': 1,
+          'interrupt-controller': true,
+          'riscv,ndev': 95,
           'interrupts-extended': [PHANDLE.cpuIntc, IRQ_M_EXT, PHANDLE.cpuIntc, IRQ_S_EXT],
           phandle: PHANDLE.plic,
         },
@@ -94,14 +116,18 @@ export function virtDeviceTree(o: VirtTreeOptions): Uint8Array {
       {
         name: `serial@${hex(VIRT.uart.base)}`,
         props: {
-          compatible: 'ns16550a', reg: reg(VIRT.uart.base, VIRT.uart.size), 'clock-frequency': 3686400,
-          'interrupt-parent': PHANDLE.plic, interrupts: VIRT.uart.irq,
+          compatible: 'ns16550a',
+          reg: reg(VIRT.uart.base, VIRT.uart.size),
+          'clock-frequency': 3686400,
+          'interrupt-parent': PHANDLE.plic,
+          interrupts: VIRT.uart.irq,
         },
       },
       {
         name: `test@${hex(VIRT.test.base)}`,
         props: {
-          compatible: ['sifive,test1', 'sifive,test0', 'syscon'], reg: reg(VIRT.test.base, VIRT.test.size),
+          compatible: ['sifive,test1', 'sifive,test0', 'syscon'],
+          reg: reg(VIRT.test.base, VIRT.test.size),
           phandle: PHANDLE.test,
         },
       },

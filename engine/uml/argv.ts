@@ -30,7 +30,13 @@ export function umlArgv(o: UmlArgvOptions): string[] {
   const params = [`mem=${o.mem}`, `umid=${o.umid}`, `uml_dir=${o.umlDir}`];
   // hostfs roots go through rootflags (hostfs= would re-root every later hostfs mount); ubd0r=/dev/null keeps UML
   // from opening a ./root_fs of its own accord (/dev/zero: /dev/null makes UML complain about a short COW header)
-  const hostfsRoot = (dir: string) => ['root=/dev/root', 'rootfstype=hostfs', `rootflags=${dir}`, 'rw', 'ubd0r=/dev/zero'];
+  const hostfsRoot = (dir: string) => [
+    'root=/dev/root',
+    'rootfstype=hostfs',
+    `rootflags=${dir}`,
+    'rw',
+    'ubd0r=/dev/zero',
+  ];
   let initArgs: string[] = [];
   switch (o.root.kind) {
     case 'kwb':
@@ -47,7 +53,10 @@ export function umlArgv(o: UmlArgvOptions): string[] {
     // the user's root has no kwb init: a shell from that root mounts kwb's directory over hostfs and runs it
     const d = GUEST_KWB_DIR;
     params.push('init=/bin/sh');
-    initArgs = ['-c', `"mkdir -p ${d} && mount -t hostfs hostfs ${d} -o ${o.kwbDir} && KWB=${d} exec ${d}/bin/sh ${d}/init"`];
+    initArgs = [
+      '-c',
+      `"mkdir -p ${d} && mount -t hostfs hostfs ${d} -o ${o.kwbDir} && KWB=${d} exec ${d}/bin/sh ${d}/init"`,
+    ];
   }
   // quiet also silences UML's own host-side start-up notes
   params.push(...kernelLogParams(o.kernelLog));

@@ -109,7 +109,7 @@ export class UmlGuest implements Guest {
         const exited = /Child exited with status (\d+)/.exec(stderrTail);
         const killed = /Child terminated with signal = \w+ \((SIG\w+)\)/.exec(stderrTail);
         if (exited) this.hostExit = { code: Number(exited[1]), signal: null };
-        if (killed) this.hostExit = { code: null, signal: killed[1] };
+        if (killed) this.hostExit = { code: null, signal: killed[1] ?? null };
         return;
       }
       this.panic.feed(chunk);
@@ -121,7 +121,9 @@ export class UmlGuest implements Guest {
       this.timer = setTimeout(() => void this.stop('timeout'), opts.timeoutSec * 1000);
     }
     const streamsClosed = Promise.all(
-      [consoleOut, hostErr].map((s) => new Promise<void>((r) => (s.readableEnded || s.destroyed ? r() : s.once('close', () => r())))),
+      [consoleOut, hostErr].map(
+        (s) => new Promise<void>((r) => (s.readableEnded || s.destroyed ? r() : s.once('close', () => r()))),
+      ),
     );
     this.done = new Promise<GuestResult>((resolveDone) => {
       child.once('exit', (code, signal) => {
@@ -151,7 +153,10 @@ export class UmlGuest implements Guest {
     if (exit?.signal) return { kind: 'panic', detail: `the UML kernel died by ${exit.signal}` };
     if (this.statusFile) {
       // kwb's init was to run a command but never reported: the guest did not get that far
-      return { kind: 'failed-to-start', detail: `the guest stopped before running the command (UML exit status ${exit?.code ?? '?'})` };
+      return {
+        kind: 'failed-to-start',
+        detail: `the guest stopped before running the command (UML exit status ${exit?.code ?? '?'})`,
+      };
     }
     return { kind: 'exited', code: exit?.code ?? 0 };
   }
@@ -196,7 +201,9 @@ export async function startUml(opts: BootOptions, info: UmlStartInfo): Promise<U
   const rootChoices = [opts.initrd, opts.rootfs, opts.disk].filter((x) => x !== undefined);
   if (rootChoices.length > 1) throw new KwbError('choose one of --initrd, --rootfs and --disk');
   if (opts.initrd) {
-    throw new KwbError('the uml engine boots with kwb\'s own root or --rootfs DIR / --disk IMG; --initrd is for rv64 (most UML builds lack initrd support)');
+    throw new KwbError(
+      "the uml engine boots with kwb's own root or --rootfs DIR / --disk IMG; --initrd is for rv64 (most UML builds lack initrd support)",
+    );
   }
   const shares = (opts.share ?? []).map((s) => ({ host: checkDir(s.host, 'shared directory'), guest: s.guest }));
   const rootfs = opts.rootfs ? checkDir(opts.rootfs, 'root directory') : undefined;

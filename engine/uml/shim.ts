@@ -26,7 +26,9 @@ export function xstateShim(): { path: string } | { error: string } {
   const cc = process.env.CC || 'cc';
   const r = spawnSync(cc, ['-O2', '-shared', '-fPIC', '-o', tmp, shimSourcePath(), '-ldl'], { encoding: 'utf8' });
   if (r.status !== 0) {
-    return { error: `cannot compile kwb's xstate shim with ${cc}: ${(r.stderr || r.error?.message || '').trim().split('\n')[0]}` };
+    return {
+      error: `cannot compile kwb's xstate shim with ${cc}: ${(r.stderr || r.error?.message || '').trim().split('\n')[0]}`,
+    };
   }
   renameSync(tmp, out);
   return { path: out };

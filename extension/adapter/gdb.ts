@@ -62,7 +62,8 @@ export class Gdb extends EventEmitter<GdbEvents> {
         const p = record.token !== undefined ? this.pending.get(record.token) : undefined;
         if (!p) return;
         this.pending.delete(record.token!);
-        if (record.class === 'error') p.reject(new GdbError(typeof record.data.msg === 'string' ? record.data.msg : 'gdb error'));
+        if (record.class === 'error')
+          p.reject(new GdbError(typeof record.data.msg === 'string' ? record.data.msg : 'gdb error'));
         else p.resolve(record.data);
         return;
       }

@@ -14,7 +14,12 @@ export type MiRecord =
   | { kind: 'prompt' }
   | { kind: 'unknown'; line: string };
 
-const ASYNC_KIND: Record<string, 'result' | 'exec' | 'status' | 'notify'> = { '^': 'result', '*': 'exec', '+': 'status', '=': 'notify' };
+const ASYNC_KIND: Record<string, 'result' | 'exec' | 'status' | 'notify'> = {
+  '^': 'result',
+  '*': 'exec',
+  '+': 'status',
+  '=': 'notify',
+};
 const STREAM_KIND: Record<string, 'console' | 'target' | 'log'> = { '~': 'console', '@': 'target', '&': 'log' };
 
 class Cursor {
@@ -45,7 +50,19 @@ function cString(c: Cursor): string {
     }
     const e = c.text[c.pos++];
     if (e === undefined) break;
-    const simple: Record<string, number> = { n: 10, t: 9, r: 13, '"': 34, '\\': 92, a: 7, b: 8, f: 12, v: 11, e: 27, "'": 39 };
+    const simple: Record<string, number> = {
+      n: 10,
+      t: 9,
+      r: 13,
+      '"': 34,
+      '\\': 92,
+      a: 7,
+      b: 8,
+      f: 12,
+      v: 11,
+      e: 27,
+      "'": 39,
+    };
     if (e in simple) bytes.push(simple[e]!);
     else if (/[0-7]/.test(e)) {
       let digits = e;

@@ -17,12 +17,19 @@ import {
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { liveSessions, processAlive } from '../../engine/sessions.js';
 import { Gdb, GdbError } from './gdb.js';
-import { freePort, isRiscv, kernelTreeOf, kwbBootArgs, symbolsFor, type AttachArguments, type LaunchArguments } from './launch.js';
+import {
+  freePort,
+  isRiscv,
+  kernelTreeOf,
+  kwbBootArgs,
+  symbolsFor,
+  type AttachArguments,
+  type LaunchArguments,
+} from './launch.js';
 import { list, miQuote, str, tuple, type MiTuple, type MiValue } from './mi.js';
 
 type VarRef =
-  | { kind: 'scope'; scope: 'locals' | 'registers'; thread: number; frame: number }
-  | { kind: 'varobj'; name: string };
+  { kind: 'scope'; scope: 'locals' | 'registers'; thread: number; frame: number } | { kind: 'varobj'; name: string };
 
 const ROOT_VAR = /^var\d+$/;
 
@@ -62,7 +69,10 @@ export class KwbDebugSession extends DebugSession {
     this.setDebuggerColumnsStartAt1(true);
   }
 
-  protected override initializeRequest(response: DebugProtocol.InitializeResponse, args: DebugProtocol.InitializeRequestArguments): void {
+  protected override initializeRequest(
+    response: DebugProtocol.InitializeResponse,
+    args: DebugProtocol.InitializeRequestArguments,
+  ): void {
     this.supportsTerminal = !!args.supportsRunInTerminalRequest;
     response.body = {
       supportsConfigurationDoneRequest: true, // breakpoints are set before the guest runs
@@ -90,7 +100,11 @@ export class KwbDebugSession extends DebugSession {
   private startGdb(symbols: string | undefined, gdbPath: string, cwd?: string): Gdb {
     // a kernel tree's vmlinux-gdb.py (CONFIG_GDB_SCRIPTS) gives the lx-* commands in the debug console
     const tree = symbols ? kernelTreeOf(symbols) : undefined;
-    const gdb = new Gdb(gdbPath, [...(tree ? ['-iex', `add-auto-load-safe-path ${tree}`] : []), ...(symbols ? [symbols] : [])], cwd);
+    const gdb = new Gdb(
+      gdbPath,
+      [...(tree ? ['-iex', `add-auto-load-safe-path ${tree}`] : []), ...(symbols ? [symbols] : [])],
+      cwd,
+    );
     gdb.on('exec', (cls, data) => this.onExec(cls, data));
     gdb.on('stream', (kind, text) => {
       if (kind === 'console' || kind === 'target') this.sendEvent(new OutputEvent(text, 'console'));
@@ -101,7 +115,13 @@ export class KwbDebugSession extends DebugSession {
   }
 
   private async connect(gdb: Gdb, target: string, retrySeconds: number): Promise<void> {
-    for (const cmd of ['-gdb-set mi-async on', '-gdb-set pagination off', '-gdb-set confirm off', '-gdb-set print pretty off', `-gdb-set tcp connect-timeout ${retrySeconds}`]) {
+    for (const cmd of [
+      '-gdb-set mi-async on',
+      '-gdb-set pagination off',
+      '-gdb-set confirm off',
+      '-gdb-set print pretty off',
+      `-gdb-set tcp connect-timeout ${retrySeconds}`,
+    ]) {
       await gdb.command(cmd);
     }
     await gdb.command(`-target-select remote ${target}`);
@@ -120,7 +140,10 @@ export class KwbDebugSession extends DebugSession {
   }
 
   private async bootAndAttach(args: LaunchArguments): Promise<void> {
-    if (!args.kernel || !existsSync(args.kernel)) throw new Error(`kwb: no kernel at ${args.kernel ?? '(none given)'}; build one (kwb build) or set "kernel" in launch.json`);
+    if (!args.kernel || !existsSync(args.kernel))
+      throw new Error(
+        `kwb: no kernel at ${args.kernel ?? '(none given)'}; build one (kwb build) or set "kernel" in launch.json`,
+      );
     const port = await freePort();
     const kwb = args.kwbPath ?? join(__dirname, 'cli.js');
     const bootArgs = kwbBootArgs(args, port);
@@ -128,7 +151,12 @@ export class KwbDebugSession extends DebugSession {
       // the guest console in VS Code's terminal, where the user can type into it
       await new Promise<void>((resolve, reject) =>
         this.runInTerminalRequest(
-          { kind: 'integrated', title: 'kwb guest', cwd: args.cwd ?? process.cwd(), args: [process.execPath, kwb, ...bootArgs] },
+          {
+            kind: 'integrated',
+            title: 'kwb guest',
+            cwd: args.cwd ?? process.cwd(),
+            args: [process.execPath, kwb, ...bootArgs],
+          },
           30_000,
           (r) => (r.success ? resolve() : reject(new Error(r.message ?? 'cannot open a terminal for the guest'))),
         ),
@@ -144,11 +172,17 @@ export class KwbDebugSession extends DebugSession {
       });
       this.guest = guest;
       this.guestFailed = new Promise((_, reject) =>
-        guest.once('exit', (code) => reject(new Error(errors.trim().split('\n').pop() || `kwb boot exited with ${code}`))),
+        guest.once('exit', (code) =>
+          reject(new Error(errors.trim().split('\n').pop() || `kwb boot exited with ${code}`)),
+        ),
       );
       this.guestFailed.catch(() => {});
     }
-    const gdb = this.startGdb(symbolsFor(args.kernel, args.vmlinux), args.gdbPath ?? (isRiscv(args.kernel) ? 'gdb-multiarch' : 'gdb'), args.cwd);
+    const gdb = this.startGdb(
+      symbolsFor(args.kernel, args.vmlinux),
+      args.gdbPath ?? (isRiscv(args.kernel) ? 'gdb-multiarch' : 'gdb'),
+      args.cwd,
+    );
     // gdb retries the connection until kwb's stub listens (the kernel boots up to its first instruction first);
     // a kwb that gives up (a bad option, a kernel it cannot boot) ends the wait with its own message
     await Promise.race([this.connect(gdb, `127.0.0.1:${port}`, 60), ...(this.guestFailed ? [this.guestFailed] : [])]);
@@ -159,7 +193,8 @@ export class KwbDebugSession extends DebugSession {
   private async terminalKwbGone(): Promise<void> {
     const pid = this.terminalKwbPid;
     this.terminalKwbPid = undefined;
-    for (let i = 0; pid !== undefined && processAlive(pid) && i < 150; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; pid !== undefined && processAlive(pid) && i < 150; i++)
+      await new Promise((r) => setTimeout(r, 100));
   }
 
   protected override async attachRequest(response: DebugProtocol.AttachResponse, args: AttachArguments): Promise<void> {
@@ -289,7 +324,11 @@ export class KwbDebugSession extends DebugSession {
     }
     const dapReason =
       reason === 'breakpoint-hit'
-        ? this.instructionBreakpoints.includes(bkptno ?? '') ? 'instruction breakpoint' : this.functionBreakpoints.includes(bkptno ?? '') ? 'function breakpoint' : 'breakpoint'
+        ? this.instructionBreakpoints.includes(bkptno ?? '')
+          ? 'instruction breakpoint'
+          : this.functionBreakpoints.includes(bkptno ?? '')
+            ? 'function breakpoint'
+            : 'breakpoint'
         : /watchpoint/.test(reason)
           ? 'data breakpoint'
           : reason === 'end-stepping-range' || reason === 'function-finished'
@@ -308,7 +347,9 @@ export class KwbDebugSession extends DebugSession {
     const parts = await Promise.all(
       message.split(/(\{[^}]+\})/).map(async (part) => {
         if (!/^\{.*\}$/.test(part)) return part;
-        const r = await this.gdb!.command(`-data-evaluate-expression ${miQuote(part.slice(1, -1))}`).catch((e: Error) => ({ value: `<${e.message}>` }));
+        const r = await this.gdb!.command(`-data-evaluate-expression ${miQuote(part.slice(1, -1))}`).catch(
+          (e: Error) => ({ value: `<${e.message}>` }),
+        );
         return str((r as MiTuple).value) ?? '';
       }),
     );
@@ -344,7 +385,12 @@ export class KwbDebugSession extends DebugSession {
     await this.gdb!.command('-exec-interrupt').catch(() => {});
   }
 
-  private step(response: DebugProtocol.Response, args: { threadId: number; granularity?: DebugProtocol.SteppingGranularity }, line: string, instruction: string): void {
+  private step(
+    response: DebugProtocol.Response,
+    args: { threadId: number; granularity?: DebugProtocol.SteppingGranularity },
+    line: string,
+    instruction: string,
+  ): void {
     this.sendResponse(response);
     const cmd = args.granularity === 'instruction' ? instruction : line;
     void this.resume(`${cmd} --thread ${args.threadId}`);
@@ -358,7 +404,10 @@ export class KwbDebugSession extends DebugSession {
     this.step(response, args, '-exec-step', '-exec-step-instruction');
   }
 
-  protected override stepOutRequest(response: DebugProtocol.StepOutResponse, args: DebugProtocol.StepOutArguments): void {
+  protected override stepOutRequest(
+    response: DebugProtocol.StepOutResponse,
+    args: DebugProtocol.StepOutArguments,
+  ): void {
     this.step(response, args, '-exec-finish', '-exec-finish');
   }
 
@@ -374,14 +423,20 @@ export class KwbDebugSession extends DebugSession {
     const locations = list(data.bkpt).length > 1 ? list(data.bkpt).slice(1).map(tuple) : [];
     const first = locations.find(Boolean) ?? bkpt;
     const pending = str(bkpt.addr) === '<PENDING>' || !str(first.addr);
-    const bp: DebugProtocol.Breakpoint = new Breakpoint(!pending, Number(str(first.line) ?? str(bkpt.line)) || undefined);
+    const bp: DebugProtocol.Breakpoint = new Breakpoint(
+      !pending,
+      Number(str(first.line) ?? str(bkpt.line)) || undefined,
+    );
     bp.id = Number(str(bkpt.number));
     const addr = str(first.addr);
     if (addr && addr.startsWith('0x')) bp.instructionReference = addr;
     return bp;
   }
 
-  private async insert(location: string, opts: { condition?: string; hitCondition?: string; temporary?: boolean } = {}): Promise<{ number?: string; bp: DebugProtocol.Breakpoint }> {
+  private async insert(
+    location: string,
+    opts: { condition?: string; hitCondition?: string; temporary?: boolean } = {},
+  ): Promise<{ number?: string; bp: DebugProtocol.Breakpoint }> {
     const flags = ['-f'];
     if (opts.condition) flags.push('-c', miQuote(opts.condition));
     const hits = opts.hitCondition ? Number(/\d+/.exec(opts.hitCondition)?.[0]) : NaN;
@@ -397,25 +452,39 @@ export class KwbDebugSession extends DebugSession {
     }
   }
 
-  protected override async setBreakPointsRequest(response: DebugProtocol.SetBreakpointsResponse, args: DebugProtocol.SetBreakpointsArguments): Promise<void> {
+  protected override async setBreakPointsRequest(
+    response: DebugProtocol.SetBreakpointsResponse,
+    args: DebugProtocol.SetBreakpointsArguments,
+  ): Promise<void> {
     const path = args.source.path ?? '';
-    response.body = { breakpoints: await this.whileStopped(() => this.setSourceBreakpoints(path, args.breakpoints ?? [])) };
+    response.body = {
+      breakpoints: await this.whileStopped(() => this.setSourceBreakpoints(path, args.breakpoints ?? [])),
+    };
     this.sendResponse(response);
   }
 
-  private async setSourceBreakpoints(path: string, wanted: DebugProtocol.SourceBreakpoint[]): Promise<DebugProtocol.Breakpoint[]> {
+  private async setSourceBreakpoints(
+    path: string,
+    wanted: DebugProtocol.SourceBreakpoint[],
+  ): Promise<DebugProtocol.Breakpoint[]> {
     await this.deleteBreakpoints((this.sourceBreakpoints.get(path) ?? []).map((b) => b.number));
     const placed: { number: string; logMessage?: string; spec: DebugProtocol.SourceBreakpoint }[] = [];
     const result: DebugProtocol.Breakpoint[] = [];
     for (const b of wanted) {
-      const { number, bp } = await this.insert(`${path}:${b.line}`, { condition: b.condition, hitCondition: b.hitCondition });
+      const { number, bp } = await this.insert(`${path}:${b.line}`, {
+        condition: b.condition,
+        hitCondition: b.hitCondition,
+      });
       if (number) {
         placed.push({ number, logMessage: b.logMessage, spec: b });
         if (b.logMessage !== undefined) this.logpoints.set(number, b.logMessage);
       }
       result.push(bp);
     }
-    this.sourceBreakpoints.set(path, placed.map(({ number, logMessage }) => ({ number, logMessage })));
+    this.sourceBreakpoints.set(
+      path,
+      placed.map(({ number, logMessage }) => ({ number, logMessage })),
+    );
     this.sourceSpecs.set(path, wanted);
     return result;
   }
@@ -434,7 +503,10 @@ export class KwbDebugSession extends DebugSession {
     await this.setInstructionBreakpoints(this.instructionSpecs);
   }
 
-  protected override async setFunctionBreakPointsRequest(response: DebugProtocol.SetFunctionBreakpointsResponse, args: DebugProtocol.SetFunctionBreakpointsArguments): Promise<void> {
+  protected override async setFunctionBreakPointsRequest(
+    response: DebugProtocol.SetFunctionBreakpointsResponse,
+    args: DebugProtocol.SetFunctionBreakpointsArguments,
+  ): Promise<void> {
     response.body = { breakpoints: await this.whileStopped(() => this.setFunctionBreakpoints(args.breakpoints)) };
     this.sendResponse(response);
   }
@@ -442,20 +514,33 @@ export class KwbDebugSession extends DebugSession {
   private async setFunctionBreakpoints(specs: DebugProtocol.FunctionBreakpoint[]): Promise<DebugProtocol.Breakpoint[]> {
     this.functionSpecs = specs;
     await this.deleteBreakpoints(this.functionBreakpoints);
-    const placed = await Promise.all(specs.map((b) => this.insert(b.name, { condition: b.condition, hitCondition: b.hitCondition })));
+    const placed = await Promise.all(
+      specs.map((b) => this.insert(b.name, { condition: b.condition, hitCondition: b.hitCondition })),
+    );
     this.functionBreakpoints = placed.flatMap((p) => (p.number ? [p.number] : []));
     return placed.map((p) => p.bp);
   }
 
-  protected override dataBreakpointInfoRequest(response: DebugProtocol.DataBreakpointInfoResponse, args: DebugProtocol.DataBreakpointInfoArguments): void {
+  protected override dataBreakpointInfoRequest(
+    response: DebugProtocol.DataBreakpointInfoResponse,
+    args: DebugProtocol.DataBreakpointInfoArguments,
+  ): void {
     // a variable of a scope or struct: watch it by its expression
     const ref = args.variablesReference ? this.refs.get(args.variablesReference) : undefined;
     const expression = ref?.kind === 'varobj' ? `${this.exprOf.get(ref.name) ?? args.name}.${args.name}` : args.name;
-    response.body = { dataId: ref?.kind === 'varobj' ? expression : args.name, description: args.name, accessTypes: ['write', 'read', 'readWrite'], canPersist: true };
+    response.body = {
+      dataId: ref?.kind === 'varobj' ? expression : args.name,
+      description: args.name,
+      accessTypes: ['write', 'read', 'readWrite'],
+      canPersist: true,
+    };
     this.sendResponse(response);
   }
 
-  protected override async setDataBreakpointsRequest(response: DebugProtocol.SetDataBreakpointsResponse, args: DebugProtocol.SetDataBreakpointsArguments): Promise<void> {
+  protected override async setDataBreakpointsRequest(
+    response: DebugProtocol.SetDataBreakpointsResponse,
+    args: DebugProtocol.SetDataBreakpointsArguments,
+  ): Promise<void> {
     response.body = { breakpoints: await this.whileStopped(() => this.setDataBreakpoints(args.breakpoints)) };
     this.sendResponse(response);
   }
@@ -484,16 +569,26 @@ export class KwbDebugSession extends DebugSession {
     return result;
   }
 
-  protected override async setInstructionBreakpointsRequest(response: DebugProtocol.SetInstructionBreakpointsResponse, args: DebugProtocol.SetInstructionBreakpointsArguments): Promise<void> {
+  protected override async setInstructionBreakpointsRequest(
+    response: DebugProtocol.SetInstructionBreakpointsResponse,
+    args: DebugProtocol.SetInstructionBreakpointsArguments,
+  ): Promise<void> {
     response.body = { breakpoints: await this.whileStopped(() => this.setInstructionBreakpoints(args.breakpoints)) };
     this.sendResponse(response);
   }
 
-  private async setInstructionBreakpoints(specs: DebugProtocol.InstructionBreakpoint[]): Promise<DebugProtocol.Breakpoint[]> {
+  private async setInstructionBreakpoints(
+    specs: DebugProtocol.InstructionBreakpoint[],
+  ): Promise<DebugProtocol.Breakpoint[]> {
     this.instructionSpecs = specs;
     await this.deleteBreakpoints(this.instructionBreakpoints);
     const placed = await Promise.all(
-      specs.map((b) => this.insert(`*${(BigInt(b.instructionReference) + BigInt(b.offset ?? 0)).toString()}`, { condition: b.condition, hitCondition: b.hitCondition })),
+      specs.map((b) =>
+        this.insert(`*${(BigInt(b.instructionReference) + BigInt(b.offset ?? 0)).toString()}`, {
+          condition: b.condition,
+          hitCondition: b.hitCondition,
+        }),
+      ),
     );
     this.instructionBreakpoints = placed.flatMap((p) => (p.number ? [p.number] : []));
     return placed.map((p) => p.bp);
@@ -517,7 +612,10 @@ export class KwbDebugSession extends DebugSession {
     this.sendResponse(response);
   }
 
-  protected override async stackTraceRequest(response: DebugProtocol.StackTraceResponse, args: DebugProtocol.StackTraceArguments): Promise<void> {
+  protected override async stackTraceRequest(
+    response: DebugProtocol.StackTraceResponse,
+    args: DebugProtocol.StackTraceArguments,
+  ): Promise<void> {
     try {
       const low = args.startFrame ?? 0;
       const high = low + (args.levels || 200) - 1;
@@ -574,7 +672,9 @@ export class KwbDebugSession extends DebugSession {
     let value = str(v.value) ?? '';
     const expression = this.exprOf.get(name);
     if (/^\[\d+\]$/.test(value) && type && /char \[\d+\]/.test(type) && expression) {
-      const printed = await this.gdb!.command(`-data-evaluate-expression ${miQuote(expression)}`).catch(() => undefined);
+      const printed = await this.gdb!.command(`-data-evaluate-expression ${miQuote(expression)}`).catch(
+        () => undefined,
+      );
       value = str(printed?.value) ?? value;
     }
     const address = /^(0x[0-9a-f]+)/.exec(value)?.[1];
@@ -588,7 +688,11 @@ export class KwbDebugSession extends DebugSession {
     };
   }
 
-  private async createVarobj(expression: string, thread: number, frame: number): Promise<{ name: string; data: MiTuple }> {
+  private async createVarobj(
+    expression: string,
+    thread: number,
+    frame: number,
+  ): Promise<{ name: string; data: MiTuple }> {
     const data = await this.gdb!.command(`-var-create --thread ${thread} --frame ${frame} - * ${miQuote(expression)}`);
     const name = str(data.name)!;
     this.varobjs.push(name);
@@ -600,15 +704,22 @@ export class KwbDebugSession extends DebugSession {
     const names = this.varobjs.splice(0);
     this.exprOf.clear();
     if (!this.gdb) return;
-    await Promise.all(names.filter((n) => ROOT_VAR.test(n)).map((n) => this.gdb!.command(`-var-delete ${n}`).catch(() => {})));
+    await Promise.all(
+      names.filter((n) => ROOT_VAR.test(n)).map((n) => this.gdb!.command(`-var-delete ${n}`).catch(() => {})),
+    );
   }
 
-  protected override async variablesRequest(response: DebugProtocol.VariablesResponse, args: DebugProtocol.VariablesArguments): Promise<void> {
+  protected override async variablesRequest(
+    response: DebugProtocol.VariablesResponse,
+    args: DebugProtocol.VariablesArguments,
+  ): Promise<void> {
     const ref = this.refs.get(args.variablesReference);
     const variables: DebugProtocol.Variable[] = [];
     try {
       if (ref?.kind === 'scope' && ref.scope === 'locals') {
-        const data = await this.gdb!.command(`-stack-list-variables --thread ${ref.thread} --frame ${ref.frame} --no-values`);
+        const data = await this.gdb!.command(
+          `-stack-list-variables --thread ${ref.thread} --frame ${ref.frame} --no-values`,
+        );
         for (const v of list(data.variables)) {
           const name = str(tuple(v)?.name);
           if (!name) continue;
@@ -616,7 +727,9 @@ export class KwbDebugSession extends DebugSession {
           if (created) variables.push(await this.varobjVariable(created.name, name, created.data));
         }
       } else if (ref?.kind === 'scope' && ref.scope === 'registers') {
-        const names = list((await this.gdb!.command('-data-list-register-names'))['register-names']).map((n) => str(n) ?? '');
+        const names = list((await this.gdb!.command('-data-list-register-names'))['register-names']).map(
+          (n) => str(n) ?? '',
+        );
         for (const rv of await this.registerValues(ref.thread, ref.frame, names)) {
           const t = tuple(rv) ?? {};
           const name = names[Number(str(t.number))];
@@ -648,7 +761,9 @@ export class KwbDebugSession extends DebugSession {
    *  RV64 pmpcfg1): then ask in chunks, and register by register within a chunk that fails. */
   private async registerValues(thread: number, frame: number, names: string[]): Promise<MiValue[]> {
     const ask = (regs: number[]) =>
-      this.gdb!.command(`-data-list-register-values --thread ${thread} --frame ${frame} --skip-unavailable x ${regs.join(' ')}`).then((r) => list(r['register-values']));
+      this.gdb!.command(
+        `-data-list-register-values --thread ${thread} --frame ${frame} --skip-unavailable x ${regs.join(' ')}`,
+      ).then((r) => list(r['register-values']));
     const all = names.flatMap((n, i) => (n ? [i] : []));
     try {
       return await ask(all);
@@ -656,20 +771,27 @@ export class KwbDebugSession extends DebugSession {
       const out: MiValue[] = [];
       for (let i = 0; i < all.length; i += 64) {
         const chunk = all.slice(i, i + 64);
-        const got = await ask(chunk).catch(async () => (await Promise.all(chunk.map((r) => ask([r]).catch(() => [])))).flat());
+        const got = await ask(chunk).catch(async () =>
+          (await Promise.all(chunk.map((r) => ask([r]).catch(() => [])))).flat(),
+        );
         out.push(...got);
       }
       return out;
     }
   }
 
-  protected override async setVariableRequest(response: DebugProtocol.SetVariableResponse, args: DebugProtocol.SetVariableArguments): Promise<void> {
+  protected override async setVariableRequest(
+    response: DebugProtocol.SetVariableResponse,
+    args: DebugProtocol.SetVariableArguments,
+  ): Promise<void> {
     try {
       const ref = this.refs.get(args.variablesReference);
       let varobj: string | undefined;
       if (ref?.kind === 'varobj') {
         const children = await this.gdb!.command(`-var-list-children ${ref.name}`);
-        varobj = list(children.children).map((c) => tuple(tuple(c)?.child) ?? {}).find((c) => str(c.exp) === args.name)?.name as string | undefined;
+        varobj = list(children.children)
+          .map((c) => tuple(tuple(c)?.child) ?? {})
+          .find((c) => str(c.exp) === args.name)?.name as string | undefined;
       } else if (ref?.kind === 'scope' && ref.scope === 'locals') {
         varobj = (await this.createVarobj(args.name, ref.thread, ref.frame)).name;
       } else if (ref?.kind === 'scope' && ref.scope === 'registers') {
@@ -687,7 +809,10 @@ export class KwbDebugSession extends DebugSession {
     }
   }
 
-  protected override async evaluateRequest(response: DebugProtocol.EvaluateResponse, args: DebugProtocol.EvaluateArguments): Promise<void> {
+  protected override async evaluateRequest(
+    response: DebugProtocol.EvaluateResponse,
+    args: DebugProtocol.EvaluateArguments,
+  ): Promise<void> {
     try {
       const raw = /^(?:`|-exec\s+)(.*)$/s.exec(args.expression);
       if (raw && args.context === 'repl') {
@@ -699,7 +824,12 @@ export class KwbDebugSession extends DebugSession {
         const frame = args.frameId !== undefined ? args.frameId % 10000 : 0;
         const { name, data } = await this.createVarobj(args.expression, thread, frame);
         const v = await this.varobjVariable(name, args.expression, data);
-        response.body = { result: v.value, type: v.type, variablesReference: v.variablesReference, memoryReference: v.memoryReference };
+        response.body = {
+          result: v.value,
+          type: v.type,
+          variablesReference: v.variablesReference,
+          memoryReference: v.memoryReference,
+        };
       }
       this.sendResponse(response);
     } catch (err) {
@@ -709,13 +839,20 @@ export class KwbDebugSession extends DebugSession {
 
   // --- memory and disassembly -------------------------------------------------------------------------------------
 
-  protected override async readMemoryRequest(response: DebugProtocol.ReadMemoryResponse, args: DebugProtocol.ReadMemoryArguments): Promise<void> {
+  protected override async readMemoryRequest(
+    response: DebugProtocol.ReadMemoryResponse,
+    args: DebugProtocol.ReadMemoryArguments,
+  ): Promise<void> {
     try {
       const address = BigInt(args.memoryReference) + BigInt(args.offset ?? 0);
       const data = await this.gdb!.command(`-data-read-memory-bytes 0x${address.toString(16)} ${args.count}`);
       const block = tuple(list(data.memory)[0]) ?? {};
       const bytes = Buffer.from(str(block.contents) ?? '', 'hex');
-      response.body = { address: `0x${address.toString(16)}`, data: bytes.toString('base64'), unreadableBytes: args.count - bytes.length };
+      response.body = {
+        address: `0x${address.toString(16)}`,
+        data: bytes.toString('base64'),
+        unreadableBytes: args.count - bytes.length,
+      };
       this.sendResponse(response);
     } catch (err) {
       response.body = { address: args.memoryReference, unreadableBytes: args.count };
@@ -724,7 +861,10 @@ export class KwbDebugSession extends DebugSession {
     }
   }
 
-  protected override async writeMemoryRequest(response: DebugProtocol.WriteMemoryResponse, args: DebugProtocol.WriteMemoryArguments): Promise<void> {
+  protected override async writeMemoryRequest(
+    response: DebugProtocol.WriteMemoryResponse,
+    args: DebugProtocol.WriteMemoryArguments,
+  ): Promise<void> {
     try {
       const address = BigInt(args.memoryReference) + BigInt(args.offset ?? 0);
       const hex = Buffer.from(args.data, 'base64').toString('hex');
@@ -736,7 +876,10 @@ export class KwbDebugSession extends DebugSession {
     }
   }
 
-  protected override async disassembleRequest(response: DebugProtocol.DisassembleResponse, args: DebugProtocol.DisassembleArguments): Promise<void> {
+  protected override async disassembleRequest(
+    response: DebugProtocol.DisassembleResponse,
+    args: DebugProtocol.DisassembleArguments,
+  ): Promise<void> {
     try {
       const base = BigInt(args.memoryReference) + BigInt(args.offset ?? 0);
       const before = Math.max(0, -(args.instructionOffset ?? 0));
@@ -744,7 +887,9 @@ export class KwbDebugSession extends DebugSession {
       // instructions are at most 15 bytes on x86 (4 on RISC-V): read generously around the address, then pick
       const start = base - BigInt(before * 15);
       const end = base + BigInt(Math.max(after, 1) * 15);
-      const data = await this.gdb!.command(`-data-disassemble -s 0x${start.toString(16)} -e 0x${end.toString(16)} -- 5`);
+      const data = await this.gdb!.command(
+        `-data-disassemble -s 0x${start.toString(16)} -e 0x${end.toString(16)} -- 5`,
+      );
       const lines = list(data.asm_insns).flatMap((entry) => {
         const t = tuple(entry) ?? {};
         const src = tuple(t.src_and_asm_line) ?? t;
@@ -766,7 +911,15 @@ export class KwbDebugSession extends DebugSession {
       const from = Math.max(0, (at < 0 ? instructions.length : at) - before);
       let picked = instructions.slice(from, from + args.instructionCount);
       // pad at the ends so VS Code gets exactly what it asked for
-      while (picked.length < args.instructionCount) picked = [...picked, { address: `0x${(end + BigInt(picked.length)).toString(16)}`, instruction: '', presentationHint: 'invalid' } as DebugProtocol.DisassembledInstruction];
+      while (picked.length < args.instructionCount)
+        picked = [
+          ...picked,
+          {
+            address: `0x${(end + BigInt(picked.length)).toString(16)}`,
+            instruction: '',
+            presentationHint: 'invalid',
+          } as DebugProtocol.DisassembledInstruction,
+        ];
       response.body = { instructions: picked };
       this.sendResponse(response);
     } catch (err) {

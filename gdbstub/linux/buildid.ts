@@ -25,7 +25,7 @@ export function gnuBuildId(path: string): string | undefined {
       const sh = table.subarray(i * shentsize, (i + 1) * shentsize);
       if (sh.length < 0x40 || sh.readUInt32LE(4) !== SHT_NOTE) continue;
       const notes = readAt(fd, Number(sh.readBigUInt64LE(0x18)), Number(sh.readBigUInt64LE(0x20)));
-      for (let at = 0; at + 12 <= notes.length; ) {
+      for (let at = 0; at + 12 <= notes.length;) {
         const namesz = notes.readUInt32LE(at);
         const descsz = notes.readUInt32LE(at + 4);
         const type = notes.readUInt32LE(at + 8);

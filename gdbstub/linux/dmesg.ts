@@ -4,9 +4,24 @@ import type { Offsets } from './offsets.js';
 import type { ReadMemory } from './tasks.js';
 
 export const DMESG_REQUIRED = [
-  'prb', 'prb.desc_ring', 'prb.text_data_ring', 'prb.size', 'desc_ring.count_bits', 'desc_ring.descs', 'desc_ring.infos',
-  'desc_ring.head_id', 'desc_ring.tail_id', 'desc.size', 'desc.state_var', 'desc.text_blk_lpos.begin',
-  'desc.text_blk_lpos.next', 'info.size', 'info.ts_nsec', 'info.text_len', 'data_ring.size_bits', 'data_ring.data',
+  'prb',
+  'prb.desc_ring',
+  'prb.text_data_ring',
+  'prb.size',
+  'desc_ring.count_bits',
+  'desc_ring.descs',
+  'desc_ring.infos',
+  'desc_ring.head_id',
+  'desc_ring.tail_id',
+  'desc.size',
+  'desc.state_var',
+  'desc.text_blk_lpos.begin',
+  'desc.text_blk_lpos.next',
+  'info.size',
+  'info.ts_nsec',
+  'info.text_len',
+  'data_ring.size_bits',
+  'data_ring.data',
 ];
 
 // descriptor states live in the top two bits of state_var (64-bit longs)
@@ -19,13 +34,21 @@ const buf = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength)
 
 /** Python's str.splitlines(), which lx-dmesg uses: these are its line boundaries. */
 function splitLines(text: string): string[] {
+  // eslint-disable-next-line no-control-regex -- Python's line boundaries include the ASCII separators
   const lines = text.split(/\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]/);
   if (lines[lines.length - 1] === '') lines.pop();
   return lines;
 }
 
 /** Records between two ring indexes, read as one or two spans (the ring may wrap). */
-async function readRing(read: ReadMemory, base: bigint, itemSize: number, count: number, first: number, n: number): Promise<Buffer> {
+async function readRing(
+  read: ReadMemory,
+  base: bigint,
+  itemSize: number,
+  count: number,
+  first: number,
+  n: number,
+): Promise<Buffer> {
   const firstPart = Math.min(n, count - first);
   const a = buf(await read(base + BigInt(first * itemSize), firstPart * itemSize));
   if (firstPart === n) return a;

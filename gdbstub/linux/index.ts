@@ -25,12 +25,15 @@ export async function linuxAware(inner: Target, vmlinux: string, warn: (message:
     if (!layout) throw new Error('the target describes no registers');
     const offsets = await loadOffsets(vmlinux, { ...COMMON_QUERIES, ...arch.queries });
     const missing = [...TASK_QUERIES_REQUIRED, ...arch.required].filter((k) => !offsets.has(k));
-    if (missing.length) throw new Error(`its debug info lacks ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', ...' : ''}`);
+    if (missing.length)
+      throw new Error(`its debug info lacks ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', ...' : ''}`);
     const target = new LinuxTarget(inner, offsets, arch, layout);
     await target.init();
     return target;
   } catch (err) {
-    warn(`kernel awareness is off (${vmlinux}: ${err instanceof Error ? err.message : String(err)}); gdb sees the plain CPU`);
+    warn(
+      `kernel awareness is off (${vmlinux}: ${err instanceof Error ? err.message : String(err)}); gdb sees the plain CPU`,
+    );
     return inner;
   }
 }

@@ -26,7 +26,10 @@ export async function readModules(o: Offsets, read: ReadMemory): Promise<Module[
     const bytes = Buffer.from(await read(mod, end));
     const name = bytes.subarray(nameOff, nameOff + nameSize);
     const nul = name.indexOf(0);
-    out.push({ name: name.subarray(0, nul < 0 ? nameSize : nul).toString('utf8'), ...(sizeOff !== undefined ? { size: bytes.readUInt32LE(sizeOff) } : {}) });
+    out.push({
+      name: name.subarray(0, nul < 0 ? nameSize : nul).toString('utf8'),
+      ...(sizeOff !== undefined ? { size: bytes.readUInt32LE(sizeOff) } : {}),
+    });
     next = bytes.readBigUInt64LE(listOff);
   }
   return out;
@@ -34,5 +37,8 @@ export async function readModules(o: Offsets, read: ReadMemory): Promise<Module[
 
 export function formatModules(modules: Module[]): string {
   if (modules.length === 0) return 'no modules loaded\n';
-  return 'Module                   Size\n' + modules.map((m) => `${m.name.padEnd(24)} ${String(m.size ?? '?').padStart(5)}\n`).join('');
+  return (
+    'Module                   Size\n' +
+    modules.map((m) => `${m.name.padEnd(24)} ${String(m.size ?? '?').padStart(5)}\n`).join('')
+  );
 }

@@ -87,7 +87,11 @@ export function queryGdb(vmlinux: string, queries: Queries, timeoutMs = 120_000)
     execFile(program, args, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout) => {
       // gdb exits non-zero when its last command failed: that only means that expression was not there
       if (err && (err.killed || typeof err.code === 'string')) {
-        reject(new Error(err.killed ? `${program} took over ${timeoutMs / 1000} s` : `cannot run ${program} (${String(err.code)})`));
+        reject(
+          new Error(
+            err.killed ? `${program} took over ${timeoutMs / 1000} s` : `cannot run ${program} (${String(err.code)})`,
+          ),
+        );
         return;
       }
       const values: Record<string, bigint> = {};
@@ -112,7 +116,10 @@ export async function loadOffsets(vmlinux: string, queries: Queries): Promise<Of
   const values = await queryGdb(vmlinux, queries);
   mkdirSync(cacheDir('linux-offsets'), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(Object.fromEntries(Object.entries(values).map(([k, v]) => [k, v.toString()])), null, 1) + '\n');
+  writeFileSync(
+    tmp,
+    JSON.stringify(Object.fromEntries(Object.entries(values).map(([k, v]) => [k, v.toString()])), null, 1) + '\n',
+  );
   renameSync(tmp, file);
   return new Offsets(values);
 }

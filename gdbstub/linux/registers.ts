@@ -23,10 +23,64 @@ export interface RegisterLayout {
 const reg = (name: string, bits = 64) => `<reg name="${name}" bitsize="${bits}"/>`;
 const BUILT_IN: Record<string, string> = {
   'i386:x86-64':
-    ['rax', 'rbx', 'rcx', 'rdx', 'rsi', 'rdi', 'rbp', 'rsp', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15', 'rip'].map((r) => reg(r)).join('') +
-    ['eflags', 'cs', 'ss', 'ds', 'es', 'fs', 'gs'].map((r) => reg(r, 32)).join(''),
-  'riscv:rv64':
-    ['zero', 'ra', 'sp', 'gp', 'tp', 't0', 't1', 't2', 'fp', 's1', 'a0', 'a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'a7', 's2', 's3', 's4', 's5', 's6', 's7', 's8', 's9', 's10', 's11', 't3', 't4', 't5', 't6', 'pc'].map((r) => reg(r)).join(''),
+    [
+      'rax',
+      'rbx',
+      'rcx',
+      'rdx',
+      'rsi',
+      'rdi',
+      'rbp',
+      'rsp',
+      'r8',
+      'r9',
+      'r10',
+      'r11',
+      'r12',
+      'r13',
+      'r14',
+      'r15',
+      'rip',
+    ]
+      .map((r) => reg(r))
+      .join('') + ['eflags', 'cs', 'ss', 'ds', 'es', 'fs', 'gs'].map((r) => reg(r, 32)).join(''),
+  'riscv:rv64': [
+    'zero',
+    'ra',
+    'sp',
+    'gp',
+    'tp',
+    't0',
+    't1',
+    't2',
+    'fp',
+    's1',
+    'a0',
+    'a1',
+    'a2',
+    'a3',
+    'a4',
+    'a5',
+    'a6',
+    'a7',
+    's2',
+    's3',
+    's4',
+    's5',
+    's6',
+    's7',
+    's8',
+    's9',
+    's10',
+    's11',
+    't3',
+    't4',
+    't5',
+    't6',
+    'pc',
+  ]
+    .map((r) => reg(r))
+    .join(''),
 };
 
 /** Walk the description in document order (includes expanded where they stand) and lay the registers out as gdb

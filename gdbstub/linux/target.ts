@@ -2,7 +2,15 @@
 // that shows the kernel's tasks as threads. The task on the CPU gets the live registers, every other task those it
 // saved at its last switch, so `thread N` + `bt` shows where it sleeps. Thread ids are pids (stable across stops);
 // the idle task (pid 0) and, when no task can be told to be on the CPU, the CPU itself get ids above any pid.
-import { Unsupported, type AddressSpace, type BreakpointType, type ResumeAction, type StopReason, type Target, type ThreadInfo } from '../target.js';
+import {
+  Unsupported,
+  type AddressSpace,
+  type BreakpointType,
+  type ResumeAction,
+  type StopReason,
+  type Target,
+  type ThreadInfo,
+} from '../target.js';
 import type { ArchContext, LinuxArch } from './arch/types.js';
 import { readDmesg, DMESG_REQUIRED } from './dmesg.js';
 import { formatModules, MODULES_REQUIRED, readModules } from './modules.js';
@@ -54,10 +62,10 @@ const STACK_PREFETCH = { below: 128n, size: 768 };
 const PID_MAX_LIMIT = 0x400000;
 
 export const LINUX_MONITOR_HELP = [
-  '  ps                   the kernel\'s tasks: pid, state, comm',
+  "  ps                   the kernel's tasks: pid, state, comm",
   '  dmesg                the kernel log, read from the printk ring buffer',
   '  lsmod                loaded modules',
-  '  threads tasks|cpu    show the kernel\'s tasks as threads (default), or the plain CPU view',
+  "  threads tasks|cpu    show the kernel's tasks as threads (default), or the plain CPU view",
 ];
 
 export function threadIdOf(task: Task): number {
@@ -142,7 +150,8 @@ export class LinuxTarget implements Target {
     const cpuThread = stop.thread;
     let live: Promise<Uint8Array> | undefined;
     const expedited = new Map<number, Buffer>();
-    for (const m of (stop.expedited ?? '').matchAll(/([0-9a-fA-F]+):([0-9a-fA-F]+);/g)) expedited.set(Number.parseInt(m[1]!, 16), Buffer.from(m[2]!, 'hex'));
+    for (const m of (stop.expedited ?? '').matchAll(/([0-9a-fA-F]+):([0-9a-fA-F]+);/g))
+      expedited.set(Number.parseInt(m[1]!, 16), Buffer.from(m[2]!, 'hex'));
     const c: CpuState = {
       cpuThread,
       expedited,
@@ -196,7 +205,9 @@ export class LinuxTarget implements Target {
   }
 
   /** Whether `thread` is the one on the CPU (its registers are live); the task otherwise. */
-  private async resolve(thread: number): Promise<{ live: true; cpuThread: number } | { live: false; task: Task; c: CpuState }> {
+  private async resolve(
+    thread: number,
+  ): Promise<{ live: true; cpuThread: number } | { live: false; task: Task; c: CpuState }> {
     if (!this.tasksShown) return { live: true, cpuThread: await this.innerThread(thread) };
     const c = await this.cpuState();
     if (thread <= 0 || thread === this.cpuThreadId(c)) return { live: true, cpuThread: c.cpuThread };
@@ -243,7 +254,11 @@ export class LinuxTarget implements Target {
     const sp = Buffer.from(regs.buffer, regs.byteOffset + slot.offset, 8).readBigUInt64LE(0);
     if (sp < STACK_PREFETCH.below) return undefined; // nothing saved yet (a task that never ran)
     const addr = (sp & ~63n) - STACK_PREFETCH.below;
-    const top: StackTop = { addr, size: STACK_PREFETCH.size, data: this.readGuest(addr, STACK_PREFETCH.size).catch(() => undefined) };
+    const top: StackTop = {
+      addr,
+      size: STACK_PREFETCH.size,
+      data: this.readGuest(addr, STACK_PREFETCH.size).catch(() => undefined),
+    };
     c.stacks.set(id, top);
     return top;
   }
@@ -280,7 +295,6 @@ export class LinuxTarget implements Target {
     if (r.live) return this.inner.readRegisters(r.cpuThread);
     return this.savedRegisters(r.task, r.c);
   }
-
 
   async readRegister(thread: number, regno: number): Promise<Uint8Array | undefined> {
     const r = await this.resolve(thread);
@@ -406,7 +420,8 @@ export class LinuxTarget implements Target {
         return '  PID S COMM\n' + tasks.map((t) => `${String(t.pid).padStart(5)} ${t.state} ${t.comm}\n`).join('');
       }
       case 'dmesg':
-        if (!this.hasAll(DMESG_REQUIRED)) return 'kwb: this kernel has no lockless printk ring buffer in its debug info\n';
+        if (!this.hasAll(DMESG_REQUIRED))
+          return 'kwb: this kernel has no lockless printk ring buffer in its debug info\n';
         return readDmesg(this.offsets, read);
       case 'lsmod':
         if (!this.hasAll(MODULES_REQUIRED)) return 'kwb: this kernel has no module support\n';
@@ -415,7 +430,6 @@ export class LinuxTarget implements Target {
         return this.inner.monitor?.(command);
     }
   }
-
 
   detach(): Promise<void> {
     return this.inner.detach();

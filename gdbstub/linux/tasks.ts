@@ -37,7 +37,17 @@ interface TaskFields {
   end: number;
 }
 
-export const TASK_QUERIES_REQUIRED = ['init_task', 'task.tasks', 'task.thread_group', 'task.pid', 'task.tgid', 'task.comm', 'task.comm.size', 'task.exit_state', 'task.stack'];
+export const TASK_QUERIES_REQUIRED = [
+  'init_task',
+  'task.tasks',
+  'task.thread_group',
+  'task.pid',
+  'task.tgid',
+  'task.comm',
+  'task.comm.size',
+  'task.exit_state',
+  'task.stack',
+];
 
 function taskFields(o: Offsets, context: { offset: number; size: number }): TaskFields {
   const modern = o.has('task.__state');
@@ -89,7 +99,11 @@ export class TaskWalker {
   private readonly initTask: bigint;
 
   /** `context`: where the arch keeps a task's saved registers, read along with the rest (one read per task). */
-  constructor(offsets: Offsets, context: { offset: number; size: number }, private readonly read: ReadMemory) {
+  constructor(
+    offsets: Offsets,
+    context: { offset: number; size: number },
+    private readonly read: ReadMemory,
+  ) {
     this.f = taskFields(offsets, context);
     this.initTask = offsets.get('init_task');
   }
@@ -99,7 +113,8 @@ export class TaskWalker {
     const bytes = Buffer.from(await this.read(addr + BigInt(f.start), f.end - f.start));
     if (bytes.length < f.end - f.start) throw new Error(`task_struct at 0x${addr.toString(16)} is unreadable`);
     const at = (o: number) => o - f.start;
-    const state = f.stateSize === 4 ? bytes.readUInt32LE(at(f.state)) : Number(bytes.readBigUInt64LE(at(f.state)) & 0xffffffffn);
+    const state =
+      f.stateSize === 4 ? bytes.readUInt32LE(at(f.state)) : Number(bytes.readBigUInt64LE(at(f.state)) & 0xffffffffn);
     const commBytes = bytes.subarray(at(f.comm), at(f.comm) + f.commSize);
     const nul = commBytes.indexOf(0);
     const task: Task = {

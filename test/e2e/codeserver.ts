@@ -15,7 +15,9 @@ export const CODE_SERVER_DIR = process.env.KWB_E2E_DIR || cacheDir('code-server'
 /** Install code-server on first use (a few minutes, npm registry and Debian only), like the fixture kernels. */
 export function ensureCodeServer(): string {
   if (!existsSync(join(CODE_SERVER_DIR, `.kwb-ready-${VERSION}`))) {
-    execFileSync('bash', [join(__dirname, '..', '..', 'scripts', 'setup-e2e.sh')], { stdio: ['ignore', 'inherit', 'inherit'] });
+    execFileSync('bash', [join(__dirname, '..', '..', 'scripts', 'setup-e2e.sh')], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
   }
   return join(CODE_SERVER_DIR, 'node_modules', '.bin', 'code-server');
 }
@@ -57,14 +59,36 @@ export async function openVsCode(vsix: string, workspace: string, logDir: string
       'editor.minimap.enabled': false,
     }),
   );
-  const args = ['--config', join(tmp, 'config.yaml'), '--extensions-dir', join(tmp, 'ext'), '--user-data-dir', join(tmp, 'data')];
+  const args = [
+    '--config',
+    join(tmp, 'config.yaml'),
+    '--extensions-dir',
+    join(tmp, 'ext'),
+    '--user-data-dir',
+    join(tmp, 'data'),
+  ];
   execFileSync(bin, [...args, '--install-extension', vsix], { stdio: ['ignore', 'ignore', 'inherit'] });
   const port = await freePort();
   const server: ChildProcess = spawn(
     bin,
-    [...args, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override', workspace],
+    [
+      ...args,
+      '--auth',
+      'none',
+      '--bind-addr',
+      `127.0.0.1:${port}`,
+      '--disable-telemetry',
+      '--disable-update-check',
+      '--disable-workspace-trust',
+      '--disable-getting-started-override',
+      workspace,
+    ],
     // its IPC sockets go to our temp dir, which goes away with it
-    { detached: true, env: { ...process.env, TMPDIR: tmp }, stdio: ['ignore', openSync(join(logDir, 'code-server.log'), 'w'), openSync(join(logDir, 'code-server.err'), 'w')] },
+    {
+      detached: true,
+      env: { ...process.env, TMPDIR: tmp },
+      stdio: ['ignore', openSync(join(logDir, 'code-server.log'), 'w'), openSync(join(logDir, 'code-server.err'), 'w')],
+    },
   );
   const killServer = async () => {
     const exited = new Promise((r) => server.once('exit', r));
@@ -96,7 +120,15 @@ export async function openVsCode(vsix: string, workspace: string, logDir: string
       executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
       headless: true,
       viewport: { width: 1600, height: 1000 },
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     const page = browser.pages()[0] ?? (await browser.newPage());
     await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`);

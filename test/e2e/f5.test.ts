@@ -30,7 +30,12 @@ function leftovers(tree: string): string[] {
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      if (cmd.includes(join(tree, 'linux')) || cmd.includes(join(tree, 'vmlinux')) || /^(\S*\/)?(gdb|gdbserver|gdb-multiarch) /.test(cmd)) found.push(`${pid} ${cmd.slice(0, 100)}`);
+      if (
+        cmd.includes(join(tree, 'linux')) ||
+        cmd.includes(join(tree, 'vmlinux')) ||
+        /^(\S*\/)?(gdb|gdbserver|gdb-multiarch) /.test(cmd)
+      )
+        found.push(`${pid} ${cmd.slice(0, 100)}`);
     } catch {
       // gone
     }
@@ -47,14 +52,21 @@ async function command(page: Page, name: string): Promise<void> {
 /** The editor line that carries the top stack frame's decoration. */
 function stoppedLine(page: Page): Promise<string | undefined> {
   return page.evaluate(() => {
-    const top = (document.querySelector('.view-overlays .debug-top-stack-frame-line')?.parentElement as HTMLElement | null)?.style.top;
+    const top = (
+      document.querySelector('.view-overlays .debug-top-stack-frame-line')?.parentElement as HTMLElement | null
+    )?.style.top;
     const rows = [...document.querySelectorAll('.margin-view-overlays > div')] as HTMLElement[];
-    return rows.find((d) => d.style.top === top)?.querySelector('.line-numbers')?.textContent?.trim();
+    return rows
+      .find((d) => d.style.top === top)
+      ?.querySelector('.line-numbers')
+      ?.textContent?.trim();
   });
 }
 
 function terminalText(page: Page): Promise<string> {
-  return page.evaluate(() => [...document.querySelectorAll('.xterm-rows > div')].map((r) => r.textContent ?? '').join('\n'));
+  return page.evaluate(() =>
+    [...document.querySelectorAll('.xterm-rows > div')].map((r) => r.textContent ?? '').join('\n'),
+  );
 }
 
 describe('VS Code end to end', { timeout: FIXTURE_TIMEOUT_MS }, () => {
@@ -65,7 +77,10 @@ describe('VS Code end to end', { timeout: FIXTURE_TIMEOUT_MS }, () => {
     tree = fixtureTree('um');
     // F5 must work with no launch.json at all
     rmSync(join(tree, '.vscode'), { recursive: true, force: true });
-    execFileSync('npm', ['run', '--silent', 'package'], { cwd: join(__dirname, '..', '..'), stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync('npm', ['run', '--silent', 'package'], {
+      cwd: join(__dirname, '..', '..'),
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
     assert.ok(existsSync(vsix));
     mkdirSync(ARTIFACTS, { recursive: true });
   });
@@ -113,11 +128,20 @@ describe('VS Code end to end', { timeout: FIXTURE_TIMEOUT_MS }, () => {
       await page.locator('.monaco-editor textarea').first().focus();
       await page.keyboard.press('F5');
       const picker = page.locator('.quick-input-list .monaco-list-row', { hasText: /kwb/i });
-      await Promise.race([toolbar.waitFor({ state: 'visible', timeout: 2000 }), picker.first().waitFor({ timeout: 2000 }).then(() => picker.first().click())]).catch(() => {});
+      await Promise.race([
+        toolbar.waitFor({ state: 'visible', timeout: 2000 }),
+        picker
+          .first()
+          .waitFor({ timeout: 2000 })
+          .then(() => picker.first().click()),
+      ]).catch(() => {});
     }
 
     // the guest boots in the kwb terminal; its shell's start-up already calls uname (else type it there)
-    const paused = page.locator('.debug-call-stack .state.label').filter({ hasText: /paused on breakpoint/i }).first();
+    const paused = page
+      .locator('.debug-call-stack .state.label')
+      .filter({ hasText: /paused on breakpoint/i })
+      .first();
     for (let i = 0, typed = false; !(await paused.isVisible()); i++) {
       assert.ok(i < 600, `not paused; terminal:\n${await terminalText(page)}`);
       if (!typed && /kwb: guest shell/.test(await terminalText(page))) {
@@ -136,15 +160,24 @@ describe('VS Code end to end', { timeout: FIXTURE_TIMEOUT_MS }, () => {
     await page.screenshot({ path: join(ARTIFACTS, 'paused.png') });
 
     // Variables: the local `tmp`
-    await page.locator('.debug-variables .monaco-list-row', { hasText: /^tmp\b/ }).first().waitFor({ timeout: 20_000 });
+    await page
+      .locator('.debug-variables .monaco-list-row', { hasText: /^tmp\b/ })
+      .first()
+      .waitFor({ timeout: 20_000 });
 
     // Watch: utsname()->release is the kernel's release string
     const watchHeader = page.locator('.pane-header', { hasText: /^\s*Watch/i }).first();
     await watchHeader.hover();
     await watchHeader.locator('.action-label[aria-label*="Add Expression"]').click();
-    await page.locator('.debug-watch .monaco-inputbox input, .debug-watch .monaco-inputbox textarea').first().fill('utsname()->release');
+    await page
+      .locator('.debug-watch .monaco-inputbox input, .debug-watch .monaco-inputbox textarea')
+      .first()
+      .fill('utsname()->release');
     await page.keyboard.press('Enter');
-    await page.locator('.debug-watch .monaco-list-row', { hasText: /6\.1\.\d+/ }).first().waitFor({ timeout: 20_000 });
+    await page
+      .locator('.debug-watch .monaco-list-row', { hasText: /6\.1\.\d+/ })
+      .first()
+      .waitFor({ timeout: 20_000 });
     await page.screenshot({ path: join(ARTIFACTS, 'inspect.png') });
 
     // Step over: the stopped-line marker moves
@@ -159,13 +192,20 @@ describe('VS Code end to end', { timeout: FIXTURE_TIMEOUT_MS }, () => {
 
     // Disassembly view
     await command(page, 'Open Disassembly View');
-    await page.locator('.disassembly-view .monaco-list-row, .disassembly-view .monaco-table-tr').nth(3).waitFor({ timeout: 20_000 });
+    await page
+      .locator('.disassembly-view .monaco-list-row, .disassembly-view .monaco-table-tr')
+      .nth(3)
+      .waitFor({ timeout: 20_000 });
     await page.screenshot({ path: join(ARTIFACTS, 'disassembly.png') });
 
     // go on; a command typed into the guest console terminal stops in newuname again
     await page.locator('.debug-toolbar .codicon-debug-continue').first().click();
     await page.locator('.debug-toolbar .codicon-debug-pause').first().waitFor({ timeout: 20_000 });
-    await page.locator('.panel .action-label', { hasText: /^Terminal$/i }).first().click().catch(() => {});
+    await page
+      .locator('.panel .action-label', { hasText: /^Terminal$/i })
+      .first()
+      .click()
+      .catch(() => {});
     for (let i = 0; !/\/ #\s*$/m.test(await terminalText(page)); i++) {
       assert.ok(i < 300, `no shell prompt in the terminal:\n${await terminalText(page)}`);
       // the shell's own start-up may call uname again: go on until it prompts
@@ -180,10 +220,19 @@ describe('VS Code end to end', { timeout: FIXTURE_TIMEOUT_MS }, () => {
 
     // restart reboots the guest (a new kernel process: a new thread name) in the same terminal, and the breakpoint
     // is hit in the new boot
-    const threadName = () => page.locator('.debug-call-stack .monaco-list-row .thread').first().innerText().catch(() => '');
+    const threadName = () =>
+      page
+        .locator('.debug-call-stack .monaco-list-row .thread')
+        .first()
+        .innerText()
+        .catch(() => '');
     const before = await threadName();
     await page.locator('.debug-toolbar .codicon-debug-restart').first().click();
-    for (let i = 0; !((await paused.isVisible()) && (await threadName()) !== before && /\S/.test(await threadName())); i++) {
+    for (
+      let i = 0;
+      !((await paused.isVisible()) && (await threadName()) !== before && /\S/.test(await threadName()));
+      i++
+    ) {
       assert.ok(i < 600, `not paused in a new boot after restart (${before}):\n${await terminalText(page)}`);
       await page.waitForTimeout(100);
     }

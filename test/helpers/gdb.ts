@@ -13,9 +13,13 @@ let treeCache: string | undefined;
 /** The cached UML fixture kernel tree (built by test/fixtures/build-kernel.sh um). */
 export function umlTree(): string {
   if (treeCache) return treeCache;
-  const r = spawnSync('bash', ['test/fixtures/build-kernel.sh', 'um'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const r = spawnSync('bash', ['test/fixtures/build-kernel.sh', 'um'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const tree = r.stdout.trim().split('\n').pop() ?? '';
-  if (r.status !== 0 || !existsSync(join(tree, 'linux'))) throw new Error(`cannot get the UML fixture kernel: ${r.stdout}`);
+  if (r.status !== 0 || !existsSync(join(tree, 'linux')))
+    throw new Error(`cannot get the UML fixture kernel: ${r.stdout}`);
   treeCache = tree;
   return tree;
 }
@@ -41,7 +45,16 @@ export function runGdb(
     gdb?: string;
   } = {},
 ): Promise<GdbResult> {
-  const args = ['-nx', '-q', '-batch', '-iex', 'set pagination off', '-iex', 'set confirm off', ...(opts.scripts ? ['-iex', `add-auto-load-safe-path ${opts.scripts}`] : [])];
+  const args = [
+    '-nx',
+    '-q',
+    '-batch',
+    '-iex',
+    'set pagination off',
+    '-iex',
+    'set confirm off',
+    ...(opts.scripts ? ['-iex', `add-auto-load-safe-path ${opts.scripts}`] : []),
+  ];
   for (const c of commands) args.push('-ex', c);
   if (file) args.push(file);
   const child = spawn(opts.gdb ?? 'gdb', args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -89,7 +89,9 @@ export class MemTarget implements Target {
       this.stop = { kind: 'watchpoint', thread, watch: 'write', address: watch.addr };
       return Promise.resolve(this.stop);
     }
-    const next = [...this.breakpoints.values()].filter((b) => b.type === 0 && b.addr > this.pc()).sort((a, b) => (a.addr < b.addr ? -1 : 1))[0];
+    const next = [...this.breakpoints.values()]
+      .filter((b) => b.type === 0 && b.addr > this.pc())
+      .sort((a, b) => (a.addr < b.addr ? -1 : 1))[0];
     if (next) {
       this.setPc(next.addr);
       this.stop = { kind: 'breakpoint', thread };
@@ -137,16 +139,19 @@ export class RawClient {
   acks = 0;
   naks = 0;
   closed = false;
-  private readonly reader = new PacketReader((ev) => {
-    if (ev.type === 'ack') this.acks++;
-    else if (ev.type === 'nak') this.naks++;
-    else if (ev.type === 'packet') {
-      const s = ev.data.toString('latin1');
-      const w = this.waiters.shift();
-      if (w) w(s);
-      else this.replies.push(s);
-    }
-  }, { maxRaw: 1 << 22, maxDecoded: 1 << 22 });
+  private readonly reader = new PacketReader(
+    (ev) => {
+      if (ev.type === 'ack') this.acks++;
+      else if (ev.type === 'nak') this.naks++;
+      else if (ev.type === 'packet') {
+        const s = ev.data.toString('latin1');
+        const w = this.waiters.shift();
+        if (w) w(s);
+        else this.replies.push(s);
+      }
+    },
+    { maxRaw: 1 << 22, maxDecoded: 1 << 22 },
+  );
 
   private constructor(sock: Socket) {
     this.sock = sock;

@@ -24,7 +24,11 @@ export class Sandbox {
   }
 
   start(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): ChildProcess {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd, env: this.env(opts.env), stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: opts.cwd,
+      env: this.env(opts.env),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     if (opts.input !== undefined) child.stdin!.end(opts.input);
     return child;
   }

@@ -3,7 +3,11 @@
 import assert from 'node:assert/strict';
 
 /** gdb commands whose output lands between `<name>-start` and `<name>-end` lines (read back with section()). */
-export const mark = (name: string, ...commands: string[]): string[] => [`echo ${name}-start\\n`, ...commands, `echo ${name}-end\\n`];
+export const mark = (name: string, ...commands: string[]): string[] => [
+  `echo ${name}-start\\n`,
+  ...commands,
+  `echo ${name}-end\\n`,
+];
 
 /** The text gdb printed between `echo <name>-start` and `echo <name>-end`. */
 export function section(out: string, name: string): string {
@@ -13,7 +17,8 @@ export function section(out: string, name: string): string {
 }
 
 /** gdb prints a monitor command's answer on stderr; this puts it on stdout between the marks. */
-export const monitor = (command: string): string => `python gdb.write(gdb.execute('monitor ${command}', to_string=True))`;
+export const monitor = (command: string): string =>
+  `python gdb.write(gdb.execute('monitor ${command}', to_string=True))`;
 
 /** Select the thread named `name` (batch gdb cannot read a thread number back otherwise). */
 export const selectThread = (name: string): string =>

@@ -23,7 +23,10 @@ export function rv64Fixture(): Rv64Fixture {
   if (!fixture) {
     const tree = fixtureTree('riscv');
     const script = join(__dirname, '..', 'fixtures', 'build-rv64-init.sh');
-    const initramfs = execFileSync('bash', [script, tree], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+    const initramfs = execFileSync('bash', [script, tree], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }).trim();
     fixture = { tree, image: join(tree, 'arch/riscv/boot/Image'), vmlinux: join(tree, 'vmlinux'), initramfs };
   }
   return fixture;
@@ -47,7 +50,10 @@ export const INIT_MARKER = `${INIT_PREFIX}hello`;
 
 /** The test init's lines in a console transcript, in order, without line-ending CRs. */
 export function initLines(console: string): string[] {
-  return console.split('\n').map((line) => line.replace(/\r+$/, '')).filter((line) => line.startsWith(INIT_PREFIX));
+  return console
+    .split('\n')
+    .map((line) => line.replace(/\r+$/, ''))
+    .filter((line) => line.startsWith(INIT_PREFIX));
 }
 
 /** The kernel's banner as /proc/version shows it, read from the Image itself. */
@@ -103,10 +109,35 @@ export function bootQemu(boot: QemuBoot): QemuResult {
   const dir = mkdtempSync(join(tmpdir(), 'kwb-qemu-rv64-'));
   try {
     const consoleFile = join(dir, 'console');
-    const args = ['-M', 'virt', '-smp', '1', '-m', '256M', '-bios', 'default', '-display', 'none', '-monitor', 'none',
-      '-serial', `file:${consoleFile}`, '-kernel', boot.image, '-initrd', boot.initramfs, '-append', boot.append];
+    const args = [
+      '-M',
+      'virt',
+      '-smp',
+      '1',
+      '-m',
+      '256M',
+      '-bios',
+      'default',
+      '-display',
+      'none',
+      '-monitor',
+      'none',
+      '-serial',
+      `file:${consoleFile}`,
+      '-kernel',
+      boot.image,
+      '-initrd',
+      boot.initramfs,
+      '-append',
+      boot.append,
+    ];
     if (boot.disk) {
-      args.push('-drive', `file=${boot.disk},format=raw,if=none,id=disk0,snapshot=on`, '-device', 'virtio-blk-device,drive=disk0');
+      args.push(
+        '-drive',
+        `file=${boot.disk},format=raw,if=none,id=disk0,snapshot=on`,
+        '-device',
+        'virtio-blk-device,drive=disk0',
+      );
     }
     const t0 = performance.now();
     const r = spawnSync(QEMU_RISCV, args, { stdio: ['ignore', 'ignore', 'pipe'], timeout: boot.timeoutMs ?? 120_000 });

@@ -11,8 +11,10 @@ import { FIXTURE_TIMEOUT_MS } from '../helpers/fixtures';
 import { INIT_MARKER, rv64Fixture, rv64QemuSkipReason } from '../helpers/rv64';
 
 const ADAPTER = join(__dirname, '..', '..', 'dist', 'debugAdapter.js');
-const skip = spawnSync('gdb-multiarch', ['--version'], { stdio: 'ignore' }).status !== 0
-  ? 'gdb-multiarch is not installed' : rv64QemuSkipReason();
+const skip =
+  spawnSync('gdb-multiarch', ['--version'], { stdio: 'ignore' }).status !== 0
+    ? 'gdb-multiarch is not installed'
+    : rv64QemuSkipReason();
 
 describe('debug adapter on the rv64 engine', { skip, timeout: FIXTURE_TIMEOUT_MS }, () => {
   const dc = new DebugClient('node', ADAPTER, 'kwb');
@@ -24,7 +26,8 @@ describe('debug adapter on the rv64 engine', { skip, timeout: FIXTURE_TIMEOUT_MS
     const { tree, image, initramfs } = rv64Fixture();
     const mainc = join(tree, 'init', 'main.c');
     const source = readFileSync(mainc, 'utf8').split('\n');
-    const line = source.findIndex((l) => l.includes('pr_notice("Kernel command line: %s\\n", saved_command_line);')) + 1;
+    const line =
+      source.findIndex((l) => l.includes('pr_notice("Kernel command line: %s\\n", saved_command_line);')) + 1;
     assert.ok(line > 0);
     await dc.start();
     dc.on('output', (e: DebugProtocol.OutputEvent) => outputs.push(e.body.output));

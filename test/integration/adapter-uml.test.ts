@@ -56,16 +56,25 @@ describe('debug adapter on UML', { timeout: FIXTURE_TIMEOUT_MS }, () => {
     await dc.initializeRequest({ adapterID: 'kwb', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path' });
     // the guest calls uname once a second, forever
     const initialized = dc.waitForEvent('initialized');
-    await dc.launchRequest({ kernel: join(tree, 'linux'), command: ['sh', '-c', 'while true; do uname -r; sleep 1; done'] } as DebugProtocol.LaunchRequestArguments);
+    await dc.launchRequest({
+      kernel: join(tree, 'linux'),
+      command: ['sh', '-c', 'while true; do uname -r; sleep 1; done'],
+    } as DebugProtocol.LaunchRequestArguments);
     await initialized;
     // a log point first: it prints and does not stop
-    const log = await dc.setBreakpointsRequest({ source: { path: sysc }, breakpoints: [{ line, logMessage: 'uname from the guest: {utsname()->sysname}' }] });
+    const log = await dc.setBreakpointsRequest({
+      source: { path: sysc },
+      breakpoints: [{ line, logMessage: 'uname from the guest: {utsname()->sysname}' }],
+    });
     assert.equal(log.body.breakpoints[0]!.verified, true);
     await dc.configurationDoneRequest();
     while (!outputs.some((o) => /uname from the guest: "Linux"/.test(o))) await new Promise((r) => setTimeout(r, 100));
 
     // a breakpoint set while the guest runs, with a condition that holds and a hit count
-    const bp = await dc.setBreakpointsRequest({ source: { path: sysc }, breakpoints: [{ line, condition: 'name != 0', hitCondition: '2' }] });
+    const bp = await dc.setBreakpointsRequest({
+      source: { path: sysc },
+      breakpoints: [{ line, condition: 'name != 0', hitCondition: '2' }],
+    });
     assert.equal(bp.body.breakpoints[0]!.verified, true);
     assert.equal(bp.body.breakpoints[0]!.line, line);
     const { thread, frames } = await stoppedAt('breakpoint');
@@ -85,7 +94,11 @@ describe('debug adapter on UML', { timeout: FIXTURE_TIMEOUT_MS }, () => {
     assert.deepEqual(fields.body.variables.map((v) => v.name).slice(0, 3), ['sysname', 'nodename', 'release']);
     const comm = await dc.evaluateRequest({ expression: 'init_task.comm', frameId: frames[0]!.id, context: 'watch' });
     assert.match(comm.body.result, /^"swapper/);
-    const release = await dc.evaluateRequest({ expression: 'utsname()->release', frameId: frames[0]!.id, context: 'hover' });
+    const release = await dc.evaluateRequest({
+      expression: 'utsname()->release',
+      frameId: frames[0]!.id,
+      context: 'hover',
+    });
     assert.match(release.body.result, /^"6\.1\.\d+/);
     const task = await dc.evaluateRequest({ expression: 'init_task', frameId: frames[0]!.id, context: 'watch' });
     const t1 = Date.now();
@@ -98,15 +111,28 @@ describe('debug adapter on UML', { timeout: FIXTURE_TIMEOUT_MS }, () => {
     assert.match(raw.body.result, /kernel\/sys\.c/);
 
     // memory and disassembly at the pc
-    const mem = (await dc.customRequest('readMemory', { memoryReference: frames[0]!.instructionPointerReference!, count: 16 })) as DebugProtocol.ReadMemoryResponse;
+    const mem = (await dc.customRequest('readMemory', {
+      memoryReference: frames[0]!.instructionPointerReference!,
+      count: 16,
+    })) as DebugProtocol.ReadMemoryResponse;
     assert.equal(Buffer.from(mem.body!.data!, 'base64').length, 16);
-    const dis = await dc.disassembleRequest({ memoryReference: frames[0]!.instructionPointerReference!, instructionOffset: -3, instructionCount: 8 });
+    const dis = await dc.disassembleRequest({
+      memoryReference: frames[0]!.instructionPointerReference!,
+      instructionOffset: -3,
+      instructionCount: 8,
+    });
     assert.equal(dis.body!.instructions.length, 8);
-    assert.ok(dis.body!.instructions.some((i) => BigInt(i.address) === BigInt(frames[0]!.instructionPointerReference!)));
+    assert.ok(
+      dis.body!.instructions.some((i) => BigInt(i.address) === BigInt(frames[0]!.instructionPointerReference!)),
+    );
 
     // set a variable and read it back
     const name = locals.body.variables.find((v) => v.name === 'name')!;
-    await dc.setVariableRequest({ variablesReference: scopes.body.scopes[0]!.variablesReference, name: 'name', value: name.value.split(' ')[0]! });
+    await dc.setVariableRequest({
+      variablesReference: scopes.body.scopes[0]!.variablesReference,
+      name: 'name',
+      value: name.value.split(' ')[0]!,
+    });
 
     // stepping: over, in, out, one instruction
     await dc.nextRequest({ threadId: thread });
@@ -126,7 +152,9 @@ describe('debug adapter on UML', { timeout: FIXTURE_TIMEOUT_MS }, () => {
     // a data breakpoint on a kernel variable the timer changes
     await dc.setBreakpointsRequest({ source: { path: sysc }, breakpoints: [] });
     const info = await dc.dataBreakpointInfoRequest({ name: 'jiffies' });
-    const data = await dc.setDataBreakpointsRequest({ breakpoints: [{ dataId: info.body.dataId!, accessType: 'write' }] });
+    const data = await dc.setDataBreakpointsRequest({
+      breakpoints: [{ dataId: info.body.dataId!, accessType: 'write' }],
+    });
     assert.equal(data.body.breakpoints[0]!.verified, true);
     await dc.continueRequest({ threadId: thread });
     await stoppedAt('data breakpoint');
@@ -140,7 +168,9 @@ describe('debug adapter on UML', { timeout: FIXTURE_TIMEOUT_MS }, () => {
     await dc.setFunctionBreakpointsRequest({ breakpoints: [] });
 
     // an instruction breakpoint
-    await dc.customRequest('setInstructionBreakpoints', { breakpoints: [{ instructionReference: frames[0]!.instructionPointerReference! }] });
+    await dc.customRequest('setInstructionBreakpoints', {
+      breakpoints: [{ instructionReference: frames[0]!.instructionPointerReference! }],
+    });
     await dc.continueRequest({ threadId: thread });
     const ib = await stoppedAt('instruction breakpoint');
     assert.equal(BigInt(ib.frames[0]!.instructionPointerReference!), BigInt(frames[0]!.instructionPointerReference!));
@@ -176,10 +206,16 @@ describe('debug adapter: bad launches', { timeout: 60_000 }, () => {
     await dc.stop().catch(() => {});
   });
 
-  it('reports a missing kernel and a file kwb cannot boot at once, with kwb\'s own words', async () => {
-    await assert.rejects(dc.launchRequest({ kernel: '/nonexistent/linux' } as DebugProtocol.LaunchRequestArguments), /no kernel at \/nonexistent\/linux/);
+  it("reports a missing kernel and a file kwb cannot boot at once, with kwb's own words", async () => {
+    await assert.rejects(
+      dc.launchRequest({ kernel: '/nonexistent/linux' } as DebugProtocol.LaunchRequestArguments),
+      /no kernel at \/nonexistent\/linux/,
+    );
     const t0 = Date.now();
-    await assert.rejects(dc.launchRequest({ kernel: '/bin/true' } as DebugProtocol.LaunchRequestArguments), /not a User-mode Linux kernel/);
+    await assert.rejects(
+      dc.launchRequest({ kernel: '/bin/true' } as DebugProtocol.LaunchRequestArguments),
+      /not a User-mode Linux kernel/,
+    );
     assert.ok(Date.now() - t0 < 15_000);
   });
 });

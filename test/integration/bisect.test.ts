@@ -28,21 +28,59 @@ describe('kwb test', { timeout: FIXTURE_TIMEOUT_MS }, () => {
 
   it('decides a flaky test by --runs: bad when any run is bad, good below --bad-threshold', async () => {
     rmSync(join(shared, 'count'), { force: true });
-    const any = await box.run(['test', '--kernel', umlKernel(), '--share', `${shared}:/s`, '--runs', '3', '--', ...flaky]);
+    const any = await box.run([
+      'test',
+      '--kernel',
+      umlKernel(),
+      '--share',
+      `${shared}:/s`,
+      '--runs',
+      '3',
+      '--',
+      ...flaky,
+    ]);
     assert.equal(any.code, 1, any.stderr);
     assert.match(any.stderr, /run 2\/3: bad \(the command exited 1\)/);
     assert.match(any.stderr, /kwb test: bad: 1 of 3 run\(s\) bad/);
     rmSync(join(shared, 'count'), { force: true });
-    const threshold = await box.run(['test', '--kernel', umlKernel(), '--share', `${shared}:/s`, '--runs', '3', '--bad-threshold', '2', '--json', '--', ...flaky]);
+    const threshold = await box.run([
+      'test',
+      '--kernel',
+      umlKernel(),
+      '--share',
+      `${shared}:/s`,
+      '--runs',
+      '3',
+      '--bad-threshold',
+      '2',
+      '--json',
+      '--',
+      ...flaky,
+    ]);
     assert.equal(threshold.code, 0, threshold.stderr);
     const json = JSON.parse(threshold.stdout) as { verdict: string; runs: { verdict: string }[] };
     assert.equal(json.verdict, 'good');
-    assert.deepEqual(json.runs.map((r) => r.verdict), ['good', 'bad', 'good']);
+    assert.deepEqual(
+      json.runs.map((r) => r.verdict),
+      ['good', 'bad', 'good'],
+    );
   });
 
   it('reads KTAP printed in the guest and names the failed case', async () => {
     const data = join(__dirname, '..', 'unit', 'bisect', 'data');
-    const r = await box.run(['test', '--kernel', umlKernel(), '--warn-ok', '--ktap', '--share', `${data}:/d`, '--', 'sh', '-c', 'grep -A10000 "^KTAP version" /d/kunit-fail.log']);
+    const r = await box.run([
+      'test',
+      '--kernel',
+      umlKernel(),
+      '--warn-ok',
+      '--ktap',
+      '--share',
+      `${data}:/d`,
+      '--',
+      'sh',
+      '-c',
+      'grep -A10000 "^KTAP version" /d/kunit-fail.log',
+    ]);
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /bad: .*KTAP: 1 failed: list-kunit-test\.list_test_list_add/);
   });
@@ -61,9 +99,16 @@ describe('kwb bisect', { timeout: FIXTURE_TIMEOUT_MS }, () => {
   let repo: string;
   const git = (...args: string[]) => execFileSync('git', ['-C', repo, ...args], { encoding: 'utf8' }).trim();
   before(() => {
-    repo = execFileSync('bash', [join(__dirname, '..', 'fixtures', 'bisect-repo.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+    repo = execFileSync('bash', [join(__dirname, '..', 'fixtures', 'bisect-repo.sh')], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }).trim();
     // a previous run that died halfway must not leak into this one
-    execFileSync(process.execPath, [join(__dirname, '..', '..', 'dist', 'cli.js'), 'bisect', '--tree', repo, '--reset'], { stdio: 'ignore' });
+    execFileSync(
+      process.execPath,
+      [join(__dirname, '..', '..', 'dist', 'cli.js'), 'bisect', '--tree', repo, '--reset'],
+      { stdio: 'ignore' },
+    );
     git('checkout', '--quiet', 'main');
     rmSync(join(repo, '.git', 'kwb-bisect'), { recursive: true, force: true });
   });
@@ -77,7 +122,8 @@ describe('kwb bisect', { timeout: FIXTURE_TIMEOUT_MS }, () => {
     const broken = git('log', '--format=%H', '--grep=breaks the build', 'main');
     const test = ['--', 'sh', '-c', 'test "$(uname -s)" = Linux'];
     const state = join(repo, '.git', 'kwb-bisect', 'state.json');
-    const steps = () => (existsSync(state) ? (JSON.parse(readFileSync(state, 'utf8')) as { steps: unknown[] }).steps.length : 0);
+    const steps = () =>
+      existsSync(state) ? (JSON.parse(readFileSync(state, 'utf8')) as { steps: unknown[] }).steps.length : 0;
 
     const first = box.start(['bisect', '--tree', repo, '--good', 'main~7', '--bad', 'main', ...test]);
     const firstDone = collect(first);
@@ -90,18 +136,30 @@ describe('kwb bisect', { timeout: FIXTURE_TIMEOUT_MS }, () => {
 
     const resumed = await box.run(['bisect', '--tree', repo, '--resume']);
     assert.equal(resumed.code, 0, resumed.stderr);
-    assert.match(resumed.stderr, new RegExp(`first bad commit: ${culprit.slice(0, 12)} kernel/sys: lower-case the system name`));
+    assert.match(
+      resumed.stderr,
+      new RegExp(`first bad commit: ${culprit.slice(0, 12)} kernel/sys: lower-case the system name`),
+    );
 
     const report = JSON.parse(readFileSync(join(repo, '.git', 'kwb-bisect', 'report.json'), 'utf8')) as {
       firstBad: string;
       steps: { commit: string; verdict: string; reason: string; role: string; buildSeconds: number }[];
     };
     assert.equal(report.firstBad, culprit);
-    assert.deepEqual(report.steps.slice(0, 2).map((s) => [s.role, s.verdict]), [['check-good', 'good'], ['check-bad', 'bad']]);
+    assert.deepEqual(
+      report.steps.slice(0, 2).map((s) => [s.role, s.verdict]),
+      [
+        ['check-good', 'good'],
+        ['check-bad', 'bad'],
+      ],
+    );
     const skipped = report.steps.find((s) => s.commit === broken);
     assert.deepEqual([skipped?.verdict, skipped?.reason], ['skip', 'the kernel does not build']);
     assert.ok(report.steps.every((s) => s.buildSeconds > 0));
-    assert.match(readFileSync(join(repo, '.git', 'kwb-bisect', 'report.md'), 'utf8'), /First bad commit: `[0-9a-f]{12}` kernel\/sys: lower-case/);
+    assert.match(
+      readFileSync(join(repo, '.git', 'kwb-bisect', 'report.md'), 'utf8'),
+      /First bad commit: `[0-9a-f]{12}` kernel\/sys: lower-case/,
+    );
 
     // the user's branch and tree are as they were
     assert.equal(git('symbolic-ref', '--short', 'HEAD'), 'main');

@@ -27,12 +27,17 @@ function gdbserver(t: TestContext, program: string[]) {
 
 describe('proxy to a real gdbserver', { timeout: 120_000 }, () => {
   it('handshake, target description, registers, step, ^C, exit', async (t) => {
-    const { stream, exited } = gdbserver(t, ['/bin/sh', '-c', 'i=0; while [ $i -lt 1000000 ]; do i=$((i+1)); done; exit 3']);
+    const { stream, exited } = gdbserver(t, [
+      '/bin/sh',
+      '-c',
+      'i=0; while [ $i -lt 1000000 ]; do i=$((i+1)); done; exit 3',
+    ]);
     const target = await connectProxy(stream);
     assert.equal(target.arch, 'x86_64');
     const xml = target.targetXml('target.xml')!;
     assert.match(xml, /<target/);
-    for (const m of xml.matchAll(/<xi:include\s+href="([^"]+)"/g)) assert.ok(target.targetXml(m[1]!), `${m[1]} fetched`);
+    for (const m of xml.matchAll(/<xi:include\s+href="([^"]+)"/g))
+      assert.ok(target.targetXml(m[1]!), `${m[1]} fetched`);
     const regs = await target.readRegisters(target.lastStop().thread);
     assert.ok(regs.length >= 17 * 8, `g: ${regs.length} bytes`);
     const stop = await target.resume({ step: true });
@@ -56,7 +61,16 @@ describe('proxy to a real gdbserver', { timeout: 120_000 }, () => {
     t.after(() => stub.close());
     const r = await runGdb(
       '/bin/sleep',
-      [`target remote 127.0.0.1:${stub.port}`, 'p/x $pc', 'x/2xb $pc', 'break *($pc + 0)', 'info breakpoints', 'stepi', 'p/x $pc', 'kill'],
+      [
+        `target remote 127.0.0.1:${stub.port}`,
+        'p/x $pc',
+        'x/2xb $pc',
+        'break *($pc + 0)',
+        'info breakpoints',
+        'stepi',
+        'p/x $pc',
+        'kill',
+      ],
       { t, timeoutMs: 60_000 },
     );
     assert.match(r.out, /^\$1 = 0x[0-9a-f]+$/m, r.out + r.err);

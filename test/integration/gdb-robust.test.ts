@@ -26,7 +26,11 @@ describe('gdbstub robustness on UML', { timeout: 300_000 }, () => {
     const u = await bootDebugUml(t, {
       waitGdb: false,
       log: process.env.KWB_DEBUG ? (l) => console.log(l) : undefined,
-      command: ['sh', '-c', 'i=0; while [ $i -lt 2000 ]; do uname -r >/dev/null; echo tick $i; i=$((i+1)); sleep 0.2; done'],
+      command: [
+        'sh',
+        '-c',
+        'i=0; while [ $i -lt 2000 ]; do uname -r >/dev/null; echo tick $i; i=$((i+1)); sleep 0.2; done',
+      ],
     });
     await until(() => u.output().includes('tick 2'), 60_000);
     const port = u.stub.port;
@@ -64,7 +68,29 @@ describe('gdbstub robustness on UML', { timeout: 300_000 }, () => {
     assert.match(await c.request('m0,ffffffffffffffffffffffffffffffffffff'), /^E/);
 
     // nonsense arguments for every command letter: each gets an answer
-    for (const p of ['Z', 'Z0', 'Z0,zz,1', 'z9,1,1', 'vCont;q', 'vCont;C', 'H', 'Hx1', 'p', 'P=', 'P1=zz', 'X1,2:', 'M1,2', 'G', 'T', 'C', 'S', 'qXfer:features:read:', 'qRcmd,z', 'qThreadExtraInfo,zz', 'QPassSignals:zz']) {
+    for (const p of [
+      'Z',
+      'Z0',
+      'Z0,zz,1',
+      'z9,1,1',
+      'vCont;q',
+      'vCont;C',
+      'H',
+      'Hx1',
+      'p',
+      'P=',
+      'P1=zz',
+      'X1,2:',
+      'M1,2',
+      'G',
+      'T',
+      'C',
+      'S',
+      'qXfer:features:read:',
+      'qRcmd,z',
+      'qThreadExtraInfo,zz',
+      'QPassSignals:zz',
+    ]) {
       const r = await c.request(p);
       assert.ok(r === '' || /^E/.test(r) || r === 'OK', `${p} -> ${r}`);
     }
@@ -96,7 +122,14 @@ describe('gdbstub robustness on UML', { timeout: 300_000 }, () => {
     await until(() => !u.stub.attached, 10_000);
     const r = await runGdb(
       u.vmlinux,
-      [`target remote 127.0.0.1:${port}`, 'break __do_sys_newuname', 'continue', 'p utsname()->sysname', 'delete', 'detach'],
+      [
+        `target remote 127.0.0.1:${port}`,
+        'break __do_sys_newuname',
+        'continue',
+        'p utsname()->sysname',
+        'delete',
+        'detach',
+      ],
       { t, timeoutMs: 60_000 },
     );
     assert.match(r.out, /Breakpoint 1, __do_sys_newuname/, r.out + r.err);

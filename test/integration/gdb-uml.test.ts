@@ -148,23 +148,30 @@ describe('gdb through kwb stub on UML', { timeout: TIMEOUT }, () => {
     const ticks = u.output().split('\n').length;
     await until(() => u.output().split('\n').length > ticks + 3, 30_000, 'ticks after detach');
     // reattach; then vanish without detaching (SIGKILL while attached and stopped)
-    let attachedOut = '';
-    const b = runGdb(u.vmlinux, [`target remote 127.0.0.1:${u.stub.port}`, 'p jiffies', 'shell sleep 30'], { t, timeoutMs: 60_000 });
+    const b = runGdb(u.vmlinux, [`target remote 127.0.0.1:${u.stub.port}`, 'p jiffies', 'shell sleep 30'], {
+      t,
+      timeoutMs: 60_000,
+    });
     await until(() => u.stub.attached && !u.stub.running, 30_000, 'the reattached client to stop the guest');
     const stoppedAt = u.output().length;
     await sleep(1000);
     assert.equal(u.output().length, stoppedAt, 'the guest is stopped while the client holds it');
     // find gdb and kill it hard (the helper kills the group on timeout; here we do it ourselves)
     const { execFileSync } = await import('node:child_process');
-    const pids = execFileSync('pgrep', ['-f', `target remote 127.0.0.1:${u.stub.port}`], { encoding: 'utf8' }).trim().split('\n');
+    const pids = execFileSync('pgrep', ['-f', `target remote 127.0.0.1:${u.stub.port}`], { encoding: 'utf8' })
+      .trim()
+      .split('\n');
     for (const pid of pids) process.kill(Number(pid), 'SIGKILL');
-    attachedOut = (await b).out;
+    const attachedOut = (await b).out;
     assert.ok(BigInt(value(attachedOut, 1)) > jiffiesA, 'jiffies advanced between the sessions');
     await until(() => !u.stub.attached, 10_000, 'the stub to notice');
     const ticks2 = u.output().split('\n').length;
     await until(() => u.output().split('\n').length > ticks2 + 3, 30_000, 'ticks after the client vanished');
     // and one more client can attach and read
-    const c = await runGdb(u.vmlinux, [`target remote 127.0.0.1:${u.stub.port}`, 'p jiffies', 'detach'], { t, timeoutMs: 60_000 });
+    const c = await runGdb(u.vmlinux, [`target remote 127.0.0.1:${u.stub.port}`, 'p jiffies', 'detach'], {
+      t,
+      timeoutMs: 60_000,
+    });
     assert.ok(BigInt(value(c.out, 1)) > jiffiesA, c.out + c.err);
   });
 
@@ -173,18 +180,25 @@ describe('gdb through kwb stub on UML', { timeout: TIMEOUT }, () => {
     await until(() => u.stub.running, 10_000, 'the guest to run');
     await sleep(1500);
     // vmlinux-gdb.py probes `monitor info version`; then the task list, the log and the banner come from memory
-    const lx = await runGdb(u.vmlinux, [`target remote 127.0.0.1:${u.stub.port}`, 'lx-version', 'lx-ps', 'lx-dmesg', 'detach'], {
-      t,
-      timeoutMs: 60_000,
-      scripts: umlTree(),
-    });
+    const lx = await runGdb(
+      u.vmlinux,
+      [`target remote 127.0.0.1:${u.stub.port}`, 'lx-version', 'lx-ps', 'lx-dmesg', 'detach'],
+      {
+        t,
+        timeoutMs: 60_000,
+        scripts: umlTree(),
+      },
+    );
     assert.match(lx.out, new RegExp(`^Linux version ${release().replace(/\./g, '\\.')} `, 'm'), lx.out + lx.err);
     assert.match(lx.out, /^0x[0-9a-f]+ +1 +init$/m);
     assert.match(lx.out, /^0x[0-9a-f]+ +\d+ +sleep$/m);
     assert.match(lx.out, /\[ *\d+\.\d+\] Run \/kwb\/init as init process/);
     await until(() => !u.stub.attached, 10_000, 'the detach');
     const pid = u.guest.pid!;
-    const r = await runGdb(u.vmlinux, [`target remote 127.0.0.1:${u.stub.port}`, 'p jiffies', 'kill'], { t, timeoutMs: 60_000 });
+    const r = await runGdb(u.vmlinux, [`target remote 127.0.0.1:${u.stub.port}`, 'p jiffies', 'kill'], {
+      t,
+      timeoutMs: 60_000,
+    });
     assert.match(r.out, /\[Inferior 1 \(Remote target\) killed\]/, r.out + r.err);
     await u.stub.killed;
     const result = await u.guest.wait();

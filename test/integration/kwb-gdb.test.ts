@@ -24,13 +24,29 @@ describe('kwb gdb', { timeout: FIXTURE_TIMEOUT_MS }, () => {
   it('attaches gdb with symbols and lx- scripts to the served guest, and kill ends it', async () => {
     box = new Sandbox();
     const env = { KWB_CACHE: sessions };
-    const guest = box.start(['run', '--kernel', umlKernel(), '--gdb', ':0', '--wait-gdb', '--', 'uname', '-r'], { env });
+    const guest = box.start(['run', '--kernel', umlKernel(), '--gdb', ':0', '--wait-gdb', '--', 'uname', '-r'], {
+      env,
+    });
     const guestDone = collect(guest);
     let err = '';
     guest.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     await until(() => /gdb stub listening on 127\.0\.0\.1:\d+/.test(err), 'the stub to listen');
     const gdb = await box.run(
-      ['gdb', '--', '-batch', '-ex', 'break __do_sys_newuname', '-ex', 'continue', '-ex', 'p utsname()->release', '-ex', 'lx-version', '-ex', 'kill'],
+      [
+        'gdb',
+        '--',
+        '-batch',
+        '-ex',
+        'break __do_sys_newuname',
+        '-ex',
+        'continue',
+        '-ex',
+        'p utsname()->release',
+        '-ex',
+        'lx-version',
+        '-ex',
+        'kill',
+      ],
       { env },
     );
     assert.match(gdb.stdout, /Breakpoint 1, __do_sys_newuname/);

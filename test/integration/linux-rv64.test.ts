@@ -13,14 +13,22 @@ import { TASK_CHECK_COMMANDS, checkTasksAgainstKernelScripts } from '../helpers/
 import { rv64Fixture, rv64QemuSkipReason } from '../helpers/rv64';
 
 const GDB = 'gdb-multiarch';
-const skip = spawnSync(GDB, ['--version'], { stdio: 'ignore' }).status !== 0 ? `${GDB} is not installed` : rv64QemuSkipReason();
+const skip =
+  spawnSync(GDB, ['--version'], { stdio: 'ignore' }).status !== 0 ? `${GDB} is not installed` : rv64QemuSkipReason();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('kernel-aware stub on the rv64 engine', { skip, timeout: FIXTURE_TIMEOUT_MS }, () => {
-  it('tasks as threads, kthreadd\'s stack through __schedule, ps and dmesg equal lx-ps and lx-dmesg', async (t) => {
+  it("tasks as threads, kthreadd's stack through __schedule, ps and dmesg equal lx-ps and lx-dmesg", async (t) => {
     const { tree, image, vmlinux, initramfs } = rv64Fixture();
     // kwb.hold: the test init waits for a line of input before powering off, so there is a guest to look at
-    const guest = await bootGuest({ kernel: image, initrd: initramfs, append: ['kwb.hold'], console: 'pipe', debug: { wait: false }, timeoutSec: 300 });
+    const guest = await bootGuest({
+      kernel: image,
+      initrd: initramfs,
+      append: ['kwb.hold'],
+      console: 'pipe',
+      debug: { wait: false },
+      timeoutSec: 300,
+    });
     t.after(() => guest.stop());
     let console = '';
     guest.output.on('data', (d: Buffer) => (console += d.toString()));
@@ -32,15 +40,20 @@ describe('kernel-aware stub on the rv64 engine', { skip, timeout: FIXTURE_TIMEOU
       await sleep(100);
     }
 
-    const r = await runGdb(vmlinux, [
-      `target remote 127.0.0.1:${stub.port}`,
-      ...TASK_CHECK_COMMANDS,
-      'detach',
-    ], { gdb: GDB, t, timeoutMs: 180_000, scripts: tree });
+    const r = await runGdb(vmlinux, [`target remote 127.0.0.1:${stub.port}`, ...TASK_CHECK_COMMANDS, 'detach'], {
+      gdb: GDB,
+      t,
+      timeoutMs: 180_000,
+      scripts: tree,
+    });
     const all = r.out + r.err;
     const threads = checkTasksAgainstKernelScripts(r.out, all, 5);
     assert.match(threads, /Thread \d+ "init" \(pid 1 /);
-    assert.deepEqual(warnings.filter((w) => !w.startsWith('gdbstub: ')), [], 'no kernel-awareness warnings');
+    assert.deepEqual(
+      warnings.filter((w) => !w.startsWith('gdbstub: ')),
+      [],
+      'no kernel-awareness warnings',
+    );
 
     // reading the task list did not disturb the guest: it finishes its init and powers off
     guest.input.write('\n');

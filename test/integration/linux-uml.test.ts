@@ -9,7 +9,14 @@ import { bootGuest } from '../../engine/boot.js';
 import { serveGuest } from '../../engine/serve.js';
 import type { Guest } from '../../engine/guest.js';
 import { runGdb, umlTree } from '../helpers/gdb.js';
-import { TASK_CHECK_COMMANDS, checkTasksAgainstKernelScripts, mark, monitor, section, selectThread } from '../helpers/linux.js';
+import {
+  TASK_CHECK_COMMANDS,
+  checkTasksAgainstKernelScripts,
+  mark,
+  monitor,
+  section,
+  selectThread,
+} from '../helpers/linux.js';
 
 const TIMEOUT = 300_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -26,7 +33,14 @@ async function until(cond: () => boolean, ms: number, what: string): Promise<voi
 async function bootAware(t: TestContext, command: string[], waitGdb = false) {
   const tree = umlTree();
   const kernel = join(tree, 'linux');
-  const guest = await bootGuest({ kernel, console: 'pipe', debug: { wait: waitGdb }, command, mem: '128M', timeoutSec: 300 });
+  const guest = await bootGuest({
+    kernel,
+    console: 'pipe',
+    debug: { wait: waitGdb },
+    command,
+    mem: '128M',
+    timeoutSec: 300,
+  });
   t.after(() => guest.stop());
   let output = '';
   guest.output.on('data', (d: Buffer) => (output += d.toString()));
@@ -37,7 +51,7 @@ async function bootAware(t: TestContext, command: string[], waitGdb = false) {
 }
 
 describe('kernel-aware stub on UML', { timeout: TIMEOUT }, () => {
-  it('tasks as threads, kthreadd\'s stack, ps and dmesg equal lx-ps and lx-dmesg; the guest then finishes', async (t) => {
+  it("tasks as threads, kthreadd's stack, ps and dmesg equal lx-ps and lx-dmesg; the guest then finishes", async (t) => {
     const u = await bootAware(t, ['sh', '-c', 'sleep 100 & p=$!; echo kwb-ready; sleep 4; kill $p; exit 3']);
     await until(() => u.output().includes('kwb-ready'), 120_000, 'the guest command');
     await sleep(500);
@@ -65,7 +79,10 @@ describe('kernel-aware stub on UML', { timeout: TIMEOUT }, () => {
       { t, timeoutMs: 120_000, scripts: u.tree },
     );
     const all = r.out + r.err;
-    assert.deepEqual(u.warnings.filter((w) => /kernel awareness/.test(w)), []);
+    assert.deepEqual(
+      u.warnings.filter((w) => /kernel awareness/.test(w)),
+      [],
+    );
     if (process.env.KWB_SHOW) console.log(r.out, r.err);
 
     // every task, by name, with its pid, as the kernel's own lx-ps sees them; the log equals lx-dmesg's text;
@@ -82,7 +99,8 @@ describe('kernel-aware stub on UML', { timeout: TIMEOUT }, () => {
     assert.equal(section(r.out, 'lsmod'), 'no modules loaded\n');
 
     const help = section(r.out, 'help');
-    for (const cmd of ['ps', 'dmesg', 'lsmod', 'threads tasks\\|cpu', 'info version']) assert.match(help, new RegExp(`^ +${cmd} `, 'm'));
+    for (const cmd of ['ps', 'dmesg', 'lsmod', 'threads tasks\\|cpu', 'info version'])
+      assert.match(help, new RegExp(`^ +${cmd} `, 'm'));
 
     // kthreadd's saved registers are not the CPU's: refused
     assert.match(section(r.out, 'write') + r.err, /not on the CPU|E01|Could not write register/i);
@@ -147,7 +165,10 @@ describe('kernel-aware stub in the debug adapter', { timeout: TIMEOUT }, () => {
     dc.on('output', (e: DebugProtocol.OutputEvent) => output.push(e.body.output));
     await dc.initializeRequest({ adapterID: 'kwb', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path' });
     const initialized = dc.waitForEvent('initialized');
-    await dc.launchRequest({ kernel: join(tree, 'linux'), command: ['sh', '-c', 'sleep 1; uname -s'] } as DebugProtocol.LaunchRequestArguments);
+    await dc.launchRequest({
+      kernel: join(tree, 'linux'),
+      command: ['sh', '-c', 'sleep 1; uname -s'],
+    } as DebugProtocol.LaunchRequestArguments);
     await initialized;
     await dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: '__do_sys_newuname' }] });
     const stopped = dc.waitForEvent('stopped') as Promise<DebugProtocol.StoppedEvent>;

@@ -21,7 +21,10 @@ const KWB_BOOTARGS = 'console=ttyS0 earlycon=sbi';
 describe('rv64 engine on the RISC-V fixture', { skip: rv64QemuSkipReason(), timeout: FIXTURE_TIMEOUT_MS }, () => {
   const sandbox = new Sandbox();
   const scratch = mkdtempSync(join(tmpdir(), 'kwb-rv64-boot-'));
-  after(() => { sandbox.dispose(); rmSync(scratch, { recursive: true, force: true }); });
+  after(() => {
+    sandbox.dispose();
+    rmSync(scratch, { recursive: true, force: true });
+  });
 
   function noLeftovers(): void {
     assert.deepEqual(sandbox.leftovers(), { files: [], processes: [] });
@@ -29,7 +32,17 @@ describe('rv64 engine on the RISC-V fixture', { skip: rv64QemuSkipReason(), time
 
   it('boots to the init with the built-in SBI, prints what QEMU prints, and powers off with status 0', async () => {
     const { image, initramfs } = rv64Fixture();
-    const r = await sandbox.run(['boot', '--kernel', image, '--initrd', initramfs, '--append', 'kwb.test=1', '--timeout', '120']);
+    const r = await sandbox.run([
+      'boot',
+      '--kernel',
+      image,
+      '--initrd',
+      initramfs,
+      '--append',
+      'kwb.test=1',
+      '--timeout',
+      '120',
+    ]);
     assert.equal(r.code, 0, r.stderr + r.stdout.slice(-3000));
     const lines = initLines(r.stdout);
     assert.deepEqual(lines, expectedInitLines({ image, append: `${KWB_BOOTARGS} kwb.test=1` }));
@@ -41,7 +54,17 @@ describe('rv64 engine on the RISC-V fixture', { skip: rv64QemuSkipReason(), time
 
   it('boots the same way under OpenSBI in M-mode (--bios)', async () => {
     const { image, initramfs } = rv64Fixture();
-    const r = await sandbox.run(['boot', '--kernel', image, '--initrd', initramfs, '--bios', OPENSBI, '--timeout', '120']);
+    const r = await sandbox.run([
+      'boot',
+      '--kernel',
+      image,
+      '--initrd',
+      initramfs,
+      '--bios',
+      OPENSBI,
+      '--timeout',
+      '120',
+    ]);
     assert.equal(r.code, 0, r.stderr + r.stdout.slice(-3000));
     assert.match(r.stdout, /OpenSBI v\d/);
     assert.deepEqual(initLines(r.stdout), expectedInitLines({ image, append: KWB_BOOTARGS }));
@@ -89,10 +112,15 @@ describe('rv64 engine on the RISC-V fixture', { skip: rv64QemuSkipReason(), time
     const trace = () => {
       const marks: string[] = [];
       const m: Machine = new Machine({
-        kernel, initrd, bootargs: KWB_BOOTARGS, memBytes: 256 << 20,
+        kernel,
+        initrd,
+        bootargs: KWB_BOOTARGS,
+        memBytes: 256 << 20,
         console: (bytes) => marks.push(`${m.cpu.retired()}:${Buffer.from(bytes).toString('latin1')}`),
       });
-      while (m.run(50_000_000, true).kind !== 'power') { /* until poweroff */ }
+      while (m.run(50_000_000, true).kind !== 'power') {
+        /* until poweroff */
+      }
       return marks;
     };
     const first = trace();

@@ -6,7 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import { FIXTURE_TIMEOUT_MS, umlKernel } from '../helpers/fixtures.js';
 import { CLI, Sandbox, until } from '../helpers/kwb.js';
 
-const tmux = (...args: string[]) => execFileSync('tmux', ['-L', `kwb-test-${process.pid}`, ...args], { encoding: 'utf8' });
+const tmux = (...args: string[]) =>
+  execFileSync('tmux', ['-L', `kwb-test-${process.pid}`, ...args], { encoding: 'utf8' });
 
 describe('interactive console', { timeout: FIXTURE_TIMEOUT_MS }, () => {
   const box = new Sandbox();
@@ -24,7 +25,9 @@ describe('interactive console', { timeout: FIXTURE_TIMEOUT_MS }, () => {
   });
 
   function session(name: string): { screen: () => string; keys: (...k: string[]) => void } {
-    const env = Object.entries(box.env()).filter(([k]) => ['TMPDIR', 'KWB_RUNTIME_DIR', 'PATH', 'HOME'].includes(k)).map(([k, v]) => `${k}=${v}`);
+    const env = Object.entries(box.env())
+      .filter(([k]) => ['TMPDIR', 'KWB_RUNTIME_DIR', 'PATH', 'HOME'].includes(k))
+      .map(([k, v]) => `${k}=${v}`);
     // after kwb: its status and the terminal's settings, then keep the pane open for reading
     const script = `env ${env.join(' ')} ${process.execPath} ${CLI} boot --kernel ${umlKernel()}; echo "EXITED rc=$?"; echo "TTY $(stty -a | tr ' ;' '\\n\\n' | grep -xE -- '-?(icanon|echo|isig)' | tr '\\n' ' ')"; sleep 600`;
     tmux('new-session', '-d', '-s', name, '-x', '150', '-y', '50', 'sh', '-c', script);
@@ -36,12 +39,20 @@ describe('interactive console', { timeout: FIXTURE_TIMEOUT_MS }, () => {
 
   it('passes keys through raw, Ctrl-C to the guest, and restores the terminal after poweroff', async () => {
     const s = session('raw');
-    await until(() => /kwb: guest shell/.test(s.screen()) && /^\/ #\s*$/m.test(s.screen()), 'the guest shell prompt', 60_000);
+    await until(
+      () => /kwb: guest shell/.test(s.screen()) && /^\/ #\s*$/m.test(s.screen()),
+      'the guest shell prompt',
+      60_000,
+    );
     s.keys('sleep 300', 'Enter');
     await until(() => /sleep 300\n/.test(s.screen()), 'the command to start');
     s.keys('C-c');
     // like a person: type the next command once the prompt is back (the tty drops input typed during the ^C)
-    await until(() => /^\^C\s*\n\/ #\s*$/m.test(s.screen()) || /\^C\n\/ #/.test(s.screen()), 'the prompt after Ctrl-C', 30_000);
+    await until(
+      () => /^\^C\s*\n\/ #\s*$/m.test(s.screen()) || /\^C\n\/ #/.test(s.screen()),
+      'the prompt after Ctrl-C',
+      30_000,
+    );
     s.keys('echo after ctrl-c $((6*7))', 'Enter');
     await until(() => /^after ctrl-c 42$/m.test(s.screen()), 'the shell to survive Ctrl-C', 30_000);
     s.keys('poweroff', 'Enter');

@@ -2,7 +2,17 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, copyFileSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  copyFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
@@ -25,7 +35,15 @@ describe('uml engine', { timeout: FIXTURE_TIMEOUT_MS }, () => {
   const sandbox = () => (box = new Sandbox());
 
   it('boots to init and runs a command, printing its output', async () => {
-    const r = await sandbox().run(['run', '--kernel', kernel, '--', 'sh', '-c', 'echo hello from $(uname -s) $(uname -m)']);
+    const r = await sandbox().run([
+      'run',
+      '--kernel',
+      kernel,
+      '--',
+      'sh',
+      '-c',
+      'echo hello from $(uname -s) $(uname -m)',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'hello from Linux x86_64\n');
   });
@@ -49,15 +67,22 @@ describe('uml engine', { timeout: FIXTURE_TIMEOUT_MS }, () => {
     const learned = /Calibrating delay loop\.\.\. [\d.]+ BogoMIPS \(lpj=(\d+)\)/.exec(first.stdout);
     assert.ok(learned, first.stdout);
     const second = await box.run(dmesg, { env: { KWB_CACHE: cache } });
-    assert.match(second.stdout, new RegExp(`Calibrating delay loop \\(skipped\\) preset value\\.\\. [\\d.]+ BogoMIPS \\(lpj=${learned[1]}\\)`));
+    assert.match(
+      second.stdout,
+      new RegExp(`Calibrating delay loop \\(skipped\\) preset value\\.\\. [\\d.]+ BogoMIPS \\(lpj=${learned[1]}\\)`),
+    );
     // the user's own lpj= wins
-    const own = await box.run(['run', '--kernel', kernel, '--append', 'lpj=1000000', '--', 'dmesg'], { env: { KWB_CACHE: cache } });
+    const own = await box.run(['run', '--kernel', kernel, '--append', 'lpj=1000000', '--', 'dmesg'], {
+      env: { KWB_CACHE: cache },
+    });
     assert.match(own.stdout, /preset value\.\. [\d.]+ BogoMIPS \(lpj=1000000\)/);
     rmSync(cache, { recursive: true, force: true });
   });
 
   it("hands kwb's input to the command, and its end as end of file", async () => {
-    const lines = await sandbox().run(['run', '--kernel', kernel, '--', 'sh', '-c', 'cat; echo after cat'], { input: 'line one\nline two\n' });
+    const lines = await sandbox().run(['run', '--kernel', kernel, '--', 'sh', '-c', 'cat; echo after cat'], {
+      input: 'line one\nline two\n',
+    });
     assert.equal(lines.stdout, 'line one\nline two\nafter cat\n');
     assert.deepEqual(box.leftovers(), { files: [], processes: [] });
     const partial = await box.run(['run', '--kernel', kernel, '--', 'wc', '-c'], { input: 'no newline' });
@@ -81,7 +106,11 @@ describe('uml engine', { timeout: FIXTURE_TIMEOUT_MS }, () => {
   it('prints the result with timings as JSON', async () => {
     const r = await sandbox().run(['run', '--kernel', kernel, '--json', '--', 'sh', '-c', 'echo out; exit 3']);
     assert.equal(r.code, 3);
-    const json = JSON.parse(r.stdout.trim()) as { result: { kind: string; code: number }; exitCode: number; timings: { totalMs: number } };
+    const json = JSON.parse(r.stdout.trim()) as {
+      result: { kind: string; code: number };
+      exitCode: number;
+      timings: { totalMs: number };
+    };
     assert.deepEqual(json.result, { kind: 'exited', code: 3 });
     assert.equal(json.exitCode, 3);
     assert.ok(json.timings.totalMs > 0);
@@ -92,11 +121,23 @@ describe('uml engine', { timeout: FIXTURE_TIMEOUT_MS }, () => {
     const dir = mkdtempSync(join(tmpdir(), 'kwb-share-'));
     try {
       writeFileSync(join(dir, 'in.txt'), 'from the host\n');
-      const r = await sandbox().run(['run', '--kernel', kernel, '--share', '.', '--', 'sh', '-c', 'cat in.txt; pwd; echo from the guest > out.txt'], { cwd: dir });
+      const r = await sandbox().run(
+        ['run', '--kernel', kernel, '--share', '.', '--', 'sh', '-c', 'cat in.txt; pwd; echo from the guest > out.txt'],
+        { cwd: dir },
+      );
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stdout, `from the host\n${dir}\n`);
       assert.equal(readFileSync(join(dir, 'out.txt'), 'utf8'), 'from the guest\n');
-      const named = await box.run(['run', '--kernel', kernel, '--share', `${dir}:/mnt/host`, '--', 'cat', '/mnt/host/in.txt']);
+      const named = await box.run([
+        'run',
+        '--kernel',
+        kernel,
+        '--share',
+        `${dir}:/mnt/host`,
+        '--',
+        'cat',
+        '/mnt/host/in.txt',
+      ]);
       assert.equal(named.stdout, 'from the host\n');
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -110,13 +151,24 @@ describe('uml engine', { timeout: FIXTURE_TIMEOUT_MS }, () => {
       for (const d of ['bin', 'proc', 'sys', 'dev', 'tmp']) mkdirSync(join(rootDir, d), { recursive: true });
       copyFileSync('/bin/busybox', join(rootDir, 'bin', 'busybox'));
       chmodSync(join(rootDir, 'bin', 'busybox'), 0o755);
-      for (const applet of ['sh', 'cat', 'echo', 'mount', 'mkdir']) symlinkSync('busybox', join(rootDir, 'bin', applet));
+      for (const applet of ['sh', 'cat', 'echo', 'mount', 'mkdir'])
+        symlinkSync('busybox', join(rootDir, 'bin', applet));
       writeFileSync(join(rootDir, 'marker'), 'on the disk\n');
       const image = join(dir, 'disk.img');
       execFileSync('mke2fs', ['-q', '-t', 'ext4', '-d', rootDir, image, '32M']);
       const sum = () => createHash('sha256').update(readFileSync(image)).digest('hex');
       const before = sum();
-      const r = await sandbox().run(['run', '--kernel', kernel, '--disk', image, '--', 'sh', '-c', 'cat /marker; echo changed > /marker; cat /marker']);
+      const r = await sandbox().run([
+        'run',
+        '--kernel',
+        kernel,
+        '--disk',
+        image,
+        '--',
+        'sh',
+        '-c',
+        'cat /marker; echo changed > /marker; cat /marker',
+      ]);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stdout, 'on the disk\nchanged\n');
       assert.equal(sum(), before, 'the disk image was modified');
@@ -127,7 +179,11 @@ describe('uml engine', { timeout: FIXTURE_TIMEOUT_MS }, () => {
 
   it('runs three guests at once', async () => {
     const box = sandbox();
-    const runs = await Promise.all([1, 2, 3].map((n) => box.run(['run', '--kernel', kernel, '--', 'sh', '-c', `sleep 1; echo guest ${n}; exit ${n}`])));
+    const runs = await Promise.all(
+      [1, 2, 3].map((n) =>
+        box.run(['run', '--kernel', kernel, '--', 'sh', '-c', `sleep 1; echo guest ${n}; exit ${n}`]),
+      ),
+    );
     runs.forEach((r, i) => {
       assert.equal(r.code, i + 1, r.stderr);
       assert.equal(r.stdout, `guest ${i + 1}\n`);
@@ -148,11 +204,15 @@ describe('uml engine', { timeout: FIXTURE_TIMEOUT_MS }, () => {
     });
   }
 
-  it("boots Debian's ready-made /usr/bin/linux.uml with the default root", { skip: !existsSync('/usr/bin/linux.uml') }, async () => {
-    const r = await sandbox().run(['run', '--kernel', '/usr/bin/linux.uml', '--', 'sh', '-c', 'uname -r; exit 5']);
-    assert.equal(r.code, 5, r.stderr);
-    assert.match(r.stdout, /^6\.1\./m);
-  });
+  it(
+    "boots Debian's ready-made /usr/bin/linux.uml with the default root",
+    { skip: !existsSync('/usr/bin/linux.uml') },
+    async () => {
+      const r = await sandbox().run(['run', '--kernel', '/usr/bin/linux.uml', '--', 'sh', '-c', 'uname -r; exit 5']);
+      assert.equal(r.code, 5, r.stderr);
+      assert.match(r.stdout, /^6\.1\./m);
+    },
+  );
 });
 
 describe('bad input', { timeout: FIXTURE_TIMEOUT_MS }, () => {
@@ -172,14 +232,34 @@ describe('bad input', { timeout: FIXTURE_TIMEOUT_MS }, () => {
   });
 
   const cases: [string, () => string[], RegExp][] = [
-    ['a missing kernel file', () => ['run', '--kernel', join(scratch, 'nope'), '--', 'true'], /does not exist|cannot read/],
-    ['a file that is not ELF', () => ['run', '--kernel', join(scratch, 'notes.txt'), '--', 'true'], /not a kernel kwb can boot/],
-    ['a RISC-V Image given to the uml engine', () => ['run', '--engine', 'uml', '--kernel', join(scratch, 'Image'), '--', 'true'], /RISC-V kernel; the uml engine/],
-    ['an x86-64 program that is not a UML kernel', () => ['run', '--kernel', '/bin/true', '--', 'true'], /not a User-mode Linux kernel/],
+    [
+      'a missing kernel file',
+      () => ['run', '--kernel', join(scratch, 'nope'), '--', 'true'],
+      /does not exist|cannot read/,
+    ],
+    [
+      'a file that is not ELF',
+      () => ['run', '--kernel', join(scratch, 'notes.txt'), '--', 'true'],
+      /not a kernel kwb can boot/,
+    ],
+    [
+      'a RISC-V Image given to the uml engine',
+      () => ['run', '--engine', 'uml', '--kernel', join(scratch, 'Image'), '--', 'true'],
+      /RISC-V kernel; the uml engine/,
+    ],
+    [
+      'an x86-64 program that is not a UML kernel',
+      () => ['run', '--kernel', '/bin/true', '--', 'true'],
+      /not a User-mode Linux kernel/,
+    ],
     ['an unknown option', () => ['run', '--frobnicate', '--', 'true'], /unknown option --frobnicate/],
     ['run without a command', () => ['run', '--kernel', '/bin/true'], /needs a guest command/],
     ['a bad --mem', () => ['run', '--kernel', umlKernel(), '--mem', 'lots', '--', 'true'], /--mem lots/],
-    ['a missing shared directory', () => ['run', '--kernel', umlKernel(), '--share', join(scratch, 'nodir'), '--', 'true'], /shared directory .* does not exist/],
+    [
+      'a missing shared directory',
+      () => ['run', '--kernel', umlKernel(), '--share', join(scratch, 'nodir'), '--', 'true'],
+      /shared directory .* does not exist/,
+    ],
   ];
   for (const [what, args, message] of cases) {
     it(`rejects ${what} with one line and exit code 2`, async () => {

@@ -29,9 +29,23 @@ export function buildProgram(sources: string[], flags: string[] = []): string {
   const abs = sources.map((s) => (s.startsWith('/') ? s : join(__dirname, s)));
   const isC = abs.some((s) => s.endsWith('.c'));
   const all = isC ? [join(COMMON, 'crt.S'), ...abs] : abs;
-  const args = ['-march=rv64gc', '-mabi=lp64d', '-static', '-nostdlib', '-nostartfiles', '-mcmodel=medany',
-    '-ffreestanding', '-fno-tree-loop-distribute-patterns', '-O2', '-I', COMMON,
-    '-Wl,--no-warn-rwx-segments', '-T', join(COMMON, 'link.ld'), ...flags];
+  const args = [
+    '-march=rv64gc',
+    '-mabi=lp64d',
+    '-static',
+    '-nostdlib',
+    '-nostartfiles',
+    '-mcmodel=medany',
+    '-ffreestanding',
+    '-fno-tree-loop-distribute-patterns',
+    '-O2',
+    '-I',
+    COMMON,
+    '-Wl,--no-warn-rwx-segments',
+    '-T',
+    join(COMMON, 'link.ld'),
+    ...flags,
+  ];
   const h = createHash('sha256');
   h.update(gccVersion).update(JSON.stringify(args.map((a) => a.replace(COMMON, '<common>'))));
   for (const f of [...all, join(COMMON, 'link.ld'), join(COMMON, 'test.h'), join(COMMON, 'htif.h')]) {
@@ -54,8 +68,24 @@ export function runQemu(elf: string, timeoutMs = 60_000): { status: number | nul
   try {
     const file = join(dir, 'console');
     const t0 = performance.now();
-    const r = spawnSync(QEMU, ['-M', 'spike', '-bios', 'none', '-kernel', elf, '-display', 'none', '-monitor', 'none',
-      '-serial', `file:${file}`], { stdio: 'ignore', timeout: timeoutMs });
+    const r = spawnSync(
+      QEMU,
+      [
+        '-M',
+        'spike',
+        '-bios',
+        'none',
+        '-kernel',
+        elf,
+        '-display',
+        'none',
+        '-monitor',
+        'none',
+        '-serial',
+        `file:${file}`,
+      ],
+      { stdio: 'ignore', timeout: timeoutMs },
+    );
     const seconds = (performance.now() - t0) / 1000;
     return { status: r.status, stdout: existsSync(file) ? readFileSync(file, 'latin1') : '', seconds };
   } finally {

@@ -9,7 +9,16 @@ import { Op } from './ops.js';
 /** Scratch integer register index (doubled) that absorbs writes to x0. */
 export const XZERO_SINK = 64;
 
-function put(out: Int32Array, i: number, op: number, rd: number, rs1: number, rs2: number, imm: number, w2: number): void {
+function put(
+  out: Int32Array,
+  i: number,
+  op: number,
+  rd: number,
+  rs1: number,
+  rs2: number,
+  imm: number,
+  w2: number,
+): void {
   out[i] = op | (rd << 9) | (rs1 << 17) | (rs2 << 25);
   out[i + 1] = imm;
   out[i + 2] = w2;
@@ -34,8 +43,17 @@ const OPMW = [Op.MULW, Op.ILLEGAL, Op.ILLEGAL, Op.ILLEGAL, Op.DIVW, Op.DIVUW, Op
 const CSROPS = [Op.ILLEGAL, Op.CSRRW, Op.CSRRS, Op.CSRRC, Op.ILLEGAL, Op.CSRRWI, Op.CSRRSI, Op.CSRRCI];
 // AMO funct5 -> op (W); D variants are +11
 const AMO: Record<number, number> = {
-  0x02: Op.LR_W, 0x03: Op.SC_W, 0x01: Op.AMOSWAP_W, 0x00: Op.AMOADD_W, 0x04: Op.AMOXOR_W, 0x0c: Op.AMOAND_W,
-  0x08: Op.AMOOR_W, 0x10: Op.AMOMIN_W, 0x14: Op.AMOMAX_W, 0x18: Op.AMOMINU_W, 0x1c: Op.AMOMAXU_W,
+  0x02: Op.LR_W,
+  0x03: Op.SC_W,
+  0x01: Op.AMOSWAP_W,
+  0x00: Op.AMOADD_W,
+  0x04: Op.AMOXOR_W,
+  0x0c: Op.AMOAND_W,
+  0x08: Op.AMOOR_W,
+  0x10: Op.AMOMIN_W,
+  0x14: Op.AMOMAX_W,
+  0x18: Op.AMOMINU_W,
+  0x1c: Op.AMOMAXU_W,
 };
 
 /** Decode a 32-bit instruction into out[i..i+2]. */
@@ -49,8 +67,10 @@ export function decode32(inst: number, out: Int32Array, i: number): void {
   const immI = inst >> 20;
   const L = 4 << 12;
   switch (opc) {
-    case 0x37: return put(out, i, Op.LUI, xd(rd), 0, 0, inst & 0xfffff000, L);
-    case 0x17: return put(out, i, Op.AUIPC, xd(rd), 0, 0, inst & 0xfffff000, L);
+    case 0x37:
+      return put(out, i, Op.LUI, xd(rd), 0, 0, inst & 0xfffff000, L);
+    case 0x17:
+      return put(out, i, Op.AUIPC, xd(rd), 0, 0, inst & 0xfffff000, L);
     case 0x6f: {
       const imm = ((inst >> 31) << 20) | (inst & 0xff000) | (((inst >>> 20) & 1) << 11) | (((inst >>> 21) & 1023) << 1);
       return put(out, i, Op.JAL, xd(rd), 0, 0, imm, L);
@@ -61,7 +81,8 @@ export function decode32(inst: number, out: Int32Array, i: number): void {
     case 0x63: {
       const op = BRANCHES[f3]!;
       if (op === Op.ILLEGAL) return illegal(out, i, inst, 4);
-      const imm = ((inst >> 31) << 12) | (((inst >>> 7) & 1) << 11) | (((inst >>> 25) & 63) << 5) | (((inst >>> 8) & 15) << 1);
+      const imm =
+        ((inst >> 31) << 12) | (((inst >>> 7) & 1) << 11) | (((inst >>> 25) & 63) << 5) | (((inst >>> 8) & 15) << 1);
       return put(out, i, op, 0, rs1, rs2, imm, L);
     }
     case 0x03: {
@@ -134,7 +155,7 @@ export function decode32(inst: number, out: Int32Array, i: number): void {
       const f5 = inst >>> 27;
       let op = AMO[f5];
       if (op === undefined) return illegal(out, i, inst, 4);
-      if ((op === Op.LR_W) && rs2 !== 0) return illegal(out, i, inst, 4);
+      if (op === Op.LR_W && rs2 !== 0) return illegal(out, i, inst, 4);
       if (f3 === 3) op += Op.LR_D - Op.LR_W;
       return put(out, i, op, xd(rd), rs1, rs2, 0, L);
     }
@@ -148,28 +169,45 @@ export function decode32(inst: number, out: Int32Array, i: number): void {
       if (f3 === 3) return put(out, i, Op.FSD, 0, rs1, rs2, imm, L);
       return illegal(out, i, inst, 4);
     }
-    case 0x43: case 0x47: case 0x4b: case 0x4f: {
+    case 0x43:
+    case 0x47:
+    case 0x4b:
+    case 0x4f: {
       const fmt = f7 & 3;
       if (fmt > 1) return illegal(out, i, inst, 4);
       const base = fmt === 0 ? Op.FMADD_S : Op.FMADD_D;
       const op = base + ((opc - 0x43) >> 2);
-      return put(out, i, op, rd, rs1, rs2, 0, (inst >>> 27) * 2 | (f3 << 8) | L);
+      return put(out, i, op, rd, rs1, rs2, 0, ((inst >>> 27) * 2) | (f3 << 8) | L);
     }
-    case 0x53: return decodeOpFp(inst, out, i, rd, f3, rs1, rs2, f7);
+    case 0x53:
+      return decodeOpFp(inst, out, i, rd, f3, rs1, rs2, f7);
   }
   return illegal(out, i, inst, 4);
 }
 
-function decodeOpFp(inst: number, out: Int32Array, i: number, rd: number, f3: number, rs1: number, rs2: number, f7: number): void {
+function decodeOpFp(
+  inst: number,
+  out: Int32Array,
+  i: number,
+  rd: number,
+  f3: number,
+  rs1: number,
+  rs2: number,
+  f7: number,
+): void {
   const L = 4 << 12;
   const rm = (f3 << 8) | L;
   const fmtD = f7 & 1;
   if ((f7 & 2) !== 0) return illegal(out, i, inst, 4); // fmt H / Q
   switch (f7 >>> 2) {
-    case 0x00: return put(out, i, fmtD ? Op.FADD_D : Op.FADD_S, rd, rs1, rs2, 0, rm);
-    case 0x01: return put(out, i, fmtD ? Op.FSUB_D : Op.FSUB_S, rd, rs1, rs2, 0, rm);
-    case 0x02: return put(out, i, fmtD ? Op.FMUL_D : Op.FMUL_S, rd, rs1, rs2, 0, rm);
-    case 0x03: return put(out, i, fmtD ? Op.FDIV_D : Op.FDIV_S, rd, rs1, rs2, 0, rm);
+    case 0x00:
+      return put(out, i, fmtD ? Op.FADD_D : Op.FADD_S, rd, rs1, rs2, 0, rm);
+    case 0x01:
+      return put(out, i, fmtD ? Op.FSUB_D : Op.FSUB_S, rd, rs1, rs2, 0, rm);
+    case 0x02:
+      return put(out, i, fmtD ? Op.FMUL_D : Op.FMUL_S, rd, rs1, rs2, 0, rm);
+    case 0x03:
+      return put(out, i, fmtD ? Op.FDIV_D : Op.FDIV_S, rd, rs1, rs2, 0, rm);
     case 0x0b:
       if (rs2 !== 0) break;
       return put(out, i, fmtD ? Op.FSQRT_D : Op.FSQRT_S, rd, rs1, 0, 0, rm);
@@ -225,25 +263,38 @@ export function decode16(c: number, out: Int32Array, i: number): void {
         if (nz === 0) return illegal(out, i, c, 2);
         return put(out, i, Op.ADDI, rdp, 2, 0, nz, L);
       }
-      case 1: return put(out, i, Op.FLD, rdp, rs1p, 0, offD, L);
-      case 2: return put(out, i, Op.LW, rdp, rs1p, 0, offW, L);
-      case 3: return put(out, i, Op.LD, rdp, rs1p, 0, offD, L);
-      case 5: return put(out, i, Op.FSD, 0, rs1p, rdp, offD, L);
-      case 6: return put(out, i, Op.SW, 0, rs1p, rdp, offW, L);
-      case 7: return put(out, i, Op.SD, 0, rs1p, rdp, offD, L);
+      case 1:
+        return put(out, i, Op.FLD, rdp, rs1p, 0, offD, L);
+      case 2:
+        return put(out, i, Op.LW, rdp, rs1p, 0, offW, L);
+      case 3:
+        return put(out, i, Op.LD, rdp, rs1p, 0, offD, L);
+      case 5:
+        return put(out, i, Op.FSD, 0, rs1p, rdp, offD, L);
+      case 6:
+        return put(out, i, Op.SW, 0, rs1p, rdp, offW, L);
+      case 7:
+        return put(out, i, Op.SD, 0, rs1p, rdp, offD, L);
     }
     return illegal(out, i, c, 2);
   }
   if (q === 1) {
     switch (f3) {
-      case 0: return put(out, i, Op.ADDI, xd(r), r, 0, simm6, L);
+      case 0:
+        return put(out, i, Op.ADDI, xd(r), r, 0, simm6, L);
       case 1:
         if (r === 0) return illegal(out, i, c, 2);
         return put(out, i, Op.ADDIW, r, r, 0, simm6, L);
-      case 2: return put(out, i, Op.ADDI, xd(r), 0, 0, simm6, L);
+      case 2:
+        return put(out, i, Op.ADDI, xd(r), 0, 0, simm6, L);
       case 3: {
         if (r === 2) {
-          let nz = (((c >>> 12) & 1) << 9) | (((c >>> 6) & 1) << 4) | (((c >>> 5) & 1) << 6) | (((c >>> 3) & 3) << 7) | (((c >>> 2) & 1) << 5);
+          let nz =
+            (((c >>> 12) & 1) << 9) |
+            (((c >>> 6) & 1) << 4) |
+            (((c >>> 5) & 1) << 6) |
+            (((c >>> 3) & 3) << 7) |
+            (((c >>> 2) & 1) << 5);
           if (nz === 0) return illegal(out, i, c, 2);
           nz = (nz << 22) >> 22;
           return put(out, i, Op.ADDI, 2, 2, 0, nz, L);
@@ -266,13 +317,26 @@ export function decode16(c: number, out: Int32Array, i: number): void {
         return illegal(out, i, c, 2);
       }
       case 5: {
-        let off = (((c >>> 12) & 1) << 11) | (((c >>> 11) & 1) << 4) | (((c >>> 9) & 3) << 8) | (((c >>> 8) & 1) << 10) |
-          (((c >>> 7) & 1) << 6) | (((c >>> 6) & 1) << 7) | (((c >>> 3) & 7) << 1) | (((c >>> 2) & 1) << 5);
+        let off =
+          (((c >>> 12) & 1) << 11) |
+          (((c >>> 11) & 1) << 4) |
+          (((c >>> 9) & 3) << 8) |
+          (((c >>> 8) & 1) << 10) |
+          (((c >>> 7) & 1) << 6) |
+          (((c >>> 6) & 1) << 7) |
+          (((c >>> 3) & 7) << 1) |
+          (((c >>> 2) & 1) << 5);
         off = (off << 20) >> 20;
         return put(out, i, Op.JAL, 32, 0, 0, off, L);
       }
-      case 6: case 7: {
-        let off = (((c >>> 12) & 1) << 8) | (((c >>> 10) & 3) << 3) | (((c >>> 5) & 3) << 6) | (((c >>> 3) & 3) << 1) | (((c >>> 2) & 1) << 5);
+      case 6:
+      case 7: {
+        let off =
+          (((c >>> 12) & 1) << 8) |
+          (((c >>> 10) & 3) << 3) |
+          (((c >>> 5) & 3) << 6) |
+          (((c >>> 3) & 3) << 1) |
+          (((c >>> 2) & 1) << 5);
         off = (off << 23) >> 23;
         return put(out, i, f3 === 6 ? Op.BEQ : Op.BNE, 0, rs1p, 0, off, L);
       }
@@ -282,8 +346,10 @@ export function decode16(c: number, out: Int32Array, i: number): void {
     const offD = (((c >>> 12) & 1) << 5) | (((c >>> 5) & 3) << 3) | (((c >>> 2) & 7) << 6);
     const offSD = (((c >>> 10) & 7) << 3) | (((c >>> 7) & 7) << 6);
     switch (f3) {
-      case 0: return put(out, i, Op.SLLI, xd(r), r, 0, imm6, L);
-      case 1: return put(out, i, Op.FLD, r, 2, 0, offD, L);
+      case 0:
+        return put(out, i, Op.SLLI, xd(r), r, 0, imm6, L);
+      case 1:
+        return put(out, i, Op.FLD, r, 2, 0, offD, L);
       case 2: {
         if (r === 0) return illegal(out, i, c, 2);
         const off = (((c >>> 12) & 1) << 5) | (((c >>> 4) & 7) << 2) | (((c >>> 2) & 3) << 6);
@@ -305,12 +371,14 @@ export function decode16(c: number, out: Int32Array, i: number): void {
           return put(out, i, Op.JALR, 1, r, 0, 0, L);
         }
         return put(out, i, Op.ADD, xd(r), r, r2, 0, L);
-      case 5: return put(out, i, Op.FSD, 0, 2, r2, offSD, L);
+      case 5:
+        return put(out, i, Op.FSD, 0, 2, r2, offSD, L);
       case 6: {
         const off = (((c >>> 9) & 15) << 2) | (((c >>> 7) & 3) << 6);
         return put(out, i, Op.SW, 0, 2, r2, off, L);
       }
-      case 7: return put(out, i, Op.SD, 0, 2, r2, offSD, L);
+      case 7:
+        return put(out, i, Op.SD, 0, 2, r2, offSD, L);
     }
   }
   return illegal(out, i, c, 2);

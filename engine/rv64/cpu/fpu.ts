@@ -17,10 +17,12 @@ const fround = Math.fround;
 
 function twoProdErr(x: number, y: number, p: number): number {
   let c = SPLIT * x;
-  const xh = c - (c - x), xl = x - xh;
+  const xh = c - (c - x),
+    xl = x - xh;
   c = SPLIT * y;
-  const yh = c - (c - y), yl = y - yh;
-  return ((xh * yh - p) + xh * yl + xl * yh) + xl * yl;
+  const yh = c - (c - y),
+    yl = y - yh;
+  return xh * yh - p + xh * yl + xl * yh + xl * yl;
 }
 
 const HU = new Float64Array(1);
@@ -92,18 +94,20 @@ export class Fpu {
     return (bits & 0x7f800000) === 0x7f800000 && (bits & 0x7fffff) !== 0 && (bits & 0x400000) === 0;
   }
   private isSNaN64(a: number): boolean {
-    const hi = this.I[a + 1]!, lo = this.I[a]!;
+    const hi = this.I[a + 1]!,
+      lo = this.I[a]!;
     return (hi & 0x7ff00000) === 0x7ff00000 && ((hi & 0xfffff) | lo) !== 0 && (hi & 0x80000) === 0;
   }
 
   // ---- arithmetic ----
   addD(d: number, a: number, b: number, rm: number, neg: boolean): void {
     if (rm === RNE) {
-      const x = this.F[a >> 1]!, y = neg ? -this.F[b >> 1]! : this.F[b >> 1]!;
+      const x = this.F[a >> 1]!,
+        y = neg ? -this.F[b >> 1]! : this.F[b >> 1]!;
       const s = x + y;
       if (s - s === 0) {
         const bb = s - x;
-        if ((x - (s - bb)) + (y - bb) !== 0) this.flags |= NX;
+        if (x - (s - bb) + (y - bb) !== 0) this.flags |= NX;
         this.F[d >> 1] = s;
         return;
       }
@@ -112,7 +116,8 @@ export class Fpu {
   }
   mulD(d: number, a: number, b: number, rm: number): void {
     if (rm === RNE) {
-      const x = this.F[a >> 1]!, y = this.F[b >> 1]!;
+      const x = this.F[a >> 1]!,
+        y = this.F[b >> 1]!;
       const p = x * y;
       if (p - p === 0) {
         const ap = Math.abs(p);
@@ -121,24 +126,33 @@ export class Fpu {
           this.F[d >> 1] = p;
           return;
         }
-        if (x === 0 || y === 0) { this.F[d >> 1] = p; return; }
+        if (x === 0 || y === 0) {
+          this.F[d >> 1] = p;
+          return;
+        }
       }
     }
     this.put64(d, sfMul(this.bits64(a), this.bits64(b), F64, rm));
   }
   divD(d: number, a: number, b: number, rm: number): void {
     if (rm === RNE) {
-      const x = this.F[a >> 1]!, y = this.F[b >> 1]!;
+      const x = this.F[a >> 1]!,
+        y = this.F[b >> 1]!;
       const q = x / y;
       if (q - q === 0) {
-        const aq = Math.abs(q), ay = Math.abs(y), ax = Math.abs(x);
+        const aq = Math.abs(q),
+          ay = Math.abs(y),
+          ax = Math.abs(x);
         if (aq >= LO_SAFE && aq < HI_SAFE && ay >= LO_SAFE && ay < HI_SAFE && ax >= LO_SAFE && ax < HI_SAFE) {
           const p = q * y;
           if (p !== x || twoProdErr(q, y, p) !== 0) this.flags |= NX;
           this.F[d >> 1] = q;
           return;
         }
-        if (x === 0 && y !== 0) { this.F[d >> 1] = q; return; }
+        if (x === 0 && y !== 0) {
+          this.F[d >> 1] = q;
+          return;
+        }
       }
     }
     this.put64(d, sfDiv(this.bits64(a), this.bits64(b), F64, rm));
@@ -158,12 +172,13 @@ export class Fpu {
   }
   addS(d: number, a: number, b: number, rm: number, neg: boolean): void {
     if (rm === RNE) {
-      const x = this.val32(a), y = neg ? -this.val32(b) : this.val32(b);
+      const x = this.val32(a),
+        y = neg ? -this.val32(b) : this.val32(b);
       const s = x + y;
       const r = fround(s);
       if (r - r === 0) {
         const bb = s - x;
-        const exact = r === s && (x - (s - bb)) + (y - bb) === 0;
+        const exact = r === s && x - (s - bb) + (y - bb) === 0;
         if (Math.abs(r) >= MIN_NORMAL32 || exact) {
           if (!exact) this.flags |= NX;
           this.setS(d, r);
@@ -175,7 +190,8 @@ export class Fpu {
   }
   mulS(d: number, a: number, b: number, rm: number): void {
     if (rm === RNE) {
-      const x = this.val32(a), y = this.val32(b);
+      const x = this.val32(a),
+        y = this.val32(b);
       const s = x * y; // exact: 24 x 24 bits
       const r = fround(s);
       if (r - r === 0 && (Math.abs(r) >= MIN_NORMAL32 || s === 0)) {
@@ -188,7 +204,8 @@ export class Fpu {
   }
   divS(d: number, a: number, b: number, rm: number): void {
     if (rm === RNE) {
-      const x = this.val32(a), y = this.val32(b);
+      const x = this.val32(a),
+        y = this.val32(b);
       const r = fround(x / y);
       if (r - r === 0 && y !== 0 && y - y === 0 && (Math.abs(r) >= MIN_NORMAL32 || x === 0)) {
         if (r * y !== x) this.flags |= NX;
@@ -212,13 +229,18 @@ export class Fpu {
   }
   /** kind: 0 fmadd, 1 fmsub, 2 fnmsub, 3 fnmadd */
   fma(d: number, a: number, b: number, c: number, rm: number, kind: number, dbl: boolean): void {
-    const negProd = kind >= 2, negC = kind === 1 || kind === 3;
+    const negProd = kind >= 2,
+      negC = kind === 1 || kind === 3;
     if (rm === RNE) {
       if (dbl) {
-        const x = negProd ? -this.F[a >> 1]! : this.F[a >> 1]!, y = this.F[b >> 1]!, z = negC ? -this.F[c >> 1]! : this.F[c >> 1]!;
+        const x = negProd ? -this.F[a >> 1]! : this.F[a >> 1]!,
+          y = this.F[b >> 1]!,
+          z = negC ? -this.F[c >> 1]! : this.F[c >> 1]!;
         if (this.fmaFast64(d, x, y, z)) return;
       } else {
-        const x = negProd ? -this.val32(a) : this.val32(a), y = this.val32(b), z = negC ? -this.val32(c) : this.val32(c);
+        const x = negProd ? -this.val32(a) : this.val32(a),
+          y = this.val32(b),
+          z = negC ? -this.val32(c) : this.val32(c);
         if (this.fmaFast32(d, x, y, z)) return;
       }
     }
@@ -238,12 +260,16 @@ export class Fpu {
       this.F[d >> 1] = p + z; // an exact zero product: z itself (or a correctly signed zero), no flags
       return true;
     }
-    const ap = Math.abs(p), ax = Math.abs(x), ay = Math.abs(y), az = Math.abs(z);
-    if (!(ap >= LO_SAFE && ap < HI_SAFE && ax < HI_SAFE && ay < HI_SAFE && az < HI_SAFE && (az >= LO_SAFE || z === 0))) return false;
+    const ap = Math.abs(p),
+      ax = Math.abs(x),
+      ay = Math.abs(y),
+      az = Math.abs(z);
+    if (!(ap >= LO_SAFE && ap < HI_SAFE && ax < HI_SAFE && ay < HI_SAFE && az < HI_SAFE && (az >= LO_SAFE || z === 0)))
+      return false;
     const e = twoProdErr(x, y, p);
     const s = p + z;
     let bb = s - p;
-    const t = (p - (s - bb)) + (z - bb);
+    const t = p - (s - bb) + (z - bb);
     if (e === 0) {
       // exact product: the host's correctly rounded p + z is the answer (ties included)
       if (!(Math.abs(s) >= LO_SAFE && Math.abs(s) < HI_SAFE)) return false;
@@ -253,11 +279,11 @@ export class Fpu {
     }
     const u = t + e;
     bb = u - t;
-    const v = (t - (u - bb)) + (e - bb);
+    const v = t - (u - bb) + (e - bb);
     const r = s + u;
     if (!(Math.abs(r) >= LO_SAFE && Math.abs(r) < HI_SAFE)) return false;
     bb = r - s;
-    const w = (s - (r - bb)) + (u - bb);
+    const w = s - (r - bb) + (u - bb);
     const z1 = w + v;
     if (z1 !== 0) {
       // below a power of two the spacing halves: let the exact path handle that binade edge
@@ -272,10 +298,13 @@ export class Fpu {
   private fmaFast32(d: number, x: number, y: number, z: number): boolean {
     const p = x * y; // exact (24 x 24 bits), no overflow or underflow for finite singles
     if (!(p - p === 0 && z - z === 0)) return false;
-    if (p === 0) { this.setS(d, p + z); return true; } // exact zero product: z itself (or a correctly signed zero)
+    if (p === 0) {
+      this.setS(d, p + z);
+      return true;
+    } // exact zero product: z itself (or a correctly signed zero)
     const s = p + z;
     const bb = s - p;
-    const t = (p - (s - bb)) + (z - bb);
+    const t = p - (s - bb) + (z - bb);
     const r = fround(s);
     if (!(r - r === 0 && Math.abs(r) >= MIN_NORMAL32) || s === 0) return false;
     const dist = Math.abs(s - r); // exact: both are doubles within one single ulp
@@ -292,19 +321,23 @@ export class Fpu {
   // ---- sign injection, min/max, compare, classify, moves ----
   sgnj(d: number, a: number, b: number, kind: number, dbl: boolean): void {
     if (dbl) {
-      const ha = this.I[a + 1]!, hb = this.I[b + 1]!, la = this.I[a]!;
+      const ha = this.I[a + 1]!,
+        hb = this.I[b + 1]!,
+        la = this.I[a]!;
       const s = kind === 0 ? hb : kind === 1 ? ~hb : ha ^ hb;
       this.I[d] = la;
       this.I[d + 1] = (ha & 0x7fffffff) | (s & 0x80000000);
     } else {
-      const va = this.raw32(a), vb = this.raw32(b);
+      const va = this.raw32(a),
+        vb = this.raw32(b);
       const s = kind === 0 ? vb : kind === 1 ? ~vb : va ^ vb;
       this.I[d] = (va & 0x7fffffff) | (s & 0x80000000);
       this.I[d + 1] = -1;
     }
   }
   minmax(d: number, a: number, b: number, max: boolean, dbl: boolean): void {
-    const x = dbl ? this.F[a >> 1]! : this.val32(a), y = dbl ? this.F[b >> 1]! : this.val32(b);
+    const x = dbl ? this.F[a >> 1]! : this.val32(a),
+      y = dbl ? this.F[b >> 1]! : this.val32(b);
     const sa = dbl ? this.isSNaN64(a) : this.isSNaN32(this.raw32(a));
     const sb = dbl ? this.isSNaN64(b) : this.isSNaN32(this.raw32(b));
     if (sa || sb) this.flags |= NV;
@@ -315,44 +348,63 @@ export class Fpu {
     else if (x === y) {
       // equal (incl. +0/-0): min prefers the negative, max the positive
       const na = dbl ? this.I[a + 1]! < 0 : this.raw32(a) < 0;
-      pick = max ? (na ? 1 : 0) : (na ? 0 : 1);
-    } else pick = (x < y) !== max ? 0 : 1;
+      pick = max ? (na ? 1 : 0) : na ? 0 : 1;
+    } else pick = x < y !== max ? 0 : 1;
     if (pick === 2) {
-      if (dbl) { this.I[d] = 0; this.I[d + 1] = 0x7ff80000; } else { this.I[d] = 0x7fc00000; this.I[d + 1] = -1; }
+      if (dbl) {
+        this.I[d] = 0;
+        this.I[d + 1] = 0x7ff80000;
+      } else {
+        this.I[d] = 0x7fc00000;
+        this.I[d + 1] = -1;
+      }
       return;
     }
     const s = pick === 0 ? a : b;
-    if (dbl) { this.I[d] = this.I[s]!; this.I[d + 1] = this.I[s + 1]!; } else { this.I[d] = this.raw32(s); this.I[d + 1] = -1; }
+    if (dbl) {
+      this.I[d] = this.I[s]!;
+      this.I[d + 1] = this.I[s + 1]!;
+    } else {
+      this.I[d] = this.raw32(s);
+      this.I[d + 1] = -1;
+    }
   }
   /** kind: 0 feq, 1 flt, 2 fle. Returns 0/1. */
   compare(a: number, b: number, kind: number, dbl: boolean): number {
-    const x = dbl ? this.F[a >> 1]! : this.val32(a), y = dbl ? this.F[b >> 1]! : this.val32(b);
+    const x = dbl ? this.F[a >> 1]! : this.val32(a),
+      y = dbl ? this.F[b >> 1]! : this.val32(b);
     if (x !== x || y !== y) {
       if (kind !== 0) this.flags |= NV;
-      else if (dbl ? this.isSNaN64(a) || this.isSNaN64(b) : this.isSNaN32(this.raw32(a)) || this.isSNaN32(this.raw32(b))) this.flags |= NV;
+      else if (
+        dbl ? this.isSNaN64(a) || this.isSNaN64(b) : this.isSNaN32(this.raw32(a)) || this.isSNaN32(this.raw32(b))
+      )
+        this.flags |= NV;
       return 0;
     }
-    return kind === 0 ? (x === y ? 1 : 0) : kind === 1 ? (x < y ? 1 : 0) : (x <= y ? 1 : 0);
+    return kind === 0 ? (x === y ? 1 : 0) : kind === 1 ? (x < y ? 1 : 0) : x <= y ? 1 : 0;
   }
   classify(a: number, dbl: boolean): number {
     let sign: boolean, expAll: boolean, expZero: boolean, fracZero: boolean, quiet: boolean;
     if (dbl) {
-      const hi = this.I[a + 1]!, lo = this.I[a]!;
+      const hi = this.I[a + 1]!,
+        lo = this.I[a]!;
       sign = hi < 0;
       const e = (hi >>> 20) & 0x7ff;
-      expAll = e === 0x7ff; expZero = e === 0;
+      expAll = e === 0x7ff;
+      expZero = e === 0;
       fracZero = ((hi & 0xfffff) | lo) === 0;
       quiet = (hi & 0x80000) !== 0;
     } else {
       const v = this.raw32(a);
       sign = v < 0;
       const e = (v >>> 23) & 0xff;
-      expAll = e === 0xff; expZero = e === 0;
+      expAll = e === 0xff;
+      expZero = e === 0;
       fracZero = (v & 0x7fffff) === 0;
       quiet = (v & 0x400000) !== 0;
     }
     if (expAll) return fracZero ? (sign ? 1 : 1 << 7) : quiet ? 1 << 9 : 1 << 8;
-    if (expZero) return fracZero ? (sign ? 1 << 3 : 1 << 4) : (sign ? 1 << 2 : 1 << 5);
+    if (expZero) return fracZero ? (sign ? 1 << 3 : 1 << 4) : sign ? 1 << 2 : 1 << 5;
     return sign ? 1 << 1 : 1 << 6;
   }
 
@@ -372,7 +424,10 @@ export class Fpu {
   }
   cvtDS(d: number, a: number): void {
     const v = this.val32(a);
-    if (v === v) { this.F[d >> 1] = v; return; }
+    if (v === v) {
+      this.F[d >> 1] = v;
+      return;
+    }
     this.put64(d, sfConvert(this.bits32(a), F32, F64, RNE));
   }
   /**
@@ -382,31 +437,41 @@ export class Fpu {
   cvtToInt(a: number, dbl: boolean, kind: number, rm: number, out: Int32Array): void {
     const v = dbl ? this.F[a >> 1]! : this.val32(a);
     let lo: number, hi: number;
-    const maxes = [2147483647, 4294967295, 9223372036854775807, 18446744073709551615];
+    // 2^63 - 1 and 2^64 - 1 are not doubles: as limits they round to 2^63 and 2^64
+    const maxes = [2147483647, 4294967295, 2 ** 63, 2 ** 64];
     const mins = [-2147483648, 0, -9223372036854775808, 0];
     let r: number;
     let invalid = false;
-    if (v !== v) { invalid = true; r = maxes[kind]!; }
-    else {
+    if (v !== v) {
+      invalid = true;
+      r = maxes[kind]!;
+    } else {
       r = roundToInt(v, rm);
-      if (r > maxes[kind]! || (kind >= 2 && r >= maxes[kind]!)) { invalid = true; r = maxes[kind]!; }
-      else if (r < mins[kind]!) { invalid = true; r = mins[kind]!; }
-      else if (r !== v) this.flags |= NX;
+      if (r > maxes[kind]! || (kind >= 2 && r >= maxes[kind]!)) {
+        invalid = true;
+        r = maxes[kind]!;
+      } else if (r < mins[kind]!) {
+        invalid = true;
+        r = mins[kind]!;
+      } else if (r !== v) this.flags |= NX;
     }
     if (invalid) this.flags |= NV;
     if (kind < 2) {
       lo = r | 0;
       hi = lo >> 31;
     } else if (invalid && r === maxes[kind]) {
-      lo = -1; hi = kind === 2 ? 0x7fffffff : -1;
+      lo = -1;
+      hi = kind === 2 ? 0x7fffffff : -1;
     } else if (invalid && kind === 2) {
-      lo = 0; hi = -0x80000000;
+      lo = 0;
+      hi = -0x80000000;
     } else {
       const h = Math.floor(r / TWO32);
       lo = (r - h * TWO32) | 0;
       hi = h | 0;
     }
-    out[0] = lo; out[1] = hi;
+    out[0] = lo;
+    out[1] = hi;
   }
   /** integer (lo, hi pair) -> float. kind: 0 w, 1 wu, 2 l, 3 lu. */
   cvtFromInt(d: number, lo: number, hi: number, kind: number, dbl: boolean, rm: number): void {
@@ -417,10 +482,16 @@ export class Fpu {
     else {
       const h = kind === 2 ? hi | 0 : hi >>> 0;
       if (h >= -0x200000 && h < 0x200000) v = h * TWO32 + (lo >>> 0);
-      else { v = NaN; big = (BigInt(h) << 32n) | BigInt(lo >>> 0); }
+      else {
+        v = NaN;
+        big = (BigInt(h) << 32n) | BigInt(lo >>> 0);
+      }
     }
     if (big === undefined) {
-      if (dbl) { this.F[d >> 1] = v; return; } // |v| <= 2^53: exact
+      if (dbl) {
+        this.F[d >> 1] = v;
+        return;
+      } // |v| <= 2^53: exact
       if (rm === RNE) {
         const r = fround(v);
         if (r !== v) this.flags |= NX;

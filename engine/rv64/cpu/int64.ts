@@ -6,10 +6,16 @@ const TWO32 = 4294967296;
 const P = new Float64Array(2); // unsigned 32x32 -> 64 product: P[0] low 32 (unsigned), P[1] high 32 (unsigned)
 
 function mulu32(a: number, b: number): void {
-  const a0 = a & 0xffff, a1 = a >>> 16, b0 = b & 0xffff, b1 = b >>> 16;
-  const p00 = a0 * b0, p01 = a0 * b1, p10 = a1 * b0, p11 = a1 * b1;
+  const a0 = a & 0xffff,
+    a1 = a >>> 16,
+    b0 = b & 0xffff,
+    b1 = b >>> 16;
+  const p00 = a0 * b0,
+    p01 = a0 * b1,
+    p10 = a1 * b0,
+    p11 = a1 * b1;
   const mid = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
-  P[0] = ((mid & 0xffff) * 65536 + (p00 & 0xffff));
+  P[0] = (mid & 0xffff) * 65536 + (p00 & 0xffff);
   P[1] = p11 + (p01 >>> 16) + (p10 >>> 16) + Math.floor(mid / 65536);
 }
 
@@ -25,11 +31,14 @@ export function mulhu64(al: number, ah: number, bl: number, bh: number): void {
   mulu32(al >>> 0, bl >>> 0);
   const llHi = P[1]!;
   mulu32(al >>> 0, bh >>> 0);
-  const lhLo = P[0]!, lhHi = P[1]!;
+  const lhLo = P[0]!,
+    lhHi = P[1]!;
   mulu32(ah >>> 0, bl >>> 0);
-  const hlLo = P[0]!, hlHi = P[1]!;
+  const hlLo = P[0]!,
+    hlHi = P[1]!;
   mulu32(ah >>> 0, bh >>> 0);
-  const hhLo = P[0]!, hhHi = P[1]!;
+  const hhLo = P[0]!,
+    hhHi = P[1]!;
   const t = llHi + lhLo + hlLo; // < 3 * 2^32, exact
   const carry1 = Math.floor(t / TWO32);
   const u = hhLo + lhHi + hlHi + carry1; // < 4 * 2^32
@@ -41,18 +50,22 @@ export function mulhu64(al: number, ah: number, bl: number, bh: number): void {
 /** High 64 bits of signed x signed (su: signed a x unsigned b). */
 export function mulh64(al: number, ah: number, bl: number, bh: number, su: boolean): void {
   mulhu64(al, ah, bl, bh);
-  let lo = R[0]!, hi = R[1]!;
-  if (ah < 0) { // subtract b
+  let lo = R[0]!,
+    hi = R[1]!;
+  if (ah < 0) {
+    // subtract b
     const nlo = (lo - bl) | 0;
-    hi = (hi - bh - ((lo >>> 0) < (bl >>> 0) ? 1 : 0)) | 0;
+    hi = (hi - bh - (lo >>> 0 < bl >>> 0 ? 1 : 0)) | 0;
     lo = nlo;
   }
-  if (!su && bh < 0) { // subtract a
+  if (!su && bh < 0) {
+    // subtract a
     const nlo = (lo - al) | 0;
-    hi = (hi - ah - ((lo >>> 0) < (al >>> 0) ? 1 : 0)) | 0;
+    hi = (hi - ah - (lo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
     lo = nlo;
   }
-  R[0] = lo; R[1] = hi;
+  R[0] = lo;
+  R[1] = hi;
 }
 
 function toBig(lo: number, hi: number, signed: boolean): bigint {
@@ -71,14 +84,27 @@ function setNum(v: number): void {
 /** Signed (or unsigned) 64-bit division; rem selects the remainder. RISC-V semantics for /0 and overflow. */
 export function div64(al: number, ah: number, bl: number, bh: number, signed: boolean, rem: boolean): void {
   if (bl === 0 && bh === 0) {
-    if (rem) { R[0] = al; R[1] = ah; } else { R[0] = -1; R[1] = -1; }
+    if (rem) {
+      R[0] = al;
+      R[1] = ah;
+    } else {
+      R[0] = -1;
+      R[1] = -1;
+    }
     return;
   }
   if (signed && ah === -0x80000000 && al === 0 && bl === -1 && bh === -1) {
-    if (rem) { R[0] = 0; R[1] = 0; } else { R[0] = al; R[1] = ah; }
+    if (rem) {
+      R[0] = 0;
+      R[1] = 0;
+    } else {
+      R[0] = al;
+      R[1] = ah;
+    }
     return;
   }
-  const fast = signed ? ah >= -0x100000 && ah < 0x100000 && bh >= -0x100000 && bh < 0x100000
+  const fast = signed
+    ? ah >= -0x100000 && ah < 0x100000 && bh >= -0x100000 && bh < 0x100000
     : ah >>> 0 < 0x100000 && bh >>> 0 < 0x100000;
   if (fast) {
     const a = (signed ? ah : ah >>> 0) * TWO32 + (al >>> 0);
@@ -87,12 +113,19 @@ export function div64(al: number, ah: number, bl: number, bh: number, signed: bo
     let r = a - q * b;
     // correct a possible off-by-one from the rounded quotient
     const sq = Math.sign(a) * Math.sign(b);
-    if (r !== 0 && Math.sign(r) !== Math.sign(a)) { q -= sq; r = a - q * b; }
-    if (Math.abs(r) >= Math.abs(b)) { q += sq; r = a - q * b; }
+    if (r !== 0 && Math.sign(r) !== Math.sign(a)) {
+      q -= sq;
+      r = a - q * b;
+    }
+    if (Math.abs(r) >= Math.abs(b)) {
+      q += sq;
+      r = a - q * b;
+    }
     setNum(rem ? r : q);
     return;
   }
-  const A = toBig(al, ah, signed), B = toBig(bl, bh, signed);
+  const A = toBig(al, ah, signed),
+    B = toBig(bl, bh, signed);
   fromBig(rem ? A % B : A / B);
 }
 
@@ -104,7 +137,8 @@ export function div32(a: number, b: number, signed: boolean, rem: boolean): void
     if (a === -0x80000000 && b === -1) v = rem ? 0 : a;
     else v = rem ? a % b : (a / b) | 0;
   } else {
-    const ua = a >>> 0, ub = b >>> 0;
+    const ua = a >>> 0,
+      ub = b >>> 0;
     v = rem ? ua % ub : Math.floor(ua / ub);
   }
   R[0] = v | 0;

@@ -21,17 +21,24 @@ export class Pmp {
       const a = (c >> 3) & 3;
       if (c & 0x80) this.anyLocked = true;
       const y = this.value(i);
-      if (a === 0) { this.lo[i] = 0; this.hi[i] = 0; }
-      else if (a === 1) { this.lo[i] = i === 0 ? 0 : this.value(i - 1) * 4; this.hi[i] = y * 4; }
-      else if (a === 2) { this.lo[i] = y * 4; this.hi[i] = y * 4 + 4; }
-      else {
+      if (a === 0) {
+        this.lo[i] = 0;
+        this.hi[i] = 0;
+      } else if (a === 1) {
+        this.lo[i] = i === 0 ? 0 : this.value(i - 1) * 4;
+        this.hi[i] = y * 4;
+      } else if (a === 2) {
+        this.lo[i] = y * 4;
+        this.hi[i] = y * 4 + 4;
+      } else {
         // NAPOT: t trailing ones -> a 2^(t+3)-byte region (computed on the exact words; bounds beyond 2^53 are
         // approximate, which only matters for addresses no RAM or device can have)
-        const l = this.addrLo[i]!, h = this.addrHi[i]!;
+        const l = this.addrLo[i]!,
+          h = this.addrHi[i]!;
         const t = l === -1 ? 32 + tz(~h) : tz(~l);
         const size = 2 ** (t + 3);
-        const baseLo = t >= 32 ? 0 : (l & ~((2 ** t) - 1)) >>> 0;
-        const baseHi = t >= 32 ? h & ~((2 ** (t - 32)) - 1) : h;
+        const baseLo = t >= 32 ? 0 : (l & ~(2 ** t - 1)) >>> 0;
+        const baseHi = t >= 32 ? h & ~(2 ** (t - 32) - 1) : h;
         this.lo[i] = (baseHi * 4294967296 + baseLo) * 4;
         this.hi[i] = this.lo[i]! + size;
       }
@@ -70,7 +77,8 @@ export class Pmp {
     for (let i = 0; i < PMP_ENTRIES; i++) {
       const c = this.cfg[i]!;
       if ((c & 0x18) === 0) continue;
-      const lo = this.lo[i]!, hi = this.hi[i]!;
+      const lo = this.lo[i]!,
+        hi = this.hi[i]!;
       if (end <= lo || paddr >= hi) continue;
       if (paddr < lo || end > hi) return false; // partial match
       if (priv === 3 && !(c & 0x80)) return true;

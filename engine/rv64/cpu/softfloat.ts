@@ -3,8 +3,16 @@
 // Every operation computes the exact result (or the exact result plus a sticky bit) and rounds once.
 // Tininess is detected after rounding, as RISC-V requires.
 
-export const RNE = 0, RTZ = 1, RDN = 2, RUP = 3, RMM = 4;
-export const NX = 1, UF = 2, OF = 4, DZ = 8, NV = 16;
+export const RNE = 0,
+  RTZ = 1,
+  RDN = 2,
+  RUP = 3,
+  RMM = 4;
+export const NX = 1,
+  UF = 2,
+  OF = 4,
+  DZ = 8,
+  NV = 16;
 
 export interface Fmt {
   p: number; // precision incl. hidden bit
@@ -31,8 +39,19 @@ export interface SfResult {
   flags: number;
 }
 
-const enum Kind { Zero, Finite, Inf, QNaN, SNaN }
-interface Unpacked { kind: Kind; sign: number; mant: bigint; exp: number }
+const enum Kind {
+  Zero,
+  Finite,
+  Inf,
+  QNaN,
+  SNaN,
+}
+interface Unpacked {
+  kind: Kind;
+  sign: number;
+  mant: bigint;
+  exp: number;
+}
 
 export function unpack(bits: bigint, f: Fmt): Unpacked {
   const fracBits = BigInt(f.p - 1);
@@ -68,7 +87,14 @@ function maxFinite(sign: number, f: Fmt): bigint {
 }
 
 /** Shift mant*2^exp to quantum 2^q and round per rm; returns the kept integer and whether anything was lost. */
-function shiftRound(sign: number, mant: bigint, exp: number, sticky: boolean, q: number, rm: number): { kept: bigint; inexact: boolean } {
+function shiftRound(
+  sign: number,
+  mant: bigint,
+  exp: number,
+  sticky: boolean,
+  q: number,
+  rm: number,
+): { kept: bigint; inexact: boolean } {
   const sh = q - exp;
   if (sh <= 0) {
     // exact at this quantum, except for a sticky tail below mant's last bit (callers keep >= 2 extra bits then)
@@ -84,11 +110,21 @@ function shiftRound(sign: number, mant: bigint, exp: number, sticky: boolean, q:
   const inexact = rem !== 0n || sticky;
   let up = false;
   switch (rm) {
-    case RNE: up = rem > half || (rem === half && (sticky || (kept & 1n) === 1n)); break;
-    case RTZ: up = false; break;
-    case RDN: up = sign === 1 && inexact; break;
-    case RUP: up = sign === 0 && inexact; break;
-    case RMM: up = rem >= half; break;
+    case RNE:
+      up = rem > half || (rem === half && (sticky || (kept & 1n) === 1n));
+      break;
+    case RTZ:
+      up = false;
+      break;
+    case RDN:
+      up = sign === 1 && inexact;
+      break;
+    case RUP:
+      up = sign === 0 && inexact;
+      break;
+    case RMM:
+      up = rem >= half;
+      break;
   }
   if (up) kept += 1n;
   return { kept, inexact };
@@ -120,14 +156,18 @@ export function roundPack(sign: number, mant: bigint, exp: number, sticky: boole
     const toMax = rm === RTZ || (rm === RDN && sign === 0) || (rm === RUP && sign === 1);
     return { bits: toMax ? maxFinite(sign, f) : infBits(sign, f), flags };
   }
-  if (nk > f.p) { kept >>= 1n; nk--; }
+  if (nk > f.p) {
+    kept >>= 1n;
+    nk--;
+  }
   const fracMask = (1n << BigInt(f.p - 1)) - 1n;
   if (nk < f.p) return { bits: signBit(sign, f) | kept, flags }; // subnormal
   return { bits: signBit(sign, f) | (BigInt(E2 + f.bias) << BigInt(f.p - 1)) | (kept & fracMask), flags };
 }
 
 function nanResult(f: Fmt, ...ops: Unpacked[]): SfResult | undefined {
-  let nan = false, snan = false;
+  let nan = false,
+    snan = false;
   for (const o of ops) {
     if (o.kind === Kind.SNaN) snan = nan = true;
     else if (o.kind === Kind.QNaN) nan = true;
@@ -137,7 +177,16 @@ function nanResult(f: Fmt, ...ops: Unpacked[]): SfResult | undefined {
 }
 
 /** Exact sum of two finite values (either may be zero), rounded. */
-function addExact(sa: number, ma: bigint, ea: number, sb: number, mb: bigint, eb: number, f: Fmt, rm: number): SfResult {
+function addExact(
+  sa: number,
+  ma: bigint,
+  ea: number,
+  sb: number,
+  mb: bigint,
+  eb: number,
+  f: Fmt,
+  rm: number,
+): SfResult {
   if (ma === 0n && mb === 0n) {
     const sign = sa === sb ? sa : rm === RDN ? 1 : 0;
     return { bits: signBit(sign, f), flags: 0 };
@@ -153,7 +202,8 @@ function addExact(sa: number, ma: bigint, ea: number, sb: number, mb: bigint, eb
 }
 
 export function sfAdd(a: bigint, b: bigint, f: Fmt, rm: number, negB = false): SfResult {
-  const A = unpack(a, f), B = unpack(b, f);
+  const A = unpack(a, f),
+    B = unpack(b, f);
   const nan = nanResult(f, A, B);
   if (nan) return nan;
   if (negB) B.sign ^= 1;
@@ -165,7 +215,8 @@ export function sfAdd(a: bigint, b: bigint, f: Fmt, rm: number, negB = false): S
 }
 
 export function sfMul(a: bigint, b: bigint, f: Fmt, rm: number): SfResult {
-  const A = unpack(a, f), B = unpack(b, f);
+  const A = unpack(a, f),
+    B = unpack(b, f);
   const nan = nanResult(f, A, B);
   if (nan) return nan;
   const sign = A.sign ^ B.sign;
@@ -178,7 +229,8 @@ export function sfMul(a: bigint, b: bigint, f: Fmt, rm: number): SfResult {
 }
 
 export function sfDiv(a: bigint, b: bigint, f: Fmt, rm: number): SfResult {
-  const A = unpack(a, f), B = unpack(b, f);
+  const A = unpack(a, f),
+    B = unpack(b, f);
   const nan = nanResult(f, A, B);
   if (nan) return nan;
   const sign = A.sign ^ B.sign;
@@ -216,8 +268,12 @@ export function sfSqrt(a: bigint, f: Fmt, rm: number): SfResult {
   if (A.kind === Kind.Zero) return { bits: a, flags: 0 };
   if (A.sign) return { bits: canonNaN(f), flags: NV };
   if (A.kind === Kind.Inf) return { bits: a, flags: 0 };
-  let m = A.mant, e = A.exp;
-  if (e & 1) { m <<= 1n; e -= 1; }
+  let m = A.mant,
+    e = A.exp;
+  if (e & 1) {
+    m <<= 1n;
+    e -= 1;
+  }
   const k = Math.max(0, Math.ceil((2 * (f.p + 3) - bitLength(m)) / 2)) + 1;
   const M = m << BigInt(2 * k);
   const r = isqrt(M);
@@ -226,7 +282,9 @@ export function sfSqrt(a: bigint, f: Fmt, rm: number): SfResult {
 
 /** (a*b) + c with one rounding; negProd negates a*b, negC negates c (fmsub/fnmsub/fnmadd). */
 export function sfFma(a: bigint, b: bigint, c: bigint, f: Fmt, rm: number, negProd: boolean, negC: boolean): SfResult {
-  const A = unpack(a, f), B = unpack(b, f), C = unpack(c, f);
+  const A = unpack(a, f),
+    B = unpack(b, f),
+    C = unpack(c, f);
   const infTimesZero = (A.kind === Kind.Inf && B.kind === Kind.Zero) || (A.kind === Kind.Zero && B.kind === Kind.Inf);
   const nan = nanResult(f, A, B, C);
   if (nan) return infTimesZero ? { bits: nan.bits, flags: NV } : nan;
@@ -262,9 +320,12 @@ export function sfFromInt(v: bigint, f: Fmt, rm: number): SfResult {
 /** Round a finite double to an integer per rm (exact: doubles hold every intermediate here). */
 export function roundToInt(v: number, rm: number): number {
   switch (rm) {
-    case RTZ: return Math.trunc(v);
-    case RDN: return Math.floor(v);
-    case RUP: return Math.ceil(v);
+    case RTZ:
+      return Math.trunc(v);
+    case RDN:
+      return Math.floor(v);
+    case RUP:
+      return Math.ceil(v);
     case RMM: {
       const t = Math.trunc(v);
       const d = Math.abs(v - t);
@@ -285,13 +346,17 @@ export function fclass(bits: bigint, f: Fmt): number {
   const u = unpack(bits, f);
   const s = u.sign;
   switch (u.kind) {
-    case Kind.Inf: return s ? 1 << 0 : 1 << 7;
-    case Kind.Zero: return s ? 1 << 3 : 1 << 4;
-    case Kind.SNaN: return 1 << 8;
-    case Kind.QNaN: return 1 << 9;
+    case Kind.Inf:
+      return s ? 1 << 0 : 1 << 7;
+    case Kind.Zero:
+      return s ? 1 << 3 : 1 << 4;
+    case Kind.SNaN:
+      return 1 << 8;
+    case Kind.QNaN:
+      return 1 << 9;
     default: {
-      const sub = u.mant < (1n << BigInt(f.p - 1));
-      return s ? (sub ? 1 << 2 : 1 << 1) : (sub ? 1 << 5 : 1 << 6);
+      const sub = u.mant < 1n << BigInt(f.p - 1);
+      return s ? (sub ? 1 << 2 : 1 << 1) : sub ? 1 << 5 : 1 << 6;
     }
   }
 }

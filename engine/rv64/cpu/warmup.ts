@@ -12,7 +12,7 @@ const i = (op: number, f3: number, rd: number, rs1: number, imm: number) =>
 const s = (op: number, f3: number, rs1: number, rs2: number, imm: number) =>
   (((imm >> 5) & 0x7f) << 25) | (rs2 << 20) | (rs1 << 15) | (f3 << 12) | ((imm & 31) << 7) | op;
 /** Branch to the next instruction (offset +4). */
-const b = (f3: number, rs1: number, rs2: number) => s(0x63, f3, rs1, rs2, 0) | (4 << 7) /* imm[4:1] = 2 */;
+const b = (f3: number, rs1: number, rs2: number) => s(0x63, f3, rs1, rs2, 0) | (4 << 7); /* imm[4:1] = 2 */
 const r4 = (op: number, fmt: number, rd: number, rs1: number, rs2: number, rs3: number) =>
   (rs3 << 27) | (fmt << 25) | (rs2 << 20) | (rs1 << 15) | (7 << 12) | (rd << 7) | op;
 
@@ -32,7 +32,13 @@ function program(): number[] {
   for (const f3 of [0, 1, 2, 3, 4, 5, 6, 7]) p.push(r(0x33, f3, 0, 14, 1, 2));
   p.push(r(0x33, 0, 0x20, 14, 1, 2), r(0x33, 5, 0x20, 14, 1, 2));
   p.push(i(0x1b, 0, 15, 1, 7), i(0x1b, 1, 15, 1, 3), i(0x1b, 5, 15, 1, 3), i(0x1b, 5, 15, 1, 0x403));
-  p.push(r(0x3b, 0, 0, 15, 1, 2), r(0x3b, 0, 0x20, 15, 1, 2), r(0x3b, 1, 0, 15, 1, 2), r(0x3b, 5, 0, 15, 1, 2), r(0x3b, 5, 0x20, 15, 1, 2));
+  p.push(
+    r(0x3b, 0, 0, 15, 1, 2),
+    r(0x3b, 0, 0x20, 15, 1, 2),
+    r(0x3b, 1, 0, 15, 1, 2),
+    r(0x3b, 5, 0, 15, 1, 2),
+    r(0x3b, 5, 0x20, 15, 1, 2),
+  );
   // M
   for (const f3 of [0, 1, 2, 3, 4, 5, 6, 7]) p.push(r(0x33, f3, 1, 16, 1, 2), r(0x33, f3, 1, 16, 3, 0));
   for (const f3 of [0, 4, 5, 6, 7]) p.push(r(0x3b, f3, 1, 16, 1, 2));
@@ -46,7 +52,12 @@ function program(): number[] {
     for (const f5 of [0x01, 0x00, 0x04, 0x0c, 0x08, 0x10, 0x14, 0x18, 0x1c]) p.push(r(0x2f, f3, f5 << 2, 18, 10, 2));
   }
   // F/D: loads/stores, arithmetic, FMA, sign injection, min/max, compares, classify, conversions, moves
-  p.push(r(0x53, 0, 0x79, 1, 20, 0), r(0x53, 0, 0x79, 2, 21, 0), r(0x53, 0, 0x78, 3, 22, 0), r(0x53, 0, 0x78, 4, 23, 0));
+  p.push(
+    r(0x53, 0, 0x79, 1, 20, 0),
+    r(0x53, 0, 0x79, 2, 21, 0),
+    r(0x53, 0, 0x78, 3, 22, 0),
+    r(0x53, 0, 0x78, 4, 23, 0),
+  );
   p.push(i(0x07, 2, 5, 10, 0), i(0x07, 3, 6, 10, 8), s(0x27, 2, 10, 3, 24), s(0x27, 3, 10, 1, 32));
   for (const fmt of [0, 1]) {
     const [x, y] = fmt ? [1, 2] : [3, 4];
@@ -84,10 +95,15 @@ export function warmUp(): void {
     const cpu = new Cpu(bus);
     cpu.reset(base);
     cpu.writeCsr(0x300, 1n << 13n); // FS on
-    cpu.setX(1, 0x123456789n); cpu.setX(2, -7n); cpu.setX(3, 5n);
-    cpu.setX(10, BigInt(base + 0x4000)); cpu.setX(11, 0xa5n);
-    cpu.setX(20, 0x3ff8000000000000n); cpu.setX(21, 0x4008000000000000n);
-    cpu.setX(22, 0xffffffff3fc00000n); cpu.setX(23, 0xffffffff40400000n);
+    cpu.setX(1, 0x123456789n);
+    cpu.setX(2, -7n);
+    cpu.setX(3, 5n);
+    cpu.setX(10, BigInt(base + 0x4000));
+    cpu.setX(11, 0xa5n);
+    cpu.setX(20, 0x3ff8000000000000n);
+    cpu.setX(21, 0x4008000000000000n);
+    cpu.setX(22, 0xffffffff3fc00000n);
+    cpu.setX(23, 0xffffffff40400000n);
     cpu.setX(24, BigInt(mretAt));
     // the trap handler is a lone mret; stop there (breakpoint) to step mepc past the trapping instruction
     cpu.addBreakpoint(mretAt);

@@ -16,7 +16,11 @@ export class Clint implements MmioDevice {
 
   /** `timerBit`: the mip bit the timer raises: MTIP (7) under M-mode firmware; STIP (5) when the firmware is kwb's
    *  built-in SBI, which programs the compare register itself (set_timer) on the kernel's behalf. */
-  constructor(private readonly cpu: Cpu, private readonly instructionsPerTick = 10, private readonly timerBit = 7) {
+  constructor(
+    private readonly cpu: Cpu,
+    private readonly instructionsPerTick = 10,
+    private readonly timerBit = 7,
+  ) {
     cpu.timeSource = () => this.mtime();
   }
 
@@ -84,8 +88,10 @@ export class Clint implements MmioDevice {
       this.tick();
     } else if (offset === 0xbff8 || offset === 0xbffc) {
       const t = this.mtime();
-      const nt = offset === 0xbff8 ? Math.floor(t / 4294967296) * 4294967296 + (value >>> 0)
-        : (value >>> 0) * 4294967296 + (t % 4294967296);
+      const nt =
+        offset === 0xbff8
+          ? Math.floor(t / 4294967296) * 4294967296 + (value >>> 0)
+          : (value >>> 0) * 4294967296 + (t % 4294967296);
       this.skew += nt - t;
       this.tick();
     }

@@ -57,9 +57,10 @@ export class Htif implements MmioDevice {
 
   private command(hi: number, lo: number): void {
     if (hi === 0 && lo === 0) return;
-    const dev = hi >>> 24, cmd = (hi >>> 16) & 0xff;
+    const dev = hi >>> 24,
+      cmd = (hi >>> 16) & 0xff;
     const o = this.off(this.tohost);
-    if (dev === 0 && (lo & 1)) {
+    if (dev === 0 && lo & 1) {
       const code = (hi & 0xffff) * 2147483648 + (lo >>> 1);
       this.exitCode = code;
       this.onExit(code);
@@ -87,10 +88,16 @@ export class Htif implements MmioDevice {
     const arg = (i: number) => v.getUint32(off + 8 * i, true) + v.getUint32(off + 8 * i + 4, true) * 4294967296;
     const n = arg(0);
     let ret = -38; // -ENOSYS
-    if (n === 64) { // write(fd, buf, len)
-      const buf = arg(2) - this.bus.ramBase, len = arg(3);
-      if (buf >= 0 && buf + len <= this.bus.ram.length) { this.onOutput(this.bus.ram.slice(buf, buf + len)); ret = len; }
-    } else if (n === 93) { // exit(code)
+    if (n === 64) {
+      // write(fd, buf, len)
+      const buf = arg(2) - this.bus.ramBase,
+        len = arg(3);
+      if (buf >= 0 && buf + len <= this.bus.ram.length) {
+        this.onOutput(this.bus.ram.slice(buf, buf + len));
+        ret = len;
+      }
+    } else if (n === 93) {
+      // exit(code)
       this.exitCode = arg(1);
       this.onExit(arg(1));
       ret = 0;

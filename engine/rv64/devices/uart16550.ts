@@ -17,20 +17,49 @@ const FIFO_SIZE = 16;
 const OUTPUT_LIMIT = 64 * 1024;
 
 // register offsets
-const RBR_THR_DLL = 0, IER_DLM = 1, IIR_FCR = 2, LCR = 3, MCR = 4, LSR = 5, MSR = 6, SCR = 7;
+const RBR_THR_DLL = 0,
+  IER_DLM = 1,
+  IIR_FCR = 2,
+  LCR = 3,
+  MCR = 4,
+  LSR = 5,
+  MSR = 6,
+  SCR = 7;
 // IER bits
-const IER_RDI = 0x01, IER_THRI = 0x02, IER_RLSI = 0x04, IER_MSI = 0x08;
+const IER_RDI = 0x01,
+  IER_THRI = 0x02,
+  IER_RLSI = 0x04,
+  IER_MSI = 0x08;
 // IIR values
-const IIR_NO_INT = 0x01, IIR_MSI = 0x00, IIR_THRI = 0x02, IIR_RDI = 0x04, IIR_RLSI = 0x06, IIR_FIFO_ENABLED = 0xc0;
+const IIR_NO_INT = 0x01,
+  IIR_MSI = 0x00,
+  IIR_THRI = 0x02,
+  IIR_RDI = 0x04,
+  IIR_RLSI = 0x06,
+  IIR_FIFO_ENABLED = 0xc0;
 // FCR bits
-const FCR_ENABLE_FIFO = 0x01, FCR_CLEAR_RCVR = 0x02;
+const FCR_ENABLE_FIFO = 0x01,
+  FCR_CLEAR_RCVR = 0x02;
 const LCR_DLAB = 0x80;
-const MCR_DTR = 0x01, MCR_RTS = 0x02, MCR_OUT1 = 0x04, MCR_OUT2 = 0x08, MCR_LOOP = 0x10;
+const MCR_DTR = 0x01,
+  MCR_RTS = 0x02,
+  MCR_OUT1 = 0x04,
+  MCR_OUT2 = 0x08,
+  MCR_LOOP = 0x10;
 // LSR bits
-const LSR_DR = 0x01, LSR_OE = 0x02, LSR_THRE = 0x20, LSR_TEMT = 0x40;
+const LSR_DR = 0x01,
+  LSR_OE = 0x02,
+  LSR_THRE = 0x20,
+  LSR_TEMT = 0x40;
 // MSR bits
-const MSR_DCTS = 0x01, MSR_DDSR = 0x02, MSR_TERI = 0x04, MSR_DDCD = 0x08;
-const MSR_CTS = 0x10, MSR_DSR = 0x20, MSR_RI = 0x40, MSR_DCD = 0x80;
+const MSR_DCTS = 0x01,
+  MSR_DDSR = 0x02,
+  MSR_TERI = 0x04,
+  MSR_DDCD = 0x08;
+const MSR_CTS = 0x10,
+  MSR_DSR = 0x20,
+  MSR_RI = 0x40,
+  MSR_DCD = 0x80;
 const MSR_DELTAS = MSR_DCTS | MSR_DDSR | MSR_TERI | MSR_DDCD;
 /** Modem lines of a connected console: carrier, data set ready, clear to send. */
 const MSR_CONNECTED = MSR_DCD | MSR_DSR | MSR_CTS;
@@ -85,8 +114,13 @@ export class Uart16550 implements MmioDevice {
   /** MSR as the driver sees it; in loopback the modem inputs follow MCR's outputs. */
   private modemStatus(): number {
     if (!(this.mcr & MCR_LOOP)) return this.msr;
-    return (this.msr & MSR_DELTAS) | (this.mcr & MCR_RTS ? MSR_CTS : 0) | (this.mcr & MCR_DTR ? MSR_DSR : 0)
-      | (this.mcr & MCR_OUT1 ? MSR_RI : 0) | (this.mcr & MCR_OUT2 ? MSR_DCD : 0);
+    return (
+      (this.msr & MSR_DELTAS) |
+      (this.mcr & MCR_RTS ? MSR_CTS : 0) |
+      (this.mcr & MCR_DTR ? MSR_DSR : 0) |
+      (this.mcr & MCR_OUT1 ? MSR_RI : 0) |
+      (this.mcr & MCR_OUT2 ? MSR_DCD : 0)
+    );
   }
 
   /** The highest-priority pending cause, as IIR's low bits. */
@@ -139,22 +173,39 @@ export class Uart16550 implements MmioDevice {
   load(offset: number, size: 1 | 2 | 4): number {
     if (size !== 1) return 0;
     const dlab = (this.lcr & LCR_DLAB) !== 0;
-    let value = 0;
+    let value: number;
     switch (offset) {
-      case RBR_THR_DLL: value = dlab ? this.divisor & 0xff : this.readRx(); break;
-      case IER_DLM: value = dlab ? this.divisor >> 8 : this.ier; break;
+      case RBR_THR_DLL:
+        value = dlab ? this.divisor & 0xff : this.readRx();
+        break;
+      case IER_DLM:
+        value = dlab ? this.divisor >> 8 : this.ier;
+        break;
       case IIR_FCR: {
         const cause = this.cause();
         value = cause | (this.fifoEnabled ? IIR_FIFO_ENABLED : 0);
         if (cause === IIR_THRI) this.thrPending = false;
         break;
       }
-      case LCR: value = this.lcr; break;
-      case MCR: value = this.mcr; break;
-      case LSR: value = this.lsr(); this.lsrErrors = 0; break;
-      case MSR: value = this.modemStatus(); this.msr &= ~MSR_DELTAS; break;
-      case SCR: value = this.scr; break;
-      default: return 0;
+      case LCR:
+        value = this.lcr;
+        break;
+      case MCR:
+        value = this.mcr;
+        break;
+      case LSR:
+        value = this.lsr();
+        this.lsrErrors = 0;
+        break;
+      case MSR:
+        value = this.modemStatus();
+        this.msr &= ~MSR_DELTAS;
+        break;
+      case SCR:
+        value = this.scr;
+        break;
+      default:
+        return 0;
     }
     this.update();
     return value;
@@ -184,10 +235,17 @@ export class Uart16550 implements MmioDevice {
         // only what has reached the FIFO is dropped; later host input has not arrived yet
         if (value & FCR_CLEAR_RCVR) this.dropRx(Math.min(this.rxCount, FIFO_SIZE));
         break;
-      case LCR: this.lcr = value; break;
-      case MCR: this.mcr = value & 0x1f; break;
-      case SCR: this.scr = value; break;
-      default: return;
+      case LCR:
+        this.lcr = value;
+        break;
+      case MCR:
+        this.mcr = value & 0x1f;
+        break;
+      case SCR:
+        this.scr = value;
+        break;
+      default:
+        return;
     }
     this.update();
   }

@@ -17,8 +17,13 @@ const VIRTIO_BLK_F_SEG_MAX = 1n << 2n;
 const VIRTIO_BLK_F_BLK_SIZE = 1n << 6n;
 const VIRTIO_BLK_F_FLUSH = 1n << 9n;
 
-const T_IN = 0, T_OUT = 1, T_FLUSH = 4, T_GET_ID = 8;
-const S_OK = 0, S_IOERR = 1, S_UNSUPP = 2;
+const T_IN = 0,
+  T_OUT = 1,
+  T_FLUSH = 4,
+  T_GET_ID = 8;
+const S_OK = 0,
+  S_IOERR = 1,
+  S_UNSUPP = 2;
 const HEADER_SIZE = 16;
 const ID_SIZE = 20;
 const QUEUE_SIZE = 256;
@@ -29,7 +34,10 @@ export class VirtioBlk implements VirtioBackend {
   readonly queueSizes = [QUEUE_SIZE];
   private readonly config: DataView;
 
-  constructor(private readonly disk: BlockStorage, private readonly serial = 'kwb-disk') {
+  constructor(
+    private readonly disk: BlockStorage,
+    private readonly serial = 'kwb-disk',
+  ) {
     // struct virtio_blk_config up to blk_size: capacity u64 @0, size_max u32 @8, seg_max u32 @12, geometry @16, blk_size u32 @20
     this.config = new DataView(new ArrayBuffer(24));
     this.config.setBigUint64(0, BigInt(disk.sectors), true);
@@ -39,7 +47,11 @@ export class VirtioBlk implements VirtioBackend {
 
   readConfig(offset: number, size: 1 | 2 | 4): number {
     if (offset + size > this.config.byteLength) return 0;
-    return size === 1 ? this.config.getUint8(offset) : size === 2 ? this.config.getUint16(offset, true) : this.config.getInt32(offset, true);
+    return size === 1
+      ? this.config.getUint8(offset)
+      : size === 2
+        ? this.config.getUint16(offset, true)
+        : this.config.getInt32(offset, true);
   }
 
   handle(_queue: number, chain: DescriptorChain): number {
@@ -54,7 +66,8 @@ export class VirtioBlk implements VirtioBackend {
       chain.write(statusAt, Uint8Array.of(status));
       return dataBytes + 1;
     };
-    const fits = (bytes: number): boolean => bytes % SECTOR_SIZE === 0 && sector + bytes / SECTOR_SIZE <= this.disk.sectors;
+    const fits = (bytes: number): boolean =>
+      bytes % SECTOR_SIZE === 0 && sector + bytes / SECTOR_SIZE <= this.disk.sectors;
     switch (type) {
       case T_IN: {
         const bytes = statusAt;

@@ -36,7 +36,11 @@ export class DescriptorChain {
   readonly readableLength: number;
   readonly writableLength: number;
 
-  constructor(private readonly dma: Dma, readonly readable: Segment[], readonly writable: Segment[]) {
+  constructor(
+    private readonly dma: Dma,
+    readonly readable: Segment[],
+    readonly writable: Segment[],
+  ) {
     this.readableLength = readable.reduce((n, s) => n + s.len, 0);
     this.writableLength = writable.reduce((n, s) => n + s.len, 0);
   }
@@ -48,7 +52,10 @@ export class DescriptorChain {
     let done = 0;
     for (const seg of this.readable) {
       if (done === len) break;
-      if (offset >= seg.len) { offset -= seg.len; continue; }
+      if (offset >= seg.len) {
+        offset -= seg.len;
+        continue;
+      }
       const n = Math.min(seg.len - offset, len - done);
       out.set(this.dma.read(seg.addr + offset, n), done);
       done += n;
@@ -63,7 +70,10 @@ export class DescriptorChain {
     let done = 0;
     for (const seg of this.writable) {
       if (done === data.length) break;
-      if (offset >= seg.len) { offset -= seg.len; continue; }
+      if (offset >= seg.len) {
+        offset -= seg.len;
+        continue;
+      }
       const n = Math.min(seg.len - offset, data.length - done);
       this.dma.write(seg.addr + offset, data.subarray(done, done + n));
       done += n;
@@ -88,12 +98,30 @@ export interface VirtioBackend {
 }
 
 // register offsets
-const MAGIC = 0x000, VERSION = 0x004, DEVICE_ID = 0x008, VENDOR_ID = 0x00c;
-const DEVICE_FEATURES = 0x010, DEVICE_FEATURES_SEL = 0x014, DRIVER_FEATURES = 0x020, DRIVER_FEATURES_SEL = 0x024;
-const QUEUE_SEL = 0x030, QUEUE_NUM_MAX = 0x034, QUEUE_NUM = 0x038, QUEUE_READY = 0x044, QUEUE_NOTIFY = 0x050;
-const INTERRUPT_STATUS = 0x060, INTERRUPT_ACK = 0x064, STATUS = 0x070;
-const QUEUE_DESC_LOW = 0x080, QUEUE_DESC_HIGH = 0x084, QUEUE_DRIVER_LOW = 0x090, QUEUE_DRIVER_HIGH = 0x094;
-const QUEUE_DEVICE_LOW = 0x0a0, QUEUE_DEVICE_HIGH = 0x0a4, CONFIG_GENERATION = 0x0fc, CONFIG = 0x100;
+const MAGIC = 0x000,
+  VERSION = 0x004,
+  DEVICE_ID = 0x008,
+  VENDOR_ID = 0x00c;
+const DEVICE_FEATURES = 0x010,
+  DEVICE_FEATURES_SEL = 0x014,
+  DRIVER_FEATURES = 0x020,
+  DRIVER_FEATURES_SEL = 0x024;
+const QUEUE_SEL = 0x030,
+  QUEUE_NUM_MAX = 0x034,
+  QUEUE_NUM = 0x038,
+  QUEUE_READY = 0x044,
+  QUEUE_NOTIFY = 0x050;
+const INTERRUPT_STATUS = 0x060,
+  INTERRUPT_ACK = 0x064,
+  STATUS = 0x070;
+const QUEUE_DESC_LOW = 0x080,
+  QUEUE_DESC_HIGH = 0x084,
+  QUEUE_DRIVER_LOW = 0x090,
+  QUEUE_DRIVER_HIGH = 0x094;
+const QUEUE_DEVICE_LOW = 0x0a0,
+  QUEUE_DEVICE_HIGH = 0x0a4,
+  CONFIG_GENERATION = 0x0fc,
+  CONFIG = 0x100;
 
 const MAGIC_VALUE = 0x74726976; // "virt"
 /** QEMU's vendor ID ("QEMU"): drivers do not care, and it keeps guests' view identical under both machines. */
@@ -102,7 +130,9 @@ const STATUS_FEATURES_OK = 8;
 const STATUS_DEVICE_NEEDS_RESET = 0x40;
 const INT_USED_BUFFER = 1;
 const INT_CONFIG_CHANGE = 2;
-const DESC_F_NEXT = 1, DESC_F_WRITE = 2, DESC_F_INDIRECT = 4;
+const DESC_F_NEXT = 1,
+  DESC_F_WRITE = 2,
+  DESC_F_INDIRECT = 4;
 const AVAIL_F_NO_INTERRUPT = 1;
 const DESC_SIZE = 16;
 
@@ -166,54 +196,102 @@ export class VirtioMmio implements MmioDevice {
     if (size !== 4) return 0;
     const q = this.queues[this.queueSel];
     switch (offset) {
-      case MAGIC: return MAGIC_VALUE;
-      case VERSION: return 2;
-      case DEVICE_ID: return this.backend?.deviceId ?? 0;
-      case VENDOR_ID: return VENDOR_QEMU;
+      case MAGIC:
+        return MAGIC_VALUE;
+      case VERSION:
+        return 2;
+      case DEVICE_ID:
+        return this.backend?.deviceId ?? 0;
+      case VENDOR_ID:
+        return VENDOR_QEMU;
       case DEVICE_FEATURES:
-        return this.deviceFeaturesSel > 1 ? 0 : Number((this.deviceFeatures >> BigInt(32 * this.deviceFeaturesSel)) & 0xffffffffn) | 0;
-      case QUEUE_NUM_MAX: return q ? this.backend!.queueSizes[this.queueSel]! : 0;
-      case QUEUE_READY: return q?.ready ? 1 : 0;
-      case INTERRUPT_STATUS: return this.interruptStatus;
-      case STATUS: return this.status;
-      case CONFIG_GENERATION: return 0;
-      default: return 0;
+        return this.deviceFeaturesSel > 1
+          ? 0
+          : Number((this.deviceFeatures >> BigInt(32 * this.deviceFeaturesSel)) & 0xffffffffn) | 0;
+      case QUEUE_NUM_MAX:
+        return q ? this.backend!.queueSizes[this.queueSel]! : 0;
+      case QUEUE_READY:
+        return q?.ready ? 1 : 0;
+      case INTERRUPT_STATUS:
+        return this.interruptStatus;
+      case STATUS:
+        return this.status;
+      case CONFIG_GENERATION:
+        return 0;
+      default:
+        return 0;
     }
   }
 
   store(offset: number, size: 1 | 2 | 4, value: number): void {
-    if (offset >= CONFIG) { this.backend?.writeConfig?.(offset - CONFIG, size, value); return; }
+    if (offset >= CONFIG) {
+      this.backend?.writeConfig?.(offset - CONFIG, size, value);
+      return;
+    }
     if (size !== 4 || !this.backend) return;
     const q = this.queues[this.queueSel];
     switch (offset) {
-      case DEVICE_FEATURES_SEL: this.deviceFeaturesSel = value >>> 0; break;
-      case DRIVER_FEATURES_SEL: this.driverFeaturesSel = value >>> 0; break;
+      case DEVICE_FEATURES_SEL:
+        this.deviceFeaturesSel = value >>> 0;
+        break;
+      case DRIVER_FEATURES_SEL:
+        this.driverFeaturesSel = value >>> 0;
+        break;
       case DRIVER_FEATURES:
         if (this.driverFeaturesSel <= 1) {
           const shift = BigInt(32 * this.driverFeaturesSel);
           this.driverFeatures = (this.driverFeatures & ~(0xffffffffn << shift)) | (BigInt(value >>> 0) << shift);
         }
         break;
-      case QUEUE_SEL: this.queueSel = value >>> 0; break;
-      case QUEUE_NUM: if (q) q.num = value >>> 0; break;
-      case QUEUE_READY: if (q) q.ready = (value & 1) === 1; break;
-      case QUEUE_DESC_LOW: if (q) q.desc = setLow(q.desc, value); break;
-      case QUEUE_DESC_HIGH: if (q) q.desc = setHigh(q.desc, value); break;
-      case QUEUE_DRIVER_LOW: if (q) q.driver = setLow(q.driver, value); break;
-      case QUEUE_DRIVER_HIGH: if (q) q.driver = setHigh(q.driver, value); break;
-      case QUEUE_DEVICE_LOW: if (q) q.device = setLow(q.device, value); break;
-      case QUEUE_DEVICE_HIGH: if (q) q.device = setHigh(q.device, value); break;
-      case QUEUE_NOTIFY: this.notify(value >>> 0); break;
-      case INTERRUPT_ACK: this.interruptStatus &= ~value; this.updateIrq(); break;
-      case STATUS: this.writeStatus(value & 0xff); break;
+      case QUEUE_SEL:
+        this.queueSel = value >>> 0;
+        break;
+      case QUEUE_NUM:
+        if (q) q.num = value >>> 0;
+        break;
+      case QUEUE_READY:
+        if (q) q.ready = (value & 1) === 1;
+        break;
+      case QUEUE_DESC_LOW:
+        if (q) q.desc = setLow(q.desc, value);
+        break;
+      case QUEUE_DESC_HIGH:
+        if (q) q.desc = setHigh(q.desc, value);
+        break;
+      case QUEUE_DRIVER_LOW:
+        if (q) q.driver = setLow(q.driver, value);
+        break;
+      case QUEUE_DRIVER_HIGH:
+        if (q) q.driver = setHigh(q.driver, value);
+        break;
+      case QUEUE_DEVICE_LOW:
+        if (q) q.device = setLow(q.device, value);
+        break;
+      case QUEUE_DEVICE_HIGH:
+        if (q) q.device = setHigh(q.device, value);
+        break;
+      case QUEUE_NOTIFY:
+        this.notify(value >>> 0);
+        break;
+      case INTERRUPT_ACK:
+        this.interruptStatus &= ~value;
+        this.updateIrq();
+        break;
+      case STATUS:
+        this.writeStatus(value & 0xff);
+        break;
     }
   }
 
   private writeStatus(value: number): void {
-    if (value === 0) { this.reset(); return; }
+    if (value === 0) {
+      this.reset();
+      return;
+    }
     if (value & STATUS_FEATURES_OK && !(this.status & STATUS_FEATURES_OK)) {
       // the driver may only accept what the device offers, and a modern device insists on VERSION_1
-      const acceptable = (this.driverFeatures & ~this.deviceFeatures) === 0n && (this.driverFeatures & VIRTIO_F_VERSION_1) !== 0n;
+      const acceptable =
+        (this.driverFeatures & ~this.deviceFeatures) === 0n && (this.driverFeatures & VIRTIO_F_VERSION_1) !== 0n;
       if (!acceptable) value &= ~STATUS_FEATURES_OK;
     }
     this.status = value | (this.status & STATUS_DEVICE_NEEDS_RESET);

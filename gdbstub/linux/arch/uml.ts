@@ -43,6 +43,10 @@ export const umlArch: LinuxArch = {
   },
 
   savedRegisters(layout: RegisterLayout, _offsets: Offsets, context: Uint8Array, template: Uint8Array): Uint8Array {
-    return fillRegisters(layout, template, JMP_BUF_REGS.map((name, i) => [name, readU64(context, 8 * i)]));
+    return fillRegisters(
+      layout,
+      template,
+      JMP_BUF_REGS.map((name, i) => [name, readU64(context, 8 * i)]),
+    );
   },
 };

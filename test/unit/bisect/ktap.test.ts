@@ -31,7 +31,10 @@ describe('KTAP parser', () => {
     assert.ok(list.subtests.length > 30);
     assert.ok(list.subtests.every((t) => t.status === 'pass'));
     // suite numbers run 1..N in order
-    assert.deepEqual(report.tests.map((t) => t.number), report.tests.map((_, i) => i + 1));
+    assert.deepEqual(
+      report.tests.map((t) => t.number),
+      report.tests.map((_, i) => i + 1),
+    );
   });
 
   it('names the failing case of a failing run, and only it', () => {
@@ -47,7 +50,10 @@ describe('KTAP parser', () => {
       .join('\n');
     const plain = parseKtap(data('kunit-fail.log'));
     const report = parseKtap(stamped);
-    assert.deepEqual(flatten(report.tests).map((t) => [t.path, t.test.status]), flatten(plain.tests).map((t) => [t.path, t.test.status]));
+    assert.deepEqual(
+      flatten(report.tests).map((t) => [t.path, t.test.status]),
+      flatten(plain.tests).map((t) => [t.path, t.test.status]),
+    );
   });
 
   it('notices a run that stopped before its plan was complete (a crash mid-run)', () => {
@@ -75,7 +81,10 @@ describe('KTAP parser', () => {
     const report = parseKtap(text);
     assert.deepEqual(failures(report), []);
     const first = report.tests[0]!;
-    assert.deepEqual(first.subtests.map((t) => t.status), ['pass', 'xfail', 'todo']);
+    assert.deepEqual(
+      first.subtests.map((t) => t.status),
+      ['pass', 'xfail', 'todo'],
+    );
     assert.equal(first.subtests[0]!.subtests[0]!.name, 'test_1');
   });
 

@@ -17,7 +17,10 @@ describe('verdicts', () => {
   it('call a panic, an oops, a BUG or (by default) a WARNING bad even when the command passed', () => {
     assert.equal(judgeRun({ kind: 'panic', detail: 'Kernel panic - not syncing: x' }, '', rules).verdict, 'bad');
     const oops = judgeRun(exited(0), 'ok\nBUG: kernel NULL pointer dereference, address: 0000000000000000\n', rules);
-    assert.deepEqual([oops.verdict, oops.reason], ['bad', 'kernel BUG: BUG: kernel NULL pointer dereference, address: 0000000000000000']);
+    assert.deepEqual(
+      [oops.verdict, oops.reason],
+      ['bad', 'kernel BUG: BUG: kernel NULL pointer dereference, address: 0000000000000000'],
+    );
     const warn = 'WARNING: CPU: 0 PID: 1 at kernel/sys.c:1300 __do_sys_newuname+0x1c/0x30\n';
     assert.equal(judgeRun(exited(0), warn, rules).verdict, 'bad');
     assert.equal(judgeRun(exited(0), warn, { ...rules, warnIsBad: false }).verdict, 'good');
@@ -36,7 +39,10 @@ describe('verdicts', () => {
     assert.match(judgeRun(exited(0), fail, ktap).reason, /list-kunit-test\.list_test_list_add/);
     assert.equal(judgeRun(exited(0), pass, ktap).verdict, 'good');
     assert.equal(judgeRun(exited(0), 'no tests here', ktap).verdict, 'skip');
-    assert.match(judgeRun(exited(0), pass, { ...ktap, warnIsBad: true }).reason, /^kernel warning: WARNING: CPU: 0 PID: 1 at arch\/um\/drivers\/virt-pci\.c/);
+    assert.match(
+      judgeRun(exited(0), pass, { ...ktap, warnIsBad: true }).reason,
+      /^kernel warning: WARNING: CPU: 0 PID: 1 at arch\/um\/drivers\/virt-pci\.c/,
+    );
   });
 
   it('combine runs: bad at the threshold, skipped runs do not count', () => {

@@ -15,9 +15,19 @@ const base: UmlArgvOptions = {
 describe('UML command line', () => {
   it("boots kwb's root over hostfs via rootflags, with kwb's init and no ./root_fs lookup", () => {
     assert.deepEqual(umlArgv(base), [
-      'mem=256M', 'umid=kwb-1-1', 'uml_dir=/tmp/kwb-uml-x',
-      'root=/dev/root', 'rootfstype=hostfs', 'rootflags=/tmp/kwb-uml-x/root', 'rw', 'ubd0r=/dev/zero', 'init=/kwb/init',
-      'quiet', 'con=null', 'con0=fd:0,fd:1', 'loglevel=7',
+      'mem=256M',
+      'umid=kwb-1-1',
+      'uml_dir=/tmp/kwb-uml-x',
+      'root=/dev/root',
+      'rootfstype=hostfs',
+      'rootflags=/tmp/kwb-uml-x/root',
+      'rw',
+      'ubd0r=/dev/zero',
+      'init=/kwb/init',
+      'quiet',
+      'con=null',
+      'con0=fd:0,fd:1',
+      'loglevel=7',
     ]);
   });
 
@@ -28,11 +38,19 @@ describe('UML command line', () => {
   });
 
   it("runs kwb's init from a hostfs mount when the root is the user's, with init arguments last", () => {
-    const argv = umlArgv({ ...base, root: { kind: 'hostfs', dir: '/srv/root' }, kwbDir: '/tmp/k/kwb', consoleFds: [3, 4] });
+    const argv = umlArgv({
+      ...base,
+      root: { kind: 'hostfs', dir: '/srv/root' },
+      kwbDir: '/tmp/k/kwb',
+      consoleFds: [3, 4],
+    });
     const dashes = argv.indexOf('--');
     assert.ok(dashes > 0);
     assert.deepEqual(argv.slice(dashes + 1, dashes + 2), ['-c']);
-    assert.match(argv[dashes + 2]!, /^"mkdir -p \/dev\/\.kwb && mount -t hostfs hostfs \/dev\/\.kwb -o \/tmp\/k\/kwb && KWB=\/dev\/\.kwb exec/);
+    assert.match(
+      argv[dashes + 2]!,
+      /^"mkdir -p \/dev\/\.kwb && mount -t hostfs hostfs \/dev\/\.kwb -o \/tmp\/k\/kwb && KWB=\/dev\/\.kwb exec/,
+    );
     assert.ok(argv.indexOf('init=/bin/sh') < dashes);
     assert.ok(argv.indexOf('con0=fd:3,fd:4') < dashes);
     assert.ok(argv.indexOf('loglevel=7') < dashes);

@@ -47,7 +47,10 @@ describe('kernel detection', () => {
   });
 
   it('refuses a native x86-64 vmlinux, an ordinary program, a bzImage and text, saying what to do', () => {
-    assert.throws(() => detectKernel(file('vmlinux-x86', elf(62, 0xffffffff81000000n))), /native x86-64 vmlinux.*ARCH=um/);
+    assert.throws(
+      () => detectKernel(file('vmlinux-x86', elf(62, 0xffffffff81000000n))),
+      /native x86-64 vmlinux.*ARCH=um/,
+    );
     assert.throws(() => detectKernel('/bin/true'), /not a User-mode Linux kernel/);
     const bz = Buffer.alloc(0x300);
     bz.write('HdrS', 0x202, 'latin1');

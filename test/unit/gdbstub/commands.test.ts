@@ -5,7 +5,10 @@ import { startGdbStub, type GdbStubHandle } from '../../../gdbstub/index.js';
 import { escapeBinary, hexText } from '../../../gdbstub/packet.js';
 import { MEM_BASE, MemTarget, RawClient, tick, until } from '../../helpers/gdbstub-fake.js';
 
-async function setup(t: TestContext, waitGdb = true): Promise<{ target: MemTarget; stub: GdbStubHandle; c: RawClient }> {
+async function setup(
+  t: TestContext,
+  waitGdb = true,
+): Promise<{ target: MemTarget; stub: GdbStubHandle; c: RawClient }> {
   const target = new MemTarget();
   const stub = await startGdbStub(target, { port: 0, waitGdb });
   t.after(() => stub.close());
@@ -28,7 +31,15 @@ describe('gdbstub commands', () => {
     const sup = await c.request('qSupported:multiprocess+;swbreak+;hwbreak+;xmlRegisters=i386');
     const size = /PacketSize=([0-9a-f]+)/.exec(sup);
     assert.ok(size && Number.parseInt(size[1]!, 16) >= 16 * 1024, sup);
-    for (const f of ['qXfer:features:read+', 'vContSupported+', 'swbreak+', 'hwbreak+', 'QStartNoAckMode+', 'QPassSignals+', 'qXfer:threads:read+']) {
+    for (const f of [
+      'qXfer:features:read+',
+      'vContSupported+',
+      'swbreak+',
+      'hwbreak+',
+      'QStartNoAckMode+',
+      'QPassSignals+',
+      'qXfer:threads:read+',
+    ]) {
       assert.ok(sup.split(';').includes(f), `${f} in ${sup}`);
     }
     assert.equal(c.acks, 1);
@@ -54,7 +65,8 @@ describe('gdbstub commands', () => {
 
   it('unknown packets get the empty reply', async (t) => {
     const { c } = await setup(t);
-    for (const p of ['qFooBar', 'vMustReplyEmpty', 'Qfoo:1', 'vFile:open:', 'j', '!', 'bc']) assert.equal(await c.request(p), '', p);
+    for (const p of ['qFooBar', 'vMustReplyEmpty', 'Qfoo:1', 'vFile:open:', 'j', '!', 'bc'])
+      assert.equal(await c.request(p), '', p);
   });
 
   it('? reports the current stop; g/G and p/P read and write registers', async (t) => {

@@ -34,23 +34,37 @@ class Memory {
   };
 }
 
-const offsets = (o: Record<string, number | bigint>) => new Offsets(Object.fromEntries(Object.entries(o).map(([k, v]) => [k, BigInt(v)])));
+const offsets = (o: Record<string, number | bigint>) =>
+  new Offsets(Object.fromEntries(Object.entries(o).map(([k, v]) => [k, BigInt(v)])));
 
 describe('linux: target description layout', () => {
   it('lays registers out in gdb numbering across includes, regnum moving the count', () => {
     const files: Record<string, string> = {
-      'target.xml': '<target><architecture>riscv:rv64</architecture><xi:include href="core.xml"/><xi:include href="csr.xml"/></target>',
-      'core.xml': '<feature name="org.gnu.gdb.riscv.cpu"><reg name="zero" bitsize="64"/><reg name="ra" bitsize="64"/><reg name="pc" bitsize="64" regnum="32"/></feature>',
-      'csr.xml': '<feature name="org.gnu.gdb.riscv.csr"><reg name="sstatus" bitsize="64" regnum="321"/><reg name="sscratch" bitsize="64"/><reg name="flag" bitsize="8"/></feature>',
+      'target.xml':
+        '<target><architecture>riscv:rv64</architecture><xi:include href="core.xml"/><xi:include href="csr.xml"/></target>',
+      'core.xml':
+        '<feature name="org.gnu.gdb.riscv.cpu"><reg name="zero" bitsize="64"/><reg name="ra" bitsize="64"/><reg name="pc" bitsize="64" regnum="32"/></feature>',
+      'csr.xml':
+        '<feature name="org.gnu.gdb.riscv.csr"><reg name="sstatus" bitsize="64" regnum="321"/><reg name="sscratch" bitsize="64"/><reg name="flag" bitsize="8"/></feature>',
     };
     const layout = registerLayout((a) => files[a])!;
     assert.deepEqual(
       layout.slots.map((s) => [s.name, s.regno, s.offset, s.size]),
-      [['zero', 0, 0, 8], ['ra', 1, 8, 8], ['pc', 32, 16, 8], ['sstatus', 321, 24, 8], ['sscratch', 322, 32, 8], ['flag', 323, 40, 1]],
+      [
+        ['zero', 0, 0, 8],
+        ['ra', 1, 8, 8],
+        ['pc', 32, 16, 8],
+        ['sstatus', 321, 24, 8],
+        ['sscratch', 322, 32, 8],
+        ['flag', 323, 40, 1],
+      ],
     );
     assert.equal(layout.size, 41);
     assert.equal(layout.byRegno(322)?.name, 'sscratch');
-    assert.equal(registerLayout(() => undefined), undefined);
+    assert.equal(
+      registerLayout(() => undefined),
+      undefined,
+    );
   });
 });
 
@@ -78,10 +92,22 @@ describe('linux: tasks', () => {
   // exit_state 0x3c, stack 0x40, comm 0x50 (16 bytes), the arch's switch context at 0xe0 (16 bytes)
   const CONTEXT = { offset: 0xe0, size: 16 };
   const o = offsets({
-    init_task: 0x1000, 'task.tasks': 0x10, 'task.thread_group': 0x20, 'task.pid': 0x30, 'task.tgid': 0x34, 'task.__state': 0x38,
-    'task.exit_state': 0x3c, 'task.stack': 0x40, 'task.comm': 0x50, 'task.comm.size': 16,
+    init_task: 0x1000,
+    'task.tasks': 0x10,
+    'task.thread_group': 0x20,
+    'task.pid': 0x30,
+    'task.tgid': 0x34,
+    'task.__state': 0x38,
+    'task.exit_state': 0x3c,
+    'task.stack': 0x40,
+    'task.comm': 0x50,
+    'task.comm.size': 16,
   });
-  function task(mem: Memory, addr: number, t: { pid: number; tgid: number; comm: string; nextTask: number; nextThread: number; state?: number }): void {
+  function task(
+    mem: Memory,
+    addr: number,
+    t: { pid: number; tgid: number; comm: string; nextTask: number; nextThread: number; state?: number },
+  ): void {
     const b = Buffer.alloc(0x100);
     b.writeBigUInt64LE(BigInt(t.nextTask + 0x10), 0x10);
     b.writeBigUInt64LE(BigInt(t.nextThread + 0x20), 0x20);
@@ -101,7 +127,15 @@ describe('linux: tasks', () => {
     task(mem, 0x3000, { pid: 7, tgid: 7, comm: 'server', nextTask: 0x1000, nextThread: 0x3100 });
     task(mem, 0x3100, { pid: 8, tgid: 7, comm: 'worker', nextTask: 0xdead, nextThread: 0x3000 });
     const tasks = await new TaskWalker(o, CONTEXT, mem.read).walk();
-    assert.deepEqual(tasks.map((t) => [t.pid, t.tgid, t.comm, t.state]), [[0, 0, 'swapper/0', 'R'], [1, 1, 'init', 'S'], [7, 7, 'server', 'S'], [8, 7, 'worker', 'S']]);
+    assert.deepEqual(
+      tasks.map((t) => [t.pid, t.tgid, t.comm, t.state]),
+      [
+        [0, 0, 'swapper/0', 'R'],
+        [1, 1, 'init', 'S'],
+        [7, 7, 'server', 'S'],
+        [8, 7, 'worker', 'S'],
+      ],
+    );
     assert.equal(tasks[3]!.stack, 0x900000n);
     assert.equal(tasks[3]!.switchContext.toString('hex'), '0000000000000000' + '8000000000000000');
     assert.equal(mem.reads, 4);
@@ -111,11 +145,17 @@ describe('linux: tasks', () => {
     const mem = new Memory();
     task(mem, 0x1000, { pid: 0, tgid: 0, comm: 'swapper/0', nextTask: 0x2000, nextThread: 0x1000 });
     task(mem, 0x2000, { pid: 1, tgid: 1, comm: 'init', nextTask: 0x9000, nextThread: 0x2000 });
-    assert.deepEqual((await new TaskWalker(o, CONTEXT, mem.read).walk()).map((t) => t.pid), [0, 1]);
+    assert.deepEqual(
+      (await new TaskWalker(o, CONTEXT, mem.read).walk()).map((t) => t.pid),
+      [0, 1],
+    );
     const loop = new Memory();
     task(loop, 0x1000, { pid: 0, tgid: 0, comm: 'swapper/0', nextTask: 0x2000, nextThread: 0x1000 });
     task(loop, 0x2000, { pid: 1, tgid: 1, comm: 'init', nextTask: 0x2000, nextThread: 0x2000 });
-    assert.deepEqual((await new TaskWalker(o, CONTEXT, loop.read).walk()).map((t) => t.pid), [0, 1]);
+    assert.deepEqual(
+      (await new TaskWalker(o, CONTEXT, loop.read).walk()).map((t) => t.pid),
+      [0, 1],
+    );
   });
 });
 
@@ -124,10 +164,24 @@ describe('linux: dmesg', () => {
   // text_data_ring @40 { size_bits u32 @0, data @8 } }; prb_desc { state_var @0, begin @8, next @16 } (24 bytes);
   // printk_info { ts_nsec @0, text_len u16 @8 } (16 bytes)
   const o = offsets({
-    prb: 0x100, 'prb.desc_ring': 0, 'prb.text_data_ring': 40, 'prb.size': 64, 'desc_ring.count_bits': 0, 'desc_ring.descs': 8,
-    'desc_ring.infos': 16, 'desc_ring.head_id': 24, 'desc_ring.tail_id': 32, 'desc.size': 24, 'desc.state_var': 0,
-    'desc.text_blk_lpos.begin': 8, 'desc.text_blk_lpos.next': 16, 'info.size': 16, 'info.ts_nsec': 0, 'info.text_len': 8,
-    'data_ring.size_bits': 0, 'data_ring.data': 8,
+    prb: 0x100,
+    'prb.desc_ring': 0,
+    'prb.text_data_ring': 40,
+    'prb.size': 64,
+    'desc_ring.count_bits': 0,
+    'desc_ring.descs': 8,
+    'desc_ring.infos': 16,
+    'desc_ring.head_id': 24,
+    'desc_ring.tail_id': 32,
+    'desc.size': 24,
+    'desc.state_var': 0,
+    'desc.text_blk_lpos.begin': 8,
+    'desc.text_blk_lpos.next': 16,
+    'info.size': 16,
+    'info.ts_nsec': 0,
+    'info.text_len': 8,
+    'data_ring.size_bits': 0,
+    'data_ring.data': 8,
   });
   const COUNT = 4; // descriptors
   const TEXT = 64; // bytes of text ring

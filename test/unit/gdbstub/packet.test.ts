@@ -1,7 +1,16 @@
 // RSP framing: checksums, acks, ^C, escapes, run-length decoding, limits, resynchronisation.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checksum, decodeBody, escapeBinary, frame, frameRaw, fromHex, PacketReader, type PacketEvent } from '../../../gdbstub/packet.js';
+import {
+  checksum,
+  decodeBody,
+  escapeBinary,
+  frame,
+  frameRaw,
+  fromHex,
+  PacketReader,
+  type PacketEvent,
+} from '../../../gdbstub/packet.js';
 
 function read(input: (string | Buffer)[], opts = {}): PacketEvent[] {
   const events: PacketEvent[] = [];
@@ -10,14 +19,18 @@ function read(input: (string | Buffer)[], opts = {}): PacketEvent[] {
   return events;
 }
 
-const packets = (evs: PacketEvent[]) => evs.filter((e) => e.type === 'packet').map((e) => (e as { data: Buffer }).data.toString('latin1'));
+const packets = (evs: PacketEvent[]) =>
+  evs.filter((e) => e.type === 'packet').map((e) => (e as { data: Buffer }).data.toString('latin1'));
 const types = (evs: PacketEvent[]) => evs.map((e) => e.type);
 
 describe('packet framing', () => {
   it('frames with a two-digit lowercase checksum', () => {
     assert.equal(frame('OK').toString(), '$OK#9a');
     assert.equal(frame('').toString(), '$#00');
-    assert.equal(frame('qSupported').toString(), `$qSupported#${checksum(Buffer.from('qSupported')).toString(16).padStart(2, '0')}`);
+    assert.equal(
+      frame('qSupported').toString(),
+      `$qSupported#${checksum(Buffer.from('qSupported')).toString(16).padStart(2, '0')}`,
+    );
   });
 
   it('reads packets, acks, naks and ^C between packets', () => {

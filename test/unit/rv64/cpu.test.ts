@@ -64,7 +64,8 @@ describe('rv64 CPU control API', () => {
   });
 
   it('is deterministic: same instruction count, same state', () => {
-    const a = machine(), b = machine();
+    const a = machine(),
+      b = machine();
     a.run(12345);
     for (let i = 0; b.retired() < 12000; i++) b.run(97 + (i % 3));
     b.run(12345 - b.retired());
@@ -81,7 +82,7 @@ describe('rv64 CPU control API', () => {
     assert.equal(cpu.getX(5), 0xfedcba9876543210n);
     cpu.setX(0, 5n);
     assert.equal(cpu.getX(0), 0n);
-    assert.equal((cpu.readCsr(0x301)! >> 62n), 2n, 'misa says RV64');
+    assert.equal(cpu.readCsr(0x301)! >> 62n, 2n, 'misa says RV64');
     assert.ok(cpu.writeCsr(0x340, 0x1234n));
     assert.equal(cpu.readCsr(0x340), 0x1234n);
     assert.equal(cpu.readCsr(0x7c0), undefined);
@@ -154,7 +155,10 @@ describe('runBareMetal', { skip: hasToolchain() ? false : 'riscv64-unknown-elf-g
   it('reports the number of the failing test', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kwb-rv64-'));
     const src = join(dir, 'fail3.S');
-    writeFileSync(src, '#include "test.h"\nTEST_BEGIN\n li a0, 4\n CHECK(1, a0, 4)\n CHECK(2, a0, 4)\n CHECK(3, a0, 5)\n j pass\nTEST_END\n');
+    writeFileSync(
+      src,
+      '#include "test.h"\nTEST_BEGIN\n li a0, 4\n CHECK(1, a0, 4)\n CHECK(2, a0, 4)\n CHECK(3, a0, 5)\n j pass\nTEST_END\n',
+    );
     const elf = buildProgram([src]);
     rmSync(dir, { recursive: true, force: true });
     const r = await runBareMetal(elf, { timeoutSec: 30 });
@@ -165,31 +169,78 @@ describe('runBareMetal', { skip: hasToolchain() ? false : 'riscv64-unknown-elf-g
   it('prints through the HTIF write syscall and exits through the exit syscall', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kwb-rv64-'));
     const src = join(dir, 'hello.S');
-    writeFileSync(src, [
-      '#include "test.h"', 'TEST_BEGIN',
-      ' la a0, magic', ' li t0, 64', ' sd t0, 0(a0)', ' li t0, 1', ' sd t0, 8(a0)', ' la t0, msg', ' sd t0, 16(a0)',
-      ' li t0, 6', ' sd t0, 24(a0)', ' la t1, tohost', ' sd a0, 0(t1)',
-      '1: ld t0, 0(t1)', ' bnez t0, 1b', ' la t1, fromhost', ' sd zero, 0(t1)',
-      ' ld t0, 0(a0)', ' CHECK(1, t0, 6)',
-      ' li t0, 93', ' sd t0, 0(a0)', ' li t0, 7', ' sd t0, 8(a0)', ' la t1, tohost', ' sd a0, 0(t1)', '2: j 2b',
-      'TEST_END', ' .data', ' .align 6', 'magic: .fill 8, 8, 0', 'msg: .ascii "hello\\n"', '',
-    ].join('\n'));
+    writeFileSync(
+      src,
+      [
+        '#include "test.h"',
+        'TEST_BEGIN',
+        ' la a0, magic',
+        ' li t0, 64',
+        ' sd t0, 0(a0)',
+        ' li t0, 1',
+        ' sd t0, 8(a0)',
+        ' la t0, msg',
+        ' sd t0, 16(a0)',
+        ' li t0, 6',
+        ' sd t0, 24(a0)',
+        ' la t1, tohost',
+        ' sd a0, 0(t1)',
+        '1: ld t0, 0(t1)',
+        ' bnez t0, 1b',
+        ' la t1, fromhost',
+        ' sd zero, 0(t1)',
+        ' ld t0, 0(a0)',
+        ' CHECK(1, t0, 6)',
+        ' li t0, 93',
+        ' sd t0, 0(a0)',
+        ' li t0, 7',
+        ' sd t0, 8(a0)',
+        ' la t1, tohost',
+        ' sd a0, 0(t1)',
+        '2: j 2b',
+        'TEST_END',
+        ' .data',
+        ' .align 6',
+        'magic: .fill 8, 8, 0',
+        'msg: .ascii "hello\\n"',
+        '',
+      ].join('\n'),
+    );
     const elf = buildProgram([src]);
     rmSync(dir, { recursive: true, force: true });
     let out = '';
-    const r = await runBareMetal(elf, { output: (b) => { out += Buffer.from(b).toString(); } });
+    const r = await runBareMetal(elf, {
+      output: (b) => {
+        out += Buffer.from(b).toString();
+      },
+    });
     assert.equal(out, 'hello\n');
     assert.equal(r.exitCode, 7);
     assert.equal(r.passed, false);
   });
   it('the block compiler changes nothing observable: same output, instruction counts and results', async () => {
-    for (const [src, flags] of [['isa/mmu.S', []], ['isa/traps.S', []], ['isa/loop-fault.S', []], ['diff/intdiff.c', []], ['diff/fpdiff.c', ['-DRANDOM_CASES=50']], ['bench/fp-bench.c', ['-DITERATIONS=5']], ['bench/cpu-bench.c', ['-DITERATIONS=3']]] as const) {
+    for (const [src, flags] of [
+      ['isa/mmu.S', []],
+      ['isa/traps.S', []],
+      ['isa/loop-fault.S', []],
+      ['diff/intdiff.c', []],
+      ['diff/fpdiff.c', ['-DRANDOM_CASES=50']],
+      ['bench/fp-bench.c', ['-DITERATIONS=5']],
+      ['bench/cpu-bench.c', ['-DITERATIONS=3']],
+    ] as const) {
       const elf = buildProgram([src], [...flags]);
       const outs: string[] = [];
       const runs = [];
       for (const jit of [true, false]) {
         let out = '';
-        runs.push(await runBareMetal(elf, { jit, output: (b) => { out += Buffer.from(b).toString('latin1'); } }));
+        runs.push(
+          await runBareMetal(elf, {
+            jit,
+            output: (b) => {
+              out += Buffer.from(b).toString('latin1');
+            },
+          }),
+        );
         outs.push(out);
       }
       assert.ok(runs[0]!.passed && runs[1]!.passed, src);

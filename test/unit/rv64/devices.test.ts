@@ -36,7 +36,8 @@ class RecordingIrq implements IrqSink {
   }
 }
 
-const MEIP = 11, SEIP = 9;
+const MEIP = 11,
+  SEIP = 9;
 const priority = (src: number): number => 4 * src;
 const enable = (ctx: number): number => 0x2000 + 0x80 * ctx;
 const threshold = (ctx: number): number => 0x200000 + 0x1000 * ctx;
@@ -87,7 +88,11 @@ describe('PLIC', () => {
   it('claims the highest priority first, the lowest ID on ties; M-mode context drives MEIP', () => {
     const lines = new RecordingLines();
     const plic = new Plic(lines);
-    for (const [src, prio] of [[3, 2], [5, 5], [7, 2]] as const) {
+    for (const [src, prio] of [
+      [3, 2],
+      [5, 5],
+      [7, 2],
+    ] as const) {
       plic.store(priority(src), 4, prio);
       plic.setIrq(src, true);
     }
@@ -95,7 +100,10 @@ describe('PLIC', () => {
     assert.equal(plic.load(enable(0), 4), (1 << 3) | (1 << 5) | (1 << 7), 'source 0 cannot be enabled');
     assert.equal(lines.high(MEIP), true);
     assert.equal(lines.high(SEIP), false);
-    assert.deepEqual([plic.load(claim(0), 4), plic.load(claim(0), 4), plic.load(claim(0), 4), plic.load(claim(0), 4)], [5, 3, 7, 0]);
+    assert.deepEqual(
+      [plic.load(claim(0), 4), plic.load(claim(0), 4), plic.load(claim(0), 4), plic.load(claim(0), 4)],
+      [5, 3, 7, 0],
+    );
     assert.equal(lines.high(MEIP), false);
   });
 
@@ -115,7 +123,15 @@ describe('PLIC', () => {
 });
 
 // UART register offsets
-const RBR = 0, IER = 1, IIR = 2, FCR = 2, LCR = 3, MCR = 4, LSR = 5, MSR = 6, SCR = 7;
+const RBR = 0,
+  IER = 1,
+  IIR = 2,
+  FCR = 2,
+  LCR = 3,
+  MCR = 4,
+  LSR = 5,
+  MSR = 6,
+  SCR = 7;
 
 function uart(): { dev: Uart16550; irq: RecordingIrq; out: Uint8Array[] } {
   const irq = new RecordingIrq();
@@ -205,7 +221,10 @@ describe('NS16550A UART', () => {
     const long = Buffer.alloc(100, 0x61);
     dev.receive(long);
     let n = 0;
-    while (dev.load(LSR, 1) & 1) { dev.load(RBR, 1); n++; }
+    while (dev.load(LSR, 1) & 1) {
+      dev.load(RBR, 1);
+      n++;
+    }
     assert.equal(n, 100);
     // clearing the RX FIFO drops what reached it (16 bytes), not input that has not arrived yet
     dev.receive(Buffer.from('0123456789abcdefXYZ'));
@@ -251,7 +270,11 @@ describe('SiFive test device (syscon poweroff/reboot)', () => {
     dev.store(0, 4, 0x5555);
     dev.store(0, 4, 0x7777);
     dev.store(0, 4, 0x3333 | (5 << 16));
-    assert.deepEqual(events, [{ kind: 'poweroff', code: 0 }, { kind: 'reset', code: 0 }, { kind: 'fail', code: 5 }]);
+    assert.deepEqual(events, [
+      { kind: 'poweroff', code: 0 },
+      { kind: 'reset', code: 0 },
+      { kind: 'fail', code: 5 },
+    ]);
   });
 });
 
@@ -268,18 +291,43 @@ class ArrayDma implements Dma {
   }
   write(paddr: number, data: Uint8Array): void {
     const off = paddr - RAM_BASE;
-    if (off < 0 || off + data.length > this.mem.length) throw new RangeError(`DMA write outside RAM at 0x${paddr.toString(16)}`);
+    if (off < 0 || off + data.length > this.mem.length)
+      throw new RangeError(`DMA write outside RAM at 0x${paddr.toString(16)}`);
     this.mem.set(data, off);
   }
 }
 
 // virtio-mmio registers
-const R = { magic: 0x0, version: 0x4, deviceId: 0x8, devFeatures: 0x10, devFeaturesSel: 0x14, drvFeatures: 0x20,
-  drvFeaturesSel: 0x24, queueSel: 0x30, queueNumMax: 0x34, queueNum: 0x38, queueReady: 0x44, notify: 0x50,
-  intStatus: 0x60, intAck: 0x64, status: 0x70, descLo: 0x80, descHi: 0x84, driverLo: 0x90, driverHi: 0x94,
-  deviceLo: 0xa0, deviceHi: 0xa4, config: 0x100 };
+const R = {
+  magic: 0x0,
+  version: 0x4,
+  deviceId: 0x8,
+  devFeatures: 0x10,
+  devFeaturesSel: 0x14,
+  drvFeatures: 0x20,
+  drvFeaturesSel: 0x24,
+  queueSel: 0x30,
+  queueNumMax: 0x34,
+  queueNum: 0x38,
+  queueReady: 0x44,
+  notify: 0x50,
+  intStatus: 0x60,
+  intAck: 0x64,
+  status: 0x70,
+  descLo: 0x80,
+  descHi: 0x84,
+  driverLo: 0x90,
+  driverHi: 0x94,
+  deviceLo: 0xa0,
+  deviceHi: 0xa4,
+  config: 0x100,
+};
 const QUEUE_NUM = 8;
-const DESC = 0x0, AVAIL = 0x1000, USED = 0x2000, TABLE = 0x3000, BUFS = 0x10000;
+const DESC = 0x0,
+  AVAIL = 0x1000,
+  USED = 0x2000,
+  TABLE = 0x3000,
+  BUFS = 0x10000;
 type Buf = { addr: number; len: number; write?: boolean };
 
 /** A minimal virtio driver: one split queue in ArrayDma, the way Linux's virtio_mmio + virtio_ring lay it out. */
@@ -290,7 +338,10 @@ class Driver {
   private availIdx = 0;
   private nextBuf = BUFS;
 
-  constructor(blk: VirtioBlk, private readonly features = 1n << 32n) {
+  constructor(
+    blk: VirtioBlk,
+    private readonly features = 1n << 32n,
+  ) {
     this.dev = new VirtioMmio(blk, this.dma, this.irq, 1);
     this.setup();
   }
@@ -303,15 +354,20 @@ class Driver {
     const r = (o: number): number => this.dev.load(o, 4) >>> 0;
     const w = (o: number, v: number): void => this.dev.store(o, 4, v);
     w(R.status, 1 | 2);
-    w(R.drvFeaturesSel, 0); w(R.drvFeatures, Number(features & 0xffffffffn));
-    w(R.drvFeaturesSel, 1); w(R.drvFeatures, Number(features >> 32n));
+    w(R.drvFeaturesSel, 0);
+    w(R.drvFeatures, Number(features & 0xffffffffn));
+    w(R.drvFeaturesSel, 1);
+    w(R.drvFeatures, Number(features >> 32n));
     w(R.status, 1 | 2 | 8);
     if (!(r(R.status) & 8)) return;
     w(R.queueSel, 0);
     w(R.queueNum, QUEUE_NUM);
-    w(R.descLo, RAM_BASE + DESC); w(R.descHi, 0);
-    w(R.driverLo, RAM_BASE + AVAIL); w(R.driverHi, 0);
-    w(R.deviceLo, RAM_BASE + USED); w(R.deviceHi, 0);
+    w(R.descLo, RAM_BASE + DESC);
+    w(R.descHi, 0);
+    w(R.driverLo, RAM_BASE + AVAIL);
+    w(R.driverHi, 0);
+    w(R.deviceLo, RAM_BASE + USED);
+    w(R.deviceHi, 0);
     w(R.queueReady, 1);
     w(R.status, 1 | 2 | 8 | 4);
   }
@@ -355,7 +411,12 @@ class Driver {
   }
 
   /** A virtio-blk request; returns the status byte, the data read (for IN/GET_ID) and the used length. */
-  request(type: number, sector: number, data: Uint8Array | number, indirect = false): { status: number; data: Uint8Array; len: number } {
+  request(
+    type: number,
+    sector: number,
+    data: Uint8Array | number,
+    indirect = false,
+  ): { status: number; data: Uint8Array; len: number } {
     const header = new DataView(new ArrayBuffer(16));
     header.setUint32(0, type, true);
     header.setBigUint64(8, BigInt(sector), true);
@@ -373,7 +434,10 @@ class Driver {
   }
 }
 
-const T_IN = 0, T_OUT = 1, T_FLUSH = 4, T_GET_ID = 8;
+const T_IN = 0,
+  T_OUT = 1,
+  T_FLUSH = 4,
+  T_GET_ID = 8;
 
 describe('virtio-mmio + virtio-blk on a copy-on-write disk', () => {
   let dir: string;
@@ -459,7 +523,11 @@ describe('virtio-mmio + virtio-blk on a copy-on-write disk', () => {
     assert.deepEqual(readFileSync(image), original, 'the base image is unchanged');
     const fresh = new CowDisk(image);
     try {
-      assert.equal(Buffer.from(fresh.read(8, 1).subarray(0, 16)).toString('latin1'), 'sector 8........', 'writes lived in memory only');
+      assert.equal(
+        Buffer.from(fresh.read(8, 1).subarray(0, 16)).toString('latin1'),
+        'sector 8........',
+        'writes lived in memory only',
+      );
     } finally {
       fresh.close();
     }

@@ -6,12 +6,21 @@ import { describe, it } from 'node:test';
 import { runBareMetal } from '../../../engine/rv64/baremetal';
 import { buildProgram, hasQemu, hasToolchain, runQemu } from '../../rv64/build';
 
-const skip = !hasToolchain() ? 'riscv64-unknown-elf-gcc is not installed' : !hasQemu() ? 'QEMU is not installed' : false;
+const skip = !hasToolchain()
+  ? 'riscv64-unknown-elf-gcc is not installed'
+  : !hasQemu()
+    ? 'QEMU is not installed'
+    : false;
 
 async function compare(source: string, minLines: number): Promise<void> {
   const elf = buildProgram([source]);
   let out = '';
-  const r = await runBareMetal(elf, { timeoutSec: 120, output: (b) => { out += Buffer.from(b).toString('latin1'); } });
+  const r = await runBareMetal(elf, {
+    timeoutSec: 120,
+    output: (b) => {
+      out += Buffer.from(b).toString('latin1');
+    },
+  });
   assert.ok(r.passed, `kwb: ${r.detail ?? `exit ${r.exitCode}`}`);
   const q = runQemu(elf, 120_000);
   assert.equal(q.status, 0, 'QEMU run');

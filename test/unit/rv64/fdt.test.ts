@@ -8,8 +8,11 @@ const hasDtc = spawnSync('dtc', ['--version']).status === 0;
 
 describe('virt device tree', { skip: hasDtc ? false : 'dtc is not installed (Debian: device-tree-compiler)' }, () => {
   const dtb = virtDeviceTree({
-    memBytes: 256 << 20, bootargs: 'console=ttyS0 quiet', initrd: { start: 0x8f000000, end: 0x8f001234 },
-    virtioDevices: 2, isa: 'rv64imafdc_zicsr_zifencei',
+    memBytes: 256 << 20,
+    bootargs: 'console=ttyS0 quiet',
+    initrd: { start: 0x8f000000, end: 0x8f001234 },
+    virtioDevices: 2,
+    isa: 'rv64imafdc_zicsr_zifencei',
   });
   // -W no-...: QEMU's own virt tree draws the same warnings (unit names of the interrupt controller, simple-bus)
   const dts = execFileSync('dtc', ['-I', 'dtb', '-O', 'dts', '-q', '-'], { input: Buffer.from(dtb), encoding: 'utf8' });

@@ -9,7 +9,9 @@ import { runBareMetal } from '../../../engine/rv64/baremetal';
 import { buildProgram, hasQemu, hasToolchain, runQemu } from '../../rv64/build';
 
 const ISA_DIR = join(__dirname, '..', '..', 'rv64', 'isa');
-const tests = readdirSync(ISA_DIR).filter((f) => f.endsWith('.S')).sort();
+const tests = readdirSync(ISA_DIR)
+  .filter((f) => f.endsWith('.S'))
+  .sort();
 const toolchain = hasToolchain();
 const qemu = hasQemu();
 
@@ -27,10 +29,14 @@ describe('rv64 ISA tests', { skip: toolchain ? false : 'riscv64-unknown-elf-gcc 
       assert.ok(r.passed, `${file}: ${r.detail ?? 'did not pass'}`);
       assert.ok(r.instructions > 50, 'ran the program');
     });
-    it(`${file} passes under QEMU (validates the expectations)`, { skip: qemu ? false : 'QEMU is not installed' }, () => {
-      const elf = buildProgram([`isa/${file}`]);
-      const r = runQemu(elf, 30_000);
-      assert.equal(r.status, 0, `${file} under QEMU: exit status ${r.status} (failed check ${(r.status ?? 0)})`);
-    });
+    it(
+      `${file} passes under QEMU (validates the expectations)`,
+      { skip: qemu ? false : 'QEMU is not installed' },
+      () => {
+        const elf = buildProgram([`isa/${file}`]);
+        const r = runQemu(elf, 30_000);
+        assert.equal(r.status, 0, `${file} under QEMU: exit status ${r.status} (failed check ${r.status ?? 0})`);
+      },
+    );
   }
 });

@@ -17,8 +17,13 @@ import { loadElf, parseElf } from '../../../engine/rv64/loader';
 import { QEMU, hasQemu, hasToolchain } from '../../rv64/build';
 
 const FIRMWARE = '/usr/share/qemu/opensbi-riscv64-generic-fw_dynamic.elf';
-const skip = !hasQemu() ? 'QEMU is not installed' : !hasToolchain() ? 'riscv64-unknown-elf-gcc is not installed'
-  : !existsSync(FIRMWARE) ? `${FIRMWARE} is missing (Debian: qemu-system-data)` : false;
+const skip = !hasQemu()
+  ? 'QEMU is not installed'
+  : !hasToolchain()
+    ? 'riscv64-unknown-elf-gcc is not installed'
+    : !existsSync(FIRMWARE)
+      ? `${FIRMWARE} is missing (Debian: qemu-system-data)`
+      : false;
 
 const PAYLOAD = `
   .text
@@ -37,7 +42,14 @@ describe('OpenSBI on the rv64 CPU', { skip }, () => {
     try {
       execFileSync(QEMU, ['-M', `spike,dumpdtb=${join(dir, 'spike.dtb')}`, '-bios', 'none'], { stdio: 'ignore' });
       writeFileSync(join(dir, 'p.S'), PAYLOAD);
-      execFileSync('riscv64-unknown-elf-gcc', ['-march=rv64gc', '-mabi=lp64d', '-c', join(dir, 'p.S'), '-o', join(dir, 'p.o')]);
+      execFileSync('riscv64-unknown-elf-gcc', [
+        '-march=rv64gc',
+        '-mabi=lp64d',
+        '-c',
+        join(dir, 'p.S'),
+        '-o',
+        join(dir, 'p.o'),
+      ]);
       execFileSync('riscv64-unknown-elf-objcopy', ['-O', 'binary', join(dir, 'p.o'), join(dir, 'p.bin')]);
 
       warmUp();
@@ -50,13 +62,32 @@ describe('OpenSBI on the rv64 CPU', { skip }, () => {
       let out = '';
       let exit: number | undefined;
       // the spike device tree places fromhost at 0x1000000 and tohost at 0x1000008
-      bus.map(0x1000000, 4096, new Htif(bus, 0x1000000, 0x1000008, 0x1000000,
-        (code) => { exit = code; cpu.requestStop(); }, (b) => { out += Buffer.from(b).toString('latin1'); }));
-      const DTB = 0x87000000, INFO = 0x86000000, NEXT = 0x80200000;
+      bus.map(
+        0x1000000,
+        4096,
+        new Htif(
+          bus,
+          0x1000000,
+          0x1000008,
+          0x1000000,
+          (code) => {
+            exit = code;
+            cpu.requestStop();
+          },
+          (b) => {
+            out += Buffer.from(b).toString('latin1');
+          },
+        ),
+      );
+      const DTB = 0x87000000,
+        INFO = 0x86000000,
+        NEXT = 0x80200000;
       bus.writePhys(DTB, new Uint8Array(readFileSync(join(dir, 'spike.dtb'))).subarray(0, 64 << 10));
       bus.writePhys(NEXT, new Uint8Array(readFileSync(join(dir, 'p.bin'))));
       const info = new DataView(new ArrayBuffer(48)); // struct fw_dynamic_info, version 2
-      [0x4942534fn, 2n, BigInt(NEXT), 1n /* S-mode */, 0n, (1n << 64n) - 1n].forEach((v, i) => info.setBigUint64(i * 8, v, true));
+      [0x4942534fn, 2n, BigInt(NEXT), 1n /* S-mode */, 0n, (1n << 64n) - 1n].forEach((v, i) =>
+        info.setBigUint64(i * 8, v, true),
+      );
       bus.writePhys(INFO, new Uint8Array(info.buffer));
       cpu.reset(fw.entry);
       cpu.setX(10, 0n);
