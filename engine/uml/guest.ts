@@ -5,6 +5,7 @@ import { accessSync, constants, existsSync, readFileSync, statSync, watch } from
 import { dirname, join, resolve } from 'node:path';
 import { Duplex, PassThrough, type Readable, type Writable } from 'node:stream';
 import type { BootOptions, Guest } from '../guest.js';
+import type { KernelInfo } from '../kernel.js';
 import { adoptGroup, groupAlive, killGroup, makeTempDir, releaseGroup, removeTempDir, spawnGroup } from '../host.js';
 import { ExitCode, KwbError, type GuestResult } from '../results.js';
 import { buildHostRoot, writeKwbDir } from '../rootfs/hostroot.js';
@@ -15,10 +16,6 @@ import { PanicWatch } from '../panic.js';
 
 let guestCounter = 0;
 const STOP_GRACE_MS = 3000;
-
-export interface UmlStartInfo {
-  dynamic: boolean;
-}
 
 function checkReadable(path: string, what: string): string {
   const abs = resolve(path);
@@ -76,6 +73,7 @@ export class UmlGuest implements Guest {
   readonly commandStarted?: Promise<void>;
 
   constructor(
+    readonly kernel: KernelInfo,
     private readonly child: ChildProcess & { pid: number },
     private readonly tmp: string,
     private readonly statusFile: string | undefined,
@@ -196,7 +194,7 @@ export class UmlGuest implements Guest {
   }
 }
 
-export async function startUml(opts: BootOptions, info: UmlStartInfo): Promise<UmlGuest> {
+export async function startUml(opts: BootOptions, info: KernelInfo): Promise<UmlGuest> {
   const kernel = checkReadable(opts.kernel, 'kernel');
   const rootChoices = [opts.initrd, opts.rootfs, opts.disk].filter((x) => x !== undefined);
   if (rootChoices.length > 1) throw new KwbError('choose one of --initrd, --rootfs and --disk');
@@ -276,7 +274,7 @@ export async function startUml(opts: BootOptions, info: UmlStartInfo): Promise<U
     if (spawnError) throw new KwbError(`cannot start the UML kernel: ${spawnError.message}`, ExitCode.couldNotTest);
     const statusFile = kwbDir && opts.command?.length ? join(kwbDir, 'status') : undefined;
     const kmsg = kwbDir && initConfig.learnLpj ? join(kwbDir, 'kmsg') : undefined;
-    return new UmlGuest(child, tmp, statusFile, debug, opts, learner && { learner, kmsg });
+    return new UmlGuest(info, child, tmp, statusFile, debug, opts, learner && { learner, kmsg });
   } catch (err) {
     removeTempDir(tmp);
     throw err;

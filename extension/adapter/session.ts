@@ -18,12 +18,12 @@ import type { DebugProtocol } from '@vscode/debugprotocol';
 import { liveSessions, processAlive } from '../../engine/sessions.js';
 import { Gdb, GdbError } from './gdb.js';
 import {
+  attachGdb,
   freePort,
-  isRiscv,
-  kernelTreeOf,
   kwbBootArgs,
-  symbolsFor,
+  launchGdb,
   type AttachArguments,
+  type GdbLaunch,
   type LaunchArguments,
 } from './launch.js';
 import { list, miQuote, str, tuple, type MiTuple, type MiValue } from './mi.js';
@@ -97,14 +97,9 @@ export class KwbDebugSession extends DebugSession {
 
   // --- start and end ---------------------------------------------------------------------------------------------
 
-  private startGdb(symbols: string | undefined, gdbPath: string, cwd?: string): Gdb {
+  private startGdb(launch: GdbLaunch, cwd?: string): Gdb {
     // a kernel tree's vmlinux-gdb.py (CONFIG_GDB_SCRIPTS) gives the lx-* commands in the debug console
-    const tree = symbols ? kernelTreeOf(symbols) : undefined;
-    const gdb = new Gdb(
-      gdbPath,
-      [...(tree ? ['-iex', `add-auto-load-safe-path ${tree}`] : []), ...(symbols ? [symbols] : [])],
-      cwd,
-    );
+    const gdb = new Gdb(launch.path, launch.args, cwd);
     gdb.on('exec', (cls, data) => this.onExec(cls, data));
     gdb.on('stream', (kind, text) => {
       if (kind === 'console' || kind === 'target') this.sendEvent(new OutputEvent(text, 'console'));
@@ -144,6 +139,8 @@ export class KwbDebugSession extends DebugSession {
       throw new Error(
         `kwb: no kernel at ${args.kernel ?? '(none given)'}; build one (kwb build) or set "kernel" in launch.json`,
       );
+    // the kernel's facts (and a bad kernel's one-line error) before anything starts
+    const gdbLaunch = launchGdb(args);
     const port = await freePort();
     const kwb = args.kwbPath ?? join(__dirname, 'cli.js');
     const bootArgs = kwbBootArgs(args, port);
@@ -178,11 +175,7 @@ export class KwbDebugSession extends DebugSession {
       );
       this.guestFailed.catch(() => {});
     }
-    const gdb = this.startGdb(
-      symbolsFor(args.kernel, args.vmlinux),
-      args.gdbPath ?? (isRiscv(args.kernel) ? 'gdb-multiarch' : 'gdb'),
-      args.cwd,
-    );
+    const gdb = this.startGdb(gdbLaunch, args.cwd);
     // gdb retries the connection until kwb's stub listens (the kernel boots up to its first instruction first);
     // a kwb that gives up (a bad option, a kernel it cannot boot) ends the wait with its own message
     await Promise.race([this.connect(gdb, `127.0.0.1:${port}`, 60), ...(this.guestFailed ? [this.guestFailed] : [])]);
@@ -200,7 +193,7 @@ export class KwbDebugSession extends DebugSession {
   protected override async attachRequest(response: DebugProtocol.AttachResponse, args: AttachArguments): Promise<void> {
     try {
       this.attachArgs = args;
-      const gdb = this.startGdb(args.vmlinux, args.gdbPath ?? 'gdb-multiarch', args.cwd);
+      const gdb = this.startGdb(attachGdb(args), args.cwd);
       await this.connect(gdb, args.target, 10);
       this.sendResponse(response);
       this.sendEvent(new InitializedEvent());
