@@ -62,6 +62,7 @@ export class KwbDebugSession extends DebugSession {
   private supportsTerminal = false;
   private guestFailed?: Promise<never>;
   private pauseRequested = false;
+  private connecting = false;
 
   constructor() {
     super();
@@ -119,7 +120,14 @@ export class KwbDebugSession extends DebugSession {
     ]) {
       await gdb.command(cmd);
     }
-    await gdb.command(`-target-select remote ${target}`);
+    // gdb reports the stop it finds the target in while connecting: that is no stop to show (VS Code has not even
+    // sent its breakpoints yet); an attach shows it as the entry stop after configurationDone
+    this.connecting = true;
+    try {
+      await gdb.command(`-target-select remote ${target}`);
+    } finally {
+      this.connecting = false;
+    }
   }
 
   protected override async launchRequest(response: DebugProtocol.LaunchResponse, args: LaunchArguments): Promise<void> {
@@ -207,7 +215,7 @@ export class KwbDebugSession extends DebugSession {
     this.sendResponse(response);
     if (this.attachArgs) {
       // attached to a stopped target: show where it is
-      this.sendEvent(new StoppedEvent('entry', 1));
+      this.sendStopped('entry', 1);
       return;
     }
     if (this.launchArgs?.stopAtEntry) await this.gdb!.command('-break-insert -t -f start_kernel').catch(() => {});
@@ -297,6 +305,7 @@ export class KwbDebugSession extends DebugSession {
     }
     if (cls !== 'stopped') return;
     this.running = false;
+    if (this.connecting) return;
     if (this.hiddenStop) {
       const done = this.hiddenStop;
       this.hiddenStop = undefined;
@@ -332,7 +341,14 @@ export class KwbDebugSession extends DebugSession {
                 ? 'exception'
                 : 'pause';
     this.pauseRequested = false;
-    this.sendEvent(new StoppedEvent(dapReason, thread));
+    this.sendStopped(dapReason, thread);
+  }
+
+  /** gdb runs all-stop: every stop stops every thread (VS Code otherwise shows the other tasks as running). */
+  private sendStopped(reason: string, thread: number): void {
+    const e: DebugProtocol.StoppedEvent = new StoppedEvent(reason, thread);
+    e.body.allThreadsStopped = true;
+    this.sendEvent(e);
   }
 
   private async logAndContinue(message: string): Promise<void> {
