@@ -1,5 +1,5 @@
 // `kwb boot` and `kwb run`: parse the boot options, start the guest, wire its console, map its end to an exit code.
-import { createWriteStream } from 'node:fs';
+import { closeSync, createWriteStream, openSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { bootGuest } from '../engine/boot.js';
 import { detectKernel } from '../engine/detect.js';
@@ -47,6 +47,17 @@ function parseTimeout(text: string | undefined): number | undefined {
   return sec;
 }
 
+/** The --log file, created (emptied) now: a path kwb cannot write is a usage error before anything boots. */
+function logFile(path: string | undefined): string | undefined {
+  if (path === undefined) return undefined;
+  try {
+    closeSync(openSync(path, 'w'));
+  } catch (err) {
+    throw new KwbError(`--log ${path}: cannot write it (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  return path;
+}
+
 function parseMem(text: string | undefined): string | undefined {
   if (text === undefined) return undefined;
   if (!/^\d+[KMG]?$/i.test(text)) throw new KwbError(`--mem ${text}: give a size like 256M or 1G`);
@@ -82,7 +93,7 @@ export function bootOptionsFrom(
     append: (args.options.get('append') ?? []).flatMap((a) => a.split(/\s+/).filter(Boolean)),
     command,
     timeoutSec: parseTimeout(one(args, 'timeout')),
-    log: one(args, 'log'),
+    log: logFile(one(args, 'log')),
     console: 'pipe',
     debug: one(args, 'gdb') ? { wait: args.flags.has('wait-gdb') } : undefined,
   };
@@ -162,6 +173,8 @@ export function describeResult(result: GuestResult): string | undefined {
       return undefined;
     case 'panic':
       return `kwb: kernel panic: ${result.detail ?? ''}`.trimEnd();
+    case 'died':
+      return `kwb: ${result.detail ?? 'the guest died while the command ran'}`;
     case 'timeout':
       return `kwb: timeout: ${result.detail ?? ''}`;
     case 'killed':
