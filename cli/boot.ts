@@ -118,6 +118,8 @@ export function describeResult(result: GuestResult): string | undefined {
       return undefined;
     case 'panic':
       return `kwb: kernel panic: ${result.detail ?? ''}`.trimEnd();
+    case 'died':
+      return `kwb: ${result.detail ?? 'the guest died while the command ran'}`;
     case 'timeout':
       return `kwb: timeout: ${result.detail ?? ''}`;
     case 'killed':

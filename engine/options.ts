@@ -1,6 +1,7 @@
 // The boot options, listed once: name, kind, range check, help, the engines that use them and whether a VS Code
 // launch.json may set them. The CLI parser and `--help` of boot/run/test/bisect/watch, the launch.json schema in
 // package.json (scripts/launch-schema.mjs) and the debug adapter's kwb command line are all derived from this table.
+import { closeSync, openSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import type { EngineName, ShareSpec } from './guest.js';
@@ -131,6 +132,7 @@ export const BOOT_OPTIONS = [
     help: 'also write the console output to FILE',
     engines: BOTH,
     launch: true,
+    check: (text) => createLog(text),
   },
   {
     name: 'json',
@@ -184,6 +186,15 @@ export function parseTimeout(text: string): number {
   if (!/^\s*[\d.]/.test(text) || !Number.isFinite(sec) || sec <= 0)
     throw new KwbError(`--timeout ${text}: give a number of seconds greater than 0`);
   return sec;
+}
+
+/** `--log FILE`, created (emptied) as it is read: a path kwb cannot write is a usage error before anything boots. */
+export function createLog(path: string): void {
+  try {
+    closeSync(openSync(path, 'w'));
+  } catch (err) {
+    throw new KwbError(`--log ${path}: cannot write it (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
 }
 
 /** `--share HOST[:GUEST]`: the host directory (absolute) and where the guest sees it (the same path by default). */
