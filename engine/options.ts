@@ -56,7 +56,7 @@ export const BOOT_OPTIONS = [
     name: 'rootfs',
     kind: 'string',
     value: 'DIR',
-    help: 'a host directory as the root filesystem (hostfs)',
+    help: 'a host directory as the root filesystem, through hostfs',
     engines: ['uml'],
     launch: true,
   },
