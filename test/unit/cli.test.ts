@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { build } from 'esbuild';
 import { parseArgs, type OptionTable } from '../../cli/args.js';
 import { bootOptions } from '../../cli/boot.js';
 import { parseMem, parseTimeout } from '../../engine/options.js';
@@ -99,6 +100,34 @@ describe('the kwb command line', () => {
       assert.equal(r.status, 2);
       assert.match(r.stderr, new RegExp(`^kwb run: --mem ${mem}: [^\n]+\n$`));
     }
+  });
+});
+
+describe('module graph', () => {
+  it('kwb boot reaches the RISC-V machine only through a dynamic import (a UML boot never evaluates it)', async () => {
+    const root = join(__dirname, '..', '..');
+    const entry = 'cli/boot.ts';
+    const { metafile } = await build({
+      entryPoints: [join(root, entry)],
+      absWorkingDir: root,
+      bundle: true,
+      platform: 'node',
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+    });
+    const reached = new Set<string>();
+    for (const todo = [entry]; todo.length;) {
+      const file = todo.pop()!;
+      if (reached.has(file)) continue;
+      reached.add(file);
+      for (const i of metafile.inputs[file]?.imports ?? []) if (i.kind === 'import-statement') todo.push(i.path);
+    }
+    assert.ok(reached.has('engine/boot.ts'));
+    assert.deepEqual(
+      [...reached].filter((f) => f.startsWith('engine/rv64/')),
+      [],
+    );
   });
 });
 
