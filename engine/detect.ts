@@ -7,7 +7,7 @@ import { KwbError } from './results.js';
 export type KernelKind = { kind: 'uml'; dynamic: boolean } | { kind: 'riscv-image' } | { kind: 'riscv-elf' };
 
 export const EM_X86_64 = 62;
-export const EM_RISCV = 243;
+const EM_RISCV = 243;
 const ELF_MAGIC = 0x464c457f; // "\x7fELF" little-endian
 const PT_LOAD = 1;
 const PT_INTERP = 3;

@@ -57,7 +57,7 @@ export const BOOT_OPTIONS = [
     name: 'rootfs',
     kind: 'string',
     value: 'DIR',
-    help: 'a host directory as the root filesystem (hostfs)',
+    help: 'a host directory as the root filesystem, through hostfs',
     engines: ['uml'],
     launch: true,
   },
@@ -167,7 +167,7 @@ export function optionHelp(o: BootOption): string {
 }
 
 const UNITS: Record<string, number> = { '': 1, K: 1 << 10, M: 1 << 20, G: 1 << 30 };
-export const MIN_MEM = 16 << 20;
+const MIN_MEM = 16 << 20;
 
 /** `--mem`: a size with an optional K/M/G suffix, from 16M up to this host's RAM; returned as bytes. */
 export function parseMem(text: string, hostBytes = totalmem()): number {

@@ -33,7 +33,7 @@ export interface AttachArguments extends DebugProtocol.AttachRequestArguments {
 type Schema = Record<string, unknown>;
 
 function optionSchema(o: BootOption): Schema {
-  const description = o.engines.length === 1 ? `${o.help} (${o.engines[0]} engine)` : o.help;
+  const description = o.engines.length === 1 ? `${o.help}; ${o.engines[0]} engine only` : o.help;
   const type =
     o.kind === 'number' ? 'number' : o.kind === 'list' ? ['string', 'array'] : o.kind === 'flag' ? 'boolean' : 'string';
   return {
