@@ -1,5 +1,6 @@
 // Launch and attach arguments (the `kwb` debug configuration): their launch.json schema and the kwb command line a
 // launch runs, both derived from the boot option table (engine/options.ts), and the gdb each drives, from KernelInfo.
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { debugInfo, gdbArgs, kernelInfo } from '../../engine/kernel.js';
@@ -86,7 +87,11 @@ export interface GdbLaunch {
 
 /** gdb for a launch: the kernel's own (from its headers), on its symbols with its tree's scripts allowed. */
 export function launchGdb(a: LaunchArguments): GdbLaunch {
-  const kernel = kernelInfo(a.kernel!);
+  if (!a.kernel || !existsSync(a.kernel))
+    throw new Error(
+      `kwb: no kernel at ${a.kernel ?? '(none given)'}; build one (kwb build) or set "kernel" in launch.json`,
+    );
+  const kernel = kernelInfo(a.kernel);
   const debug = a.vmlinux ? debugInfo(a.vmlinux) : kernel;
   return { path: a.gdbPath ?? debug.gdb, args: gdbArgs(debug) };
 }
