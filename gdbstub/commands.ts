@@ -1,7 +1,7 @@
 // Table-driven RSP command dispatch, one handler per packet (in the style of QEMU's gdbstub). Handlers see a
 // StubContext (the connection's state and the server's run control) and return the reply payload, or undefined for
 // no reply at all (k). Unknown packets get the empty reply.
-import { Unsupported, type BreakpointType, type StopReason, type Target } from './target.js';
+import { Refused, Unsupported, type BreakpointType, type StopReason, type Target } from './target.js';
 import { escapeBinary, fromHex, hexText, parseHexBig, parseHexInt, toHex, type Framed } from './packet.js';
 
 export const KWB_STUB_VERSION = 'kwb gdbstub 0.1.0';
@@ -459,8 +459,8 @@ const commands: Command[] = [
       if (ctx.breakpoints.has(key)) return 'OK';
       try {
         if (!(await ctx.target.insertBreakpoint(bp.type, bp.addr, bp.kind))) return '';
-      } catch {
-        return ERR_FAULT;
+      } catch (err) {
+        return err instanceof Refused ? `E.${err.message}` : ERR_FAULT;
       }
       ctx.breakpoints.set(key, bp);
       return 'OK';

@@ -77,3 +77,7 @@ export interface Target {
 /** Thrown by a Target method for a request it cannot serve at all: the stub answers with the empty reply (so gdb
  *  falls back, e.g. from P to G), not with an error. */
 export class Unsupported extends Error {}
+
+/** Thrown by a Target method for a request it understands but will not serve: the stub answers `E.message`, which
+ *  gdb shows (gdb 14 and later; older ones say the request failed). */
+export class Refused extends Error {}

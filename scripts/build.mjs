@@ -25,5 +25,5 @@ await Promise.all(
   ),
 );
 
-// kwb compiles this C helper on the user's machine (engine/uml/shim.ts); it ships beside the bundle
-copyFileSync('engine/uml/xstate-shim.c', 'dist/xstate-shim.c');
+// kwb compiles these C helpers on the user's machine (engine/uml/cc.ts); they ship beside the bundle
+for (const helper of ['xstate-shim.c', 'hw-watch-probe.c']) copyFileSync(`engine/uml/${helper}`, `dist/${helper}`);
