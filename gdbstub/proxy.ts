@@ -229,6 +229,8 @@ export function parseStopReply(
 
 export class ProxyTarget implements Target {
   arch: 'riscv64' | 'x86_64' = 'x86_64';
+  /** The server steps ranges (vCont;r): passed through, a line's loop costs one round trip instead of one a step. */
+  rangeStepping = false;
   private xml = new Map<string, string>();
   private stop: StopReason = { kind: 'signal', thread: 1, signal: 5 };
   /** The server's general thread (Hg): after a stop in all-stop mode it is the thread that stopped. */
@@ -264,6 +266,7 @@ export class ProxyTarget implements Target {
     if (supported.includes('QStartNoAckMode+')) {
       if (text(await this.rsp.request('QStartNoAckMode')) === 'OK') this.rsp.setNoAck();
     }
+    this.rangeStepping = /;r(;|$)/.test(text(await this.rsp.request('vCont?')));
     this.setStop(text(await this.rsp.request('?')), false);
     this.mainPid = this.stop.thread;
     await this.sendPassSignals();
@@ -503,9 +506,14 @@ export class ProxyTarget implements Target {
     return {
       arch: this.arch,
       guestSignals: this.alwaysPass,
-      step: async (thread, signal, reads) => {
+      step: async (thread, signal, reads, range) => {
         const tid = thread.toString(16);
-        const packet = signal !== undefined ? `vCont;S${hex2(signal)}:${tid}` : `vCont;s:${tid}`;
+        const packet =
+          signal !== undefined
+            ? `vCont;S${hex2(signal)}:${tid}`
+            : range && this.rangeStepping
+              ? `vCont;r${range.start.toString(16)},${range.end.toString(16)}:${tid}`
+              : `vCont;s:${tid}`;
         const replies = await this.rsp.requestMany(
           [packet, ...reads.map((r) => `m${r.addr.toString(16)},${r.len.toString(16)}`)],
           true,
@@ -544,7 +552,10 @@ export class ProxyTarget implements Target {
         return await server.cont(thread, action.signal);
       }
       const watched = this.watches?.ranges() ?? [];
-      const { stop, data } = await stepHidingSignals(server, thread, action.signal, [...watched, ...prefetch], startPc);
+      // watched memory is compared after every instruction: no range steps then
+      const range = this.watches?.active ? undefined : action.range;
+      const reads = [...watched, ...prefetch];
+      const { stop, data } = await stepHidingSignals(server, thread, action.signal, reads, startPc, range);
       prefetch.forEach((r, i) => {
         const d = data[watched.length + i];
         if (d && d.length > 0) this.memCache.push({ addr: r.addr, end: r.addr + BigInt(d.length), data: d });

@@ -7,19 +7,20 @@
 //   writes jiffies).
 // No signal is held back across a resume: each is delivered before the resume returns, so none is pending when a
 // client detaches, disconnects or dies.
-import type { StopReason } from './target.js';
+import type { ResumeAction, StopReason } from './target.js';
 import type { WatchedRange, WatchEmulation } from './watch-emulation.js';
 
 export interface StepServer {
   readonly arch: 'riscv64' | 'x86_64';
   /** Signals the guest uses itself (GDB numbering): always delivered, never reported. */
   readonly guestSignals: readonly number[];
-  /** One single step of `thread` delivering `signal`, with `reads` answered right after the stop (undefined where
-   *  unreadable). */
+  /** One single step of `thread` delivering `signal` (or, with `range` and no signal, steps while the pc stays in
+   *  it), with `reads` answered right after the stop (undefined where unreadable). */
   step(
     thread: number,
     signal: number | undefined,
     reads: WatchedRange[],
+    range?: ResumeAction['range'],
   ): Promise<{ stop: StopReason; data: (Buffer | undefined)[] }>;
   /** Run until the server reports a stop, delivering `signal`. */
   cont(thread: number, signal: number | undefined): Promise<StopReason>;
@@ -58,25 +59,28 @@ function isGuestSignal(s: StepServer, stop: StopReason): stop is StopReason & { 
   return stop.kind === 'signal' && stop.signal !== undefined && s.guestSignals.includes(stop.signal);
 }
 
-/** A client's single step: one instruction of `thread`, the guest's own signals delivered on the way, unseen.
- *  `startPc` (where the step starts, if known) tells an instruction a signal interrupted (a blocking syscall, done
- *  once the handler returns) from one a signal came before. `data` holds `reads` after the last step, if any. */
+/** A client's step: one instruction of `thread` (or a range step), the guest's own signals delivered on the way,
+ *  unseen. `startPc` (where the step starts, if known) tells an instruction a signal interrupted (a blocking
+ *  syscall, done once the handler returns) from one a signal came before. `data` holds `reads` after the last step,
+ *  if any. */
 export async function stepHidingSignals(
   s: StepServer,
   thread: number,
   signal: number | undefined,
   reads: WatchedRange[],
   startPc: bigint | undefined,
+  range?: ResumeAction['range'],
 ): Promise<{ stop: StopReason; data: (Buffer | undefined)[] }> {
   for (;;) {
-    const r = await s.step(thread, signal, reads);
+    const r = await s.step(thread, signal, reads, range);
     signal = undefined;
     if (!isGuestSignal(s, r.stop)) return r;
     const at = await stopRegister(s, r.stop, 'pc');
     const after = await runHandler(s, r.stop);
     if (after.kind !== 'back') return { stop: after.stop, data: [] };
-    // back after an interrupted instruction: it has completed, and the step with it
-    if (startPc !== undefined && at !== startPc) return { stop: { ...after.stop, kind: 'step' }, data: [] };
+    const inRange = range !== undefined && at !== undefined && at >= range.start && at < range.end;
+    // back after an interrupted instruction: it has completed, and a single step with it
+    if (startPc !== undefined && at !== startPc && !inRange) return { stop: { ...after.stop, kind: 'step' }, data: [] };
     thread = after.stop.thread;
   }
 }

@@ -7,7 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Duplex } from 'node:stream';
+import { Duplex, Writable } from 'node:stream';
 import { before, after, describe, it, type TestContext } from 'node:test';
 import { startGdbStub } from '../../gdbstub/index.js';
 import { connectProxy, type ProxyTarget } from '../../gdbstub/proxy.js';
@@ -39,7 +39,15 @@ async function serveTicker(t: TestContext, emulateWatchpoints: boolean) {
     }
   });
   child.stderr!.resume();
-  const stream = Duplex.from({ readable: child.stdout!, writable: child.stdin! });
+  /** Packets the relay sent to gdbserver. */
+  const sent: string[] = [];
+  const toServer = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      sent.push(chunk.toString('latin1'));
+      child.stdin!.write(chunk, done);
+    },
+  });
+  const stream = Duplex.from({ readable: child.stdout!, writable: toServer });
   stream.on('error', () => {});
   const notices: string[] = [];
   const target: ProxyTarget = await connectProxy(stream, {
@@ -57,13 +65,13 @@ async function serveTicker(t: TestContext, emulateWatchpoints: boolean) {
     assert.equal(end.kind, 'exited', 'the program ran to its end (no timer signal was lost)');
     return end.exitCode;
   };
-  return { stub, notices, exitStatus };
+  return { stub, notices, exitStatus, sent };
 }
 
 const gdbArgs = (port: number, commands: string[]) => [`target remote 127.0.0.1:${port}`, ...commands];
 
 describe('relay: the program’s own signals while stepping', { timeout: 120_000 }, () => {
-  it('stepi 1000 with `handle SIGALRM stop print`, then detach: no SIGALRM seen, none lost', async (t) => {
+  it('stepi 300 with `handle SIGALRM stop print`, then detach: no SIGALRM seen, none lost', async (t) => {
     const { stub, exitStatus } = await serveTicker(t, false);
     const r = await runGdb(
       ticker,
@@ -71,7 +79,7 @@ describe('relay: the program’s own signals while stepping', { timeout: 120_000
         'handle SIGALRM stop print',
         'break spin',
         'continue',
-        'stepi 1000',
+        'stepi 300',
         'p ticks', // $1
         'detach',
       ]),
@@ -98,6 +106,22 @@ describe('relay: the program’s own signals while stepping', { timeout: 120_000
       assert.match(await c.request('s', 30_000), /^T05/);
     }
     c.close();
+    assert.equal(await exitStatus(30_000), 7);
+  });
+
+  it('next over a line that loops 1,000 times: range steps passed through, signals on the way hidden', async (t) => {
+    const { stub, exitStatus, sent } = await serveTicker(t, false);
+    const r = await runGdb(ticker, gdbArgs(stub.port, ['break count', 'continue', 'next', 'p sum', 'detach']), {
+      t,
+      timeoutMs: 90_000,
+    });
+    assert.match(r.out, /^\d+\s+sum\+\+;$/m, r.out + r.err);
+    assert.match(r.out, /^\$1 = 499500$/m);
+    assert.doesNotMatch(r.out + r.err, /SIGALRM/);
+    const packets = sent.join('');
+    const ranges = packets.match(/\$vCont;r/g)?.length ?? 0;
+    const steps = packets.match(/\$vCont;s/g)?.length ?? 0;
+    assert.ok(ranges >= 1 && steps < 100, `range steps ${ranges}, single steps ${steps}`);
     assert.equal(await exitStatus(30_000), 7);
   });
 
