@@ -4,6 +4,14 @@ import { connectGuestRsp, startGdbStub, type GdbStubHandle, type Target } from '
 import { linuxAware } from '../gdbstub/linux/index.js';
 import type { Guest } from './guest.js';
 import { KwbError } from './results.js';
+import { hardwareWatchpoints } from './uml/hw-watch.js';
+
+/** Whether the host's debug registers do not fire (gdbserver's watchpoints on UML would never trigger). */
+function watchpointsNeedEmulation(warn: (line: string) => void): boolean {
+  const hw = hardwareWatchpoints();
+  if (typeof hw === 'object') warn(`cannot tell whether hardware watchpoints fire here (${hw.unknown}); trusting them`);
+  return hw === 'silent';
+}
 
 export interface ServeOptions {
   host?: string;
@@ -20,15 +28,17 @@ export interface ServeOptions {
 export async function serveGuest(guest: Guest, opts: ServeOptions): Promise<GdbStubHandle> {
   if (!guest.debugChannel) throw new KwbError(`the ${guest.engine} engine cannot be debugged`);
   const channel = await guest.debugChannel();
+  const warn = opts.log ?? ((line: string) => void process.stderr.write(`kwb: ${line}\n`));
   let target: Target =
     channel.kind === 'rsp'
       ? await connectGuestRsp(channel.stream, {
           uml: guest.engine === 'uml',
           onKill: () => void guest.stop('killed by gdb'),
           log: opts.log,
+          emulateWatchpoints: guest.engine === 'uml' && watchpointsNeedEmulation(warn),
+          notice: warn,
         })
       : channel.target;
-  const warn = opts.log ?? ((line: string) => void process.stderr.write(`kwb: ${line}\n`));
   if (opts.vmlinux) target = await linuxAware(target, opts.vmlinux, warn);
   const { vmlinux: _symbols, ...stubOpts } = opts;
   const stub = await startGdbStub(target, stubOpts);

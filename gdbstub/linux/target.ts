@@ -74,6 +74,7 @@ export function threadIdOf(task: Task): number {
 
 export class LinuxTarget implements Target {
   readonly arch: 'riscv64' | 'x86_64';
+  readonly rangeStepping?: boolean;
   private mode: 'tasks' | 'cpu' = 'tasks';
   private cpu?: CpuState;
   private learningCpu?: Promise<CpuState>;
@@ -93,6 +94,7 @@ export class LinuxTarget implements Target {
     private readonly layout: RegisterLayout,
   ) {
     this.arch = inner.arch;
+    this.rangeStepping = inner.rangeStepping;
     this.stop = inner.lastStop();
     this.walker = new TaskWalker(offsets, archInfo.switchContext(offsets), this.readGuest);
     // only when the inner target has it: the stub advertises QPassSignals by its presence

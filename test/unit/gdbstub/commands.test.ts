@@ -143,6 +143,10 @@ describe('gdbstub commands', () => {
     assert.deepEqual(target.resumes.at(-1), { step: true, signal: 11, thread: undefined });
     assert.equal(await c.request('vCont;S0e:1'), 'T05thread:1;');
     assert.deepEqual(target.resumes.at(-1), { step: true, signal: 14, thread: 1 });
+    // a range step (offered only by targets that step ranges; one that does not steps once, which gdb accepts)
+    assert.equal(await c.request('vCont;r1100,1180:1'), 'T05thread:1;');
+    assert.deepEqual(target.resumes.at(-1), { step: true, range: { start: 0x1100n, end: 0x1180n }, thread: 1 });
+    assert.match(await c.request('vCont;r1100:1'), /^E/);
     assert.match(await c.request('vCont;x'), /^E/);
     assert.match(await c.request('vCont'), /^E/);
     // C with a signal: runs until ^C
