@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { connectGuestRsp, startGdbStub, type GdbStubHandle, type Target } from '../gdbstub/index.js';
-import { linuxAware } from '../gdbstub/linux/index.js';
+import { linuxAwareWhenReady } from '../gdbstub/linux/index.js';
 import { detectKernel } from './detect.js';
 import type { Guest } from './guest.js';
 import { findKernelTree } from './kerneltree.js';
@@ -25,13 +25,19 @@ export interface ServeOptions {
   vmlinux?: string;
 }
 
+export interface ServedGuest extends GdbStubHandle {
+  /** Settles when the stub has become kernel-aware (true) or will not be (false); undefined without `vmlinux`. */
+  kernelAware?: Promise<boolean>;
+}
+
 /** Serve a guest started with BootOptions.debug: an RSP channel (UML under gdbserver) through the relay with UML's
- *  own signals passed silently, an in-process Target as it is; either made kernel-aware when `vmlinux` is given. A
- *  client's `kill` stops the guest. */
-export async function serveGuest(guest: Guest, opts: ServeOptions): Promise<GdbStubHandle> {
+ *  own signals passed silently, an in-process Target as it is; either made kernel-aware when `vmlinux` is given,
+ *  as soon as its offsets are learnt (while the guest boots; clients are served from the start). A client's `kill`
+ *  stops the guest. */
+export async function serveGuest(guest: Guest, opts: ServeOptions): Promise<ServedGuest> {
   if (!guest.debugChannel) throw new KwbError(`the ${guest.engine} engine cannot be debugged`);
   const channel = await guest.debugChannel();
-  let target: Target =
+  const target: Target =
     channel.kind === 'rsp'
       ? await connectGuestRsp(channel.stream, {
           uml: guest.engine === 'uml',
@@ -40,9 +46,9 @@ export async function serveGuest(guest: Guest, opts: ServeOptions): Promise<GdbS
         })
       : channel.target;
   const warn = opts.log ?? ((line: string) => void process.stderr.write(`kwb: ${line}\n`));
-  if (opts.vmlinux) target = await linuxAware(target, opts.vmlinux, warn);
+  const aware = opts.vmlinux ? linuxAwareWhenReady(target, opts.vmlinux, warn) : undefined;
   const { vmlinux: _symbols, ...stubOpts } = opts;
-  const stub = await startGdbStub(target, stubOpts);
+  const stub = await startGdbStub(aware ?? target, stubOpts);
   void stub.killed.then(() => guest.stop('killed by gdb'));
-  return stub;
+  return Object.assign(stub, { kernelAware: aware?.ready }); // the stub's getters kept
 }
