@@ -1,7 +1,7 @@
 // Serving a guest started with BootOptions.debug to gdb: each engine hands over its debug channel (an RSP stream
 // for UML under gdbserver, an in-process Target for rv64); this wraps it in the kernel-aware layer and the stub.
 import { connectGuestRsp, startGdbStub, type GdbStubHandle, type Target } from '../gdbstub/index.js';
-import { linuxAware } from '../gdbstub/linux/index.js';
+import { linuxAwareWhenReady } from '../gdbstub/linux/index.js';
 import type { Guest } from './guest.js';
 import { KwbError } from './results.js';
 import { hardwareWatchpoints } from './uml/hw-watch.js';
@@ -22,14 +22,20 @@ export interface ServeOptions {
   vmlinux?: string;
 }
 
+export interface ServedGuest extends GdbStubHandle {
+  /** Settles when the stub has become kernel-aware (true) or will not be (false); undefined without `vmlinux`. */
+  kernelAware?: Promise<boolean>;
+}
+
 /** Serve a guest started with BootOptions.debug: an RSP channel (UML under gdbserver) through the relay with UML's
- *  own signals passed silently, an in-process Target as it is; either made kernel-aware when `vmlinux` is given. A
- *  client's `kill` stops the guest. */
-export async function serveGuest(guest: Guest, opts: ServeOptions): Promise<GdbStubHandle> {
+ *  own signals passed silently, an in-process Target as it is; either made kernel-aware when `vmlinux` is given,
+ *  as soon as its offsets are learnt (while the guest boots; clients are served from the start). A client's `kill`
+ *  stops the guest. */
+export async function serveGuest(guest: Guest, opts: ServeOptions): Promise<ServedGuest> {
   if (!guest.debugChannel) throw new KwbError(`the ${guest.engine} engine cannot be debugged`);
   const channel = await guest.debugChannel();
   const warn = opts.log ?? ((line: string) => void process.stderr.write(`kwb: ${line}\n`));
-  let target: Target =
+  const target: Target =
     channel.kind === 'rsp'
       ? await connectGuestRsp(channel.stream, {
           uml: guest.engine === 'uml',
@@ -39,9 +45,9 @@ export async function serveGuest(guest: Guest, opts: ServeOptions): Promise<GdbS
           notice: warn,
         })
       : channel.target;
-  if (opts.vmlinux) target = await linuxAware(target, opts.vmlinux, warn);
+  const aware = opts.vmlinux ? linuxAwareWhenReady(target, opts.vmlinux, warn) : undefined;
   const { vmlinux: _symbols, ...stubOpts } = opts;
-  const stub = await startGdbStub(target, stubOpts);
+  const stub = await startGdbStub(aware ?? target, stubOpts);
   void stub.killed.then(() => guest.stop('killed by gdb'));
-  return stub;
+  return Object.assign(stub, { kernelAware: aware?.ready }); // the stub's getters kept
 }

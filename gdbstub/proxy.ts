@@ -256,7 +256,9 @@ export class ProxyTarget implements Target {
 
   /** Handshake with the server: features, no-ack mode, the initial stop, signals to pass, the target description. */
   async init(): Promise<void> {
-    const supported = text(await this.rsp.request('qSupported:swbreak+;hwbreak+;vContSupported+'));
+    // xmlRegisters=i386 as gdb says it: without it gdbserver on x86 describes only the architecture, no registers,
+    // which gdb makes up for from its built-in layout but other clients (lldb) cannot
+    const supported = text(await this.rsp.request('qSupported:swbreak+;hwbreak+;vContSupported+;xmlRegisters=i386'));
     const size = /PacketSize=([0-9a-fA-F]+)/.exec(supported);
     if (size) this.packetSize = Number.parseInt(size[1]!, 16);
     if (supported.includes('QStartNoAckMode+')) {
@@ -343,7 +345,8 @@ export class ProxyTarget implements Target {
   async readRegister(thread: number, regno: number): Promise<Uint8Array | undefined> {
     await this.selectThread(thread);
     const reply = text(await this.rsp.request('p' + regno.toString(16)));
-    if (reply === '' || isError(reply)) return undefined;
+    if (reply === '') throw new Unsupported('p'); // the client falls back to g, as it would with the server
+    if (isError(reply)) return undefined;
     return fromHex(reply.replace(/x/g, '0'));
   }
 

@@ -159,17 +159,28 @@ export class GdbStubServer {
     const session = new ClientSession(this, sock);
     this.client = session;
     this.log(`gdbstub: client connected from ${sock.remoteAddress}:${sock.remotePort}`);
+    session.start();
+    sock.resume();
+  }
+
+  /** A client's first packet: stop the target for it. Not before, so that a connection that never speaks RSP (a
+   *  port probe) leaves the guest exactly as it was. */
+  holdFor(session: ClientSession): Promise<void> {
+    if (this.client !== session) return Promise.resolve();
     this.holds++;
     const ready = this.transition.then(() => this.stopTarget());
     this.transition = ready.finally(() => this.holds--);
-    session.start(this.transition);
-    sock.resume();
+    return this.transition;
   }
 
   /** The client detached or went away: remove its breakpoints and let the guest run. */
   release(session: ClientSession, why: string): void {
     if (this.client !== session) return;
     this.client = undefined;
+    if (!session.spoke) {
+      this.log(`gdbstub: a connection closed without a packet (${why}); the guest is left as it was`);
+      return;
+    }
     this.log(`gdbstub: client ${why}`);
     this.holds++;
     this.transition = this.transition
@@ -233,6 +244,8 @@ class ClientSession implements StubContext {
   private queue: Queued[] = [];
   private busy = false;
   private ready = false;
+  /** Whether a packet (or ^C) came: only then is the target stopped for this client, and resumed when it goes. */
+  spoke = false;
   private gone = false;
   private lastReply?: Buffer;
   private resuming = false;
@@ -247,13 +260,19 @@ class ClientSession implements StubContext {
     this.reader = new PacketReader((ev) => this.onEvent(ev), { maxRaw: PACKET_SIZE + 64, maxDecoded: 2 * PACKET_SIZE });
   }
 
-  start(ready: Promise<void>): void {
+  start(): void {
     this.sock.on('data', (chunk: Buffer) => this.reader.feed(chunk));
     this.sock.once('close', () => {
       this.gone = true;
       this.server.release(this, 'disconnected');
     });
-    void ready.then(() => {
+  }
+
+  /** The first packet (or ^C) arrived: the target is stopped for this client, then its packets are served. */
+  private speak(): void {
+    if (this.spoke) return;
+    this.spoke = true;
+    void this.server.holdFor(this).then(() => {
       this.ready = true;
       this.pump();
     });
@@ -274,6 +293,7 @@ class ClientSession implements StubContext {
       case 'packet':
         if (!this.noAck) this.write('+');
         this.queue.push({ kind: 'packet', data: ev.data });
+        this.speak();
         this.pump();
         break;
       case 'bad':
@@ -282,6 +302,7 @@ class ClientSession implements StubContext {
       case 'overflow':
         if (!this.noAck) this.write('+');
         this.queue.push({ kind: 'overflow' });
+        this.speak();
         this.pump();
         break;
       case 'nak':
@@ -289,6 +310,7 @@ class ClientSession implements StubContext {
         break;
       case 'interrupt':
         if (this.resuming) this.server.interrupt();
+        this.speak();
         break;
       case 'ack':
         break;

@@ -61,6 +61,9 @@ const STACK_PREFETCH = { below: 128n, size: 768 };
 /** pid_max can be at most 4M (PID_MAX_LIMIT): a larger pid is not a task. */
 const PID_MAX_LIMIT = 0x400000;
 
+/** The monitor commands kernel awareness adds (their first words). */
+export const LINUX_MONITOR_COMMANDS = ['ps', 'dmesg', 'lsmod', 'threads'];
+
 export const LINUX_MONITOR_HELP = [
   "  ps                   the kernel's tasks: pid, state, comm",
   '  dmesg                the kernel log, read from the printk ring buffer',
