@@ -60,8 +60,8 @@ export async function runGuest(
     runMode: boolean;
     gdb?: string;
     note: (s: string) => void;
-    /** Also hand every chunk of console output here (kwb test judges it). */
-    capture?: (chunk: Buffer) => void;
+    /** Also hand every chunk of output here, saying whose it is (kwb test judges the kernel's console). */
+    capture?: (chunk: Buffer, from: 'console' | 'command') => void;
     /** Called once the guest runs (and its gdb stub listens, with the stub's port): kwb watch stops it from here. */
     onStart?: (guest: Guest, gdbPort?: number) => void;
   },
@@ -75,9 +75,24 @@ export async function runGuest(
   const onSignal = (sig: NodeJS.Signals) => void guest.stop(`interrupted by ${sig}`);
   for (const sig of signals) process.on(sig, onSignal);
   try {
-    if (opts.log) guest.output.pipe(createWriteStream(opts.log));
-    if (how.capture) guest.output.on('data', how.capture);
+    const command = guest.command;
+    const log = opts.log ? createWriteStream(opts.log) : undefined;
+    for (const stream of [guest.output, command?.stdout, command?.stderr])
+      if (log && stream) stream.pipe(log, { end: false });
+    if (how.capture) {
+      const capture = how.capture;
+      guest.output.on('data', (chunk: Buffer) => capture(chunk, 'console'));
+      command?.stdout.on('data', (chunk: Buffer) => capture(chunk, 'command'));
+    }
     const sink = how.consoleTo === 'stderr' ? process.stderr : how.consoleTo === 'stdout' ? process.stdout : undefined;
+    if (command) {
+      // the command's stdout is kwb's output, its stderr kwb's stderr; the kernel console is a diagnostic
+      if (sink) command.stdout.pipe(sink, { end: false });
+      else command.stdout.resume();
+      if (sink) command.stderr.pipe(process.stderr, { end: false });
+      else command.stderr.resume();
+    }
+    const consoleSink = command && sink ? process.stderr : sink;
     let detachTerminal: (() => void) | undefined;
     if (how.interactive) {
       const link = linkTerminal(guest.input, guest.output);
@@ -87,21 +102,23 @@ export async function runGuest(
       const shown = how.runMode
         ? guest.output.pipe(dropLines(/^reboot: (System halted|Power down)\r?$/))
         : guest.output;
-      if (sink) shown.pipe(sink, { end: false });
+      if (consoleSink) shown.pipe(consoleSink, { end: false });
       else shown.resume();
       // input for the command waits until it runs; the guest console is a tty, so the end of our input reaches the
       // command as a tty EOF (^D) and `cat` ends
       void (guest.commandStarted ?? Promise.resolve()).then(() => {
         let lastByte = 0x0a;
         process.stdin.on('data', (chunk: Buffer) => (lastByte = chunk[chunk.length - 1] ?? lastByte));
-        process.stdin.pipe(guest.input, { end: false });
+        const input = command?.stdin ?? guest.input;
+        process.stdin.pipe(input, { end: false });
         // a ^D after a partial line only hands that line over; a second one is the EOF
-        if (how.runMode) process.stdin.once('end', () => guest.input.write(lastByte === 0x0a ? '\x04' : '\x04\x04'));
+        if (how.runMode) process.stdin.once('end', () => input.write(lastByte === 0x0a ? '\x04' : '\x04\x04'));
       });
     }
     const stub = gdbAddress ? await attachGdbStub(guest, gdbAddress, opts.debug?.wait ?? false, how.note) : undefined;
     how.onStart?.(guest, stub?.port);
     const result = await guest.wait();
+    log?.end();
     await stub?.close();
     detachTerminal?.();
     process.stdin.unpipe();

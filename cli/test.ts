@@ -45,17 +45,17 @@ export async function testKernel(
   opts.kernelLog = rules.ktap ? 'info' : 'warnings';
   const results: (RunVerdict & { seconds: number })[] = [];
   for (let i = 1; i <= runs; i++) {
-    let console = '';
+    const seen = { console: '', command: '' };
     const { result, timings } = await runGuest(opts, {
       interactive: false,
       consoleTo,
       runMode: true,
       note: say,
-      capture: (chunk) => (console += chunk.toString()),
+      capture: (chunk, from) => (seen[from] += chunk.toString()),
     });
     const message = describeResult(result);
     if (message && !quiet) say(message.replace(/^kwb: /, ''));
-    const verdict = judgeRun(result, console, rules);
+    const verdict = judgeRun(result, seen, rules);
     results.push({ ...verdict, seconds: timings.totalMs / 1000 });
     if (runs > 1 && !quiet) say(`run ${i}/${runs}: ${verdict.verdict} (${verdict.reason})`);
   }

@@ -59,10 +59,13 @@ export interface Guest {
   readonly engine: EngineName;
   /** The booted kernel's facts (tree, symbols, gdb), decided once when the boot began. */
   readonly kernel: KernelInfo;
-  /** Console output (both engines: the kernel log and the guest's stdout/stderr) when console is 'pipe'. */
+  /** Console output when console is 'pipe': the kernel log, and the guest's programs that write to the console
+   *  (a shell; a command when the engine has no `command` channels). */
   readonly output: Readable;
   /** Console input when console is 'pipe'. */
   readonly input: Writable;
+  /** The command's own stdin, stdout and stderr, apart from the kernel console (UML with a command). */
+  readonly command?: { stdin: Writable; stdout: Readable; stderr: Readable };
   /** Resolves when the guest command starts (kwb's init says so), so console input is not lost; undefined when the
    *  engine cannot tell or no command was given. */
   readonly commandStarted?: Promise<void>;

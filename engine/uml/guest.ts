@@ -15,6 +15,9 @@ import { xstateShim } from './shim.js';
 import { PanicWatch } from '../panic.js';
 
 let guestCounter = 0;
+/** The UML process's file descriptors: 0-2 its stdio (under gdbserver: the RSP pipe and gdbserver's stderr), then
+ *  the kernel console's line and, with a command, the command's lines (argv.ts: commandFds). */
+const FD = { consoleIn: 3, consoleOut: 4, commandIn: 5, commandOut: 6, commandErrIn: 7, commandErrOut: 8 } as const;
 /** The kernel's words for init (the first process) failing or ending. */
 const INIT_DIED = /Attempted to kill init|No working init found|Requested init \S+ failed/;
 const ROOT_NEEDS = 'kwb starts it with /bin/sh and mount -t hostfs from that root';
@@ -74,6 +77,7 @@ export class UmlGuest implements Guest {
   /** Under gdbserver: the kernel's own process group. */
   private kernelGroup?: number;
   readonly commandStarted?: Promise<void>;
+  readonly command?: { stdin: Writable; stdout: PassThrough; stderr: PassThrough };
 
   constructor(
     readonly kernel: KernelInfo,
@@ -85,16 +89,33 @@ export class UmlGuest implements Guest {
     opts: BootOptions,
     private readonly lpj?: { learner: LpjLearner; kmsg?: string },
   ) {
-    const stdio = child.stdio;
-    const consoleIn = (underGdbserver ? stdio[3] : stdio[0]) as Writable;
-    const consoleOut = (underGdbserver ? stdio[4] : stdio[1]) as Readable;
+    const stdio: readonly unknown[] = child.stdio;
+    const consoleIn = stdio[FD.consoleIn] as Writable;
+    const consoleOut = stdio[FD.consoleOut] as Readable;
     this.input = consoleIn;
     consoleIn.on('error', () => {}); // the guest may be gone while input is still arriving
-    consoleOut.on('data', (chunk: Buffer) => {
+    const kernelSays = (chunk: Buffer) => {
       this.panic.feed(chunk);
       lpj?.learner.feed(chunk.toString('latin1'));
       this.output.write(chunk);
-    });
+    };
+    consoleOut.on('data', kernelSays);
+    // UML's own host-side notes (its stdout) belong with the kernel's console, not with the command's output
+    if (!underGdbserver) (stdio[1] as Readable).on('data', kernelSays);
+    const ours: Readable[] = [consoleOut];
+    if (initDir) {
+      const stdin = stdio[FD.commandIn] as Writable;
+      stdin.on('error', () => {});
+      // read the pipes at once, as the console is read, so that a reader that ignores them never stalls the guest
+      const relay = (fd: number) => {
+        const pipe = stdio[fd] as Readable;
+        const out = new PassThrough();
+        pipe.on('data', (chunk: Buffer) => out.write(chunk));
+        ours.push(pipe);
+        return out;
+      };
+      this.command = { stdin, stdout: relay(FD.commandOut), stderr: relay(FD.commandErrOut) };
+    }
     const hostErr = child.stderr!;
     let stderrTail = '';
     hostErr.on('data', (chunk: Buffer) => {
@@ -123,7 +144,7 @@ export class UmlGuest implements Guest {
       this.timer = setTimeout(() => void this.stop('timeout'), opts.timeoutSec * 1000);
     }
     const streamsClosed = Promise.all(
-      [consoleOut, hostErr].map(
+      [...ours, hostErr].map(
         (s) => new Promise<void>((r) => (s.readableEnded || s.destroyed ? r() : s.once('close', () => r()))),
       ),
     );
@@ -138,6 +159,8 @@ export class UmlGuest implements Guest {
           this.lpj?.learner.save(this.lpj.kmsg);
           removeTempDir(this.tmp);
           this.output.end();
+          this.command?.stdout.end();
+          this.command?.stderr.end();
           resolveDone(result);
         });
       });
@@ -262,6 +285,7 @@ export async function startUml(opts: BootOptions, info: KernelInfo): Promise<Uml
       kwbDir = join(tmp, 'kwb');
       writeKwbDir(kwbDir, initConfig);
     }
+    const runsCommand = !!kwbDir && !!opts.command?.length;
     const argv = umlArgv({
       umid,
       umlDir: tmp,
@@ -269,7 +293,10 @@ export async function startUml(opts: BootOptions, info: KernelInfo): Promise<Uml
       root,
       kwbDir: root.kind === 'kwb' ? undefined : kwbDir,
       kernelLog,
-      consoleFds: debug ? [3, 4] : [0, 1],
+      consoleFds: [FD.consoleIn, FD.consoleOut],
+      commandFds: runsCommand
+        ? { io: [FD.commandIn, FD.commandOut], stderr: [FD.commandErrIn, FD.commandErrOut] }
+        : undefined,
       append: lpj ? [`lpj=${lpj}`, ...append] : append,
     });
     const env: NodeJS.ProcessEnv = { ...process.env, TERM: process.env.TERM || 'linux' };
@@ -283,7 +310,8 @@ export async function startUml(opts: BootOptions, info: KernelInfo): Promise<Uml
     const child = spawnGroup('/bin/sh', [...launcher, ...command], {
       cwd: tmp,
       env,
-      stdio: debug ? ['pipe', 'pipe', 'pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'],
+      // fd 0 is gdbserver's RSP input, or unused; the command's four fds only when there is one
+      stdio: [debug ? 'pipe' : 'ignore', ...Array<'pipe'>(runsCommand ? 8 : 4).fill('pipe')],
     });
     const spawnError = await new Promise<Error | undefined>((r) => {
       child.once('spawn', () => r(undefined));

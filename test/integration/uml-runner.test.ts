@@ -24,6 +24,39 @@ describe('uml runner', { timeout: FIXTURE_TIMEOUT_MS }, () => {
   after(() => box?.dispose());
   const sandbox = () => (box = new Sandbox());
 
+  it("keeps the command's stdout, its stderr and the kernel console apart", async () => {
+    const r = await sandbox().run([
+      'run',
+      '--kernel',
+      kernel,
+      '--',
+      'sh',
+      '-c',
+      'echo out; echo err >&2; echo "<3>kwb: a kernel console line" > /dev/kmsg; echo "out again"',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'out\nout again\n'); // exactly the command's stdout
+    assert.match(r.stderr, /^err$/m);
+    assert.match(r.stderr, /kwb: a kernel console line/);
+  });
+
+  it("judges only the kernel's console: a WARNING the command prints is good, one the kernel logs is bad", async () => {
+    const warning = 'WARNING: CPU: 0 PID: 1 at kernel/sys.c:1300 __do_sys_newuname+0x1c/0x30';
+    const printed = await sandbox().run(['test', '--kernel', kernel, '--', 'sh', '-c', `echo "${warning}"`]);
+    assert.equal(printed.code, VERDICT.good, printed.stderr);
+    assert.equal(printed.stdout, `${warning}\n`);
+    // the kernel log's own path (printk, as WARN() takes): this fixture has no userspace trigger for a real WARN
+    const logged = await box.run(['test', '--kernel', kernel, '--', 'sh', '-c', `echo "<4>${warning}" > /dev/kmsg`]);
+    assert.equal(logged.code, VERDICT.bad, logged.stderr);
+    assert.match(logged.stderr, /kwb test: bad: .*kernel warning: WARNING: CPU: 0 PID: 1 at kernel\/sys\.c:1300/);
+  });
+
+  it("leaves only the command's output on stdout with Debian's linux.uml too", async () => {
+    const r = await sandbox().run(['run', '--kernel', '/usr/bin/linux.uml', '--', 'uname', '-s']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'Linux\n');
+  });
+
   it('refuses a --log path it cannot write with one line and exit 2, before booting', async () => {
     const r = await sandbox().run(['run', '--kernel', kernel, '--log', '/nonexistent-dir/console.log', '--', 'true']);
     assert.equal(r.code, EXIT.usage, r.stderr);
