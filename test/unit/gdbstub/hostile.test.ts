@@ -5,7 +5,8 @@ import { describe, it, type TestContext } from 'node:test';
 import { exposureWarning } from '../../../gdbstub/server.js';
 import { startGdbStub, type GdbStubHandle } from '../../../gdbstub/index.js';
 import { frame } from '../../../gdbstub/packet.js';
-import { MemTarget, RawClient, REGS, tick, until } from '../../helpers/gdbstub-fake.js';
+import { MEM_BASE, MemTarget, RawClient, REGS, tick, until } from '../../helpers/gdbstub-fake.js';
+import { fuzzSeed, RspFuzzer } from '../../helpers/rsp-fuzz.js';
 
 /** The in-memory target, counting what reaches it. */
 class CountingTarget extends MemTarget {
@@ -109,6 +110,16 @@ describe('gdbstub against hostile clients', () => {
     assert.equal(await again.request('?'), 'T02thread:1;');
     await c.waitClosed();
     assert.equal(stub.running, false);
+  });
+
+  it('random packets (the fuzzer of the UML test, here against the in-memory target)', async (t) => {
+    const { stub, c } = await setup(t);
+    c.close();
+    const seed = fuzzSeed();
+    t.diagnostic(`seed ${seed}`);
+    const fuzzer = new RspFuzzer(stub.port, { seed, packets: 2000, timeLimitMs: 30_000, memoryBase: MEM_BASE });
+    const stats = await fuzzer.run();
+    assert.ok(stats.packets >= 2000, `seed ${seed}: ${JSON.stringify(stats)}`);
   });
 
   it('warns when the stub listens beyond loopback', () => {
