@@ -211,6 +211,7 @@ export class RspFuzzer {
       out.push(r);
       this.stats.replies++;
       this.lastReply = r;
+      this.log[this.log.length - 1] += ` -> ${printable(r)}`;
     }
     if (conn.malformed) this.fail(`a malformed reply (bad checksum or encoding) after ${label}`);
     return out;
@@ -330,6 +331,7 @@ export class RspFuzzer {
     if (reply === undefined) this.fail(`no stop after ${payload}${conn.closed ? ' (the stub hung up)' : ''}`);
     this.stats.replies++;
     this.lastReply = reply;
+    this.log[this.log.length - 1] += ` -> ${printable(reply)}`;
     if (!isStop(reply)) this.fail(`${payload} answered ${printable(reply)}, not a stop`);
     this.noteStop(reply);
   }
