@@ -10,6 +10,7 @@ type Bench = () => Promise<BenchRow[]>;
 const suites: [string, string, string][] = [
   ['uml', './uml', 'benchUml'],
   ['gdbstub', './gdbstub', 'benchGdbStub'],
+  ['gdbstub-fuzz', './gdbstub-fuzz', 'benchGdbStubFuzz'],
   ['linux-threads', './linux-threads', 'benchLinuxThreads'],
   ['adapter', './adapter', 'benchAdapter'],
   ['rv64-cpu', './rv64-cpu', 'benchRv64Cpu'],

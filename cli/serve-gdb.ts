@@ -47,6 +47,7 @@ export async function attachGdbStub(
   const shown = stub.host.includes(':') ? `[${stub.host}]` : stub.host;
   // the one line tools wait for (the VS Code adapter reads it); always printed, --quiet or not
   process.stderr.write(`kwb: gdb stub listening on ${shown}:${stub.port}\n`);
+  if (stub.exposure) process.stderr.write(`kwb: warning: ${stub.exposure}\n`);
   note(
     wait
       ? `the guest waits for gdb: gdb -ex 'target remote ${shown}:${stub.port}'`

@@ -54,10 +54,17 @@ interface Command {
   cmd: string;
   /** true: arguments follow the name directly (m1000,4); false: the name must be followed by nothing or ':' ',' ';'. */
   prefix?: boolean;
+  /** The threads this packet acts on (named in it, or chosen by an earlier H); undefined when they cannot be parsed
+   *  (the handler answers that). dispatch() checks that they exist before the handler runs. */
+  threads?: (args: string, ctx: StubContext) => number[] | undefined;
   handler: Handler;
 }
 
 // ---- stop replies ----
+
+/** GDB's numbers for the signals the stub itself stops the target with. */
+const SIGINT = 2;
+const SIGTRAP = 5;
 
 const hex2 = (n: number): string => (n & 0xff).toString(16).padStart(2, '0');
 const threadId = (id: number): string => (id < 0 ? '-1' : id.toString(16));
@@ -67,9 +74,9 @@ export function stopReply(stop: StopReason, ctx: StubContext): string {
     if (stop.signal !== undefined && stop.exitCode === undefined) return `X${hex2(stop.signal)}`;
     return `W${hex2(stop.exitCode ?? 0)}`;
   }
-  let sig = 5;
-  if (stop.kind === 'signal') sig = stop.signal ?? 5;
-  else if (stop.kind === 'interrupt') sig = stop.signal ?? 2;
+  let sig = SIGTRAP;
+  if (stop.kind === 'signal') sig = stop.signal ?? SIGTRAP;
+  else if (stop.kind === 'interrupt') sig = stop.signal ?? SIGINT;
   let out = `T${hex2(sig)}`;
   if (stop.kind === 'watchpoint') {
     const key = stop.watch === 'read' ? 'rwatch' : stop.watch === 'access' ? 'awatch' : 'watch';
@@ -87,6 +94,8 @@ export function stopReply(stop: StopReason, ctx: StubContext): string {
 
 const ERR_ARGS = 'E16'; // EINVAL
 const ERR_FAULT = 'E0e'; // EFAULT
+/** gdbserver's answer to H and T for a thread that does not exist. */
+const ERR_NO_THREAD = 'E01';
 
 function parseThread(text: string): number | undefined {
   if (text === '-1') return -1;
@@ -95,6 +104,29 @@ function parseThread(text: string): number | undefined {
   if (m) return m[1] === '-1' ? -1 : parseHexInt(m[1]!);
   return parseHexInt(text);
 }
+
+/** One thread id, as a list for Command.threads. */
+function oneThread(text: string): number[] | undefined {
+  const id = parseThread(text);
+  return id === undefined ? undefined : [id];
+}
+
+/** Whether every thread named exists (0 and -1, "any" and "all", always do). A target that can tell cheaply says so
+ *  itself; otherwise its thread list decides. */
+async function threadsExist(target: Target, ids: number[]): Promise<boolean> {
+  const named = ids.filter((id) => id > 0);
+  if (named.length === 0) return true;
+  if (target.hasThread) {
+    for (const id of named) if (!(await target.hasThread(id))) return false;
+    return true;
+  }
+  const known = new Set((await target.threads()).map((t) => t.id));
+  return named.every((id) => known.has(id));
+}
+
+/** The thread an H has chosen for registers (Hg) or for resuming (Hc). */
+const registerThread = (_args: string, ctx: StubContext): number[] => [ctx.gThread];
+const resumeThread = (_args: string, ctx: StubContext): number[] => [ctx.cThread];
 
 async function currentThread(ctx: StubContext): Promise<number> {
   if (ctx.gThread > 0) return ctx.gThread;
@@ -214,6 +246,19 @@ function parseVCont(args: string): ResumeAction | 'stop' | undefined {
   return chosen;
 }
 
+/** The threads a vCont names in its actions (`;s:1;c:2`). */
+function vContThreads(args: string): number[] | undefined {
+  const ids: number[] = [];
+  for (const part of args.split(';').slice(1)) {
+    const colon = part.indexOf(':');
+    if (colon < 0) continue;
+    const id = parseThread(part.slice(colon + 1));
+    if (id === undefined) return undefined;
+    ids.push(id);
+  }
+  return ids;
+}
+
 // ---- the table ----
 
 const commands: Command[] = [
@@ -254,7 +299,9 @@ const commands: Command[] = [
         if (s === '') continue;
         const n = parseHexInt(s);
         if (n === undefined || n > 0xff) return ERR_ARGS;
-        sigs.push(n);
+        // SIGINT and SIGTRAP are how the stub stops the target (^C, breakpoints, steps): passed, they would reach
+        // the guest instead (UML ends on a SIGINT)
+        if (n !== SIGINT && n !== SIGTRAP) sigs.push(n);
       }
       await ctx.target.passSignals(sigs);
       return 'OK';
@@ -311,11 +358,12 @@ const commands: Command[] = [
   },
   {
     cmd: 'qThreadExtraInfo',
+    threads: (args) => oneThread(args.replace(/^,/, '')),
     handler: async (ctx, args) => {
       const id = parseThread(args.replace(/^,/, ''));
       if (id === undefined) return ERR_ARGS;
       const t = (await ctx.target.threads()).find((x) => x.id === id);
-      if (!t) return ERR_ARGS;
+      if (!t) return ERR_NO_THREAD;
       return hexText(t.extra ? `${t.name} ${t.extra}` : t.name);
     },
   },
@@ -335,6 +383,7 @@ const commands: Command[] = [
   },
   {
     cmd: 'vCont',
+    threads: vContThreads,
     handler: async (ctx, args) => {
       const action = parseVCont(args);
       if (action === undefined) return ERR_ARGS;
@@ -359,6 +408,7 @@ const commands: Command[] = [
   {
     cmd: 'g',
     prefix: true,
+    threads: registerThread,
     handler: async (ctx, args) => {
       if (args !== '') return ERR_ARGS;
       return toHex(await ctx.target.readRegisters(await currentThread(ctx)));
@@ -367,18 +417,22 @@ const commands: Command[] = [
   {
     cmd: 'G',
     prefix: true,
+    threads: registerThread,
     handler: async (ctx, args) => {
       const data = fromHex(args);
       if (!data) return ERR_ARGS;
+      if (!ctx.target.writeRegisters) return '';
       const thread = await currentThread(ctx);
-      if (ctx.target.writeRegisters) await ctx.target.writeRegisters(thread, data);
-      else return '';
+      // all registers or none: a server given less (gdbserver) writes what it got and answers OK
+      if (data.length !== (await ctx.target.readRegisters(thread)).length) return ERR_ARGS;
+      await ctx.target.writeRegisters(thread, data);
       return 'OK';
     },
   },
   {
     cmd: 'p',
     prefix: true,
+    threads: registerThread,
     handler: async (ctx, args) => {
       const regno = parseHexInt(args);
       if (regno === undefined) return ERR_ARGS;
@@ -390,13 +444,18 @@ const commands: Command[] = [
   {
     cmd: 'P',
     prefix: true,
+    threads: registerThread,
     handler: async (ctx, args) => {
       const m = /^([0-9a-fA-F]+)=([0-9a-fA-F]*)$/.exec(args);
       if (!m) return ERR_ARGS;
       const regno = parseHexInt(m[1]!);
       const value = fromHex(m[2]!);
       if (regno === undefined || !value) return ERR_ARGS;
-      await ctx.target.writeRegister(await currentThread(ctx), regno, value);
+      const thread = await currentThread(ctx);
+      // the whole register or nothing, as for G
+      const current = ctx.target.readRegister ? await ctx.target.readRegister(thread, regno) : undefined;
+      if (current && current.length !== value.length) return ERR_ARGS;
+      await ctx.target.writeRegister(thread, regno, value);
       return 'OK';
     },
   },
@@ -495,6 +554,7 @@ const commands: Command[] = [
   {
     cmd: 'c',
     prefix: true,
+    threads: resumeThread,
     handler: (ctx, args) => {
       if (args !== '') return ''; // resume at an address: not supported
       return resumeReply(ctx, { step: false, thread: ctx.cThread > 0 ? ctx.cThread : undefined });
@@ -503,6 +563,7 @@ const commands: Command[] = [
   {
     cmd: 's',
     prefix: true,
+    threads: resumeThread,
     handler: (ctx, args) => {
       if (args !== '') return '';
       return resumeReply(ctx, { step: true, thread: ctx.cThread > 0 ? ctx.cThread : undefined });
@@ -511,6 +572,7 @@ const commands: Command[] = [
   {
     cmd: 'C',
     prefix: true,
+    threads: resumeThread,
     handler: (ctx, args) => {
       const m = /^([0-9a-fA-F]{1,2})$/.exec(args);
       if (!m) return args.includes(';') ? '' : ERR_ARGS;
@@ -524,6 +586,7 @@ const commands: Command[] = [
   {
     cmd: 'S',
     prefix: true,
+    threads: resumeThread,
     handler: (ctx, args) => {
       const m = /^([0-9a-fA-F]{1,2})$/.exec(args);
       if (!m) return args.includes(';') ? '' : ERR_ARGS;
@@ -537,11 +600,11 @@ const commands: Command[] = [
   {
     cmd: 'H',
     prefix: true,
-    handler: async (ctx, args) => {
+    threads: (args) => oneThread(args.slice(1)),
+    handler: (ctx, args) => {
       const op = args[0];
       const id = parseThread(args.slice(1));
       if ((op !== 'g' && op !== 'c') || id === undefined) return ERR_ARGS;
-      if (id > 0 && !(await ctx.target.threads()).some((t) => t.id === id)) return ERR_ARGS;
       if (op === 'g') ctx.gThread = id;
       else ctx.cThread = id;
       return 'OK';
@@ -550,11 +613,9 @@ const commands: Command[] = [
   {
     cmd: 'T',
     prefix: true,
-    handler: async (ctx, args) => {
-      const id = parseThread(args);
-      if (id === undefined) return ERR_ARGS;
-      return (await ctx.target.threads()).some((t) => t.id === id) ? 'OK' : 'E01';
-    },
+    threads: oneThread,
+    // dispatch() has answered for a thread that does not exist
+    handler: (_ctx, args) => (parseThread(args) === undefined ? ERR_ARGS : 'OK'),
   },
   {
     cmd: 'D',
@@ -612,6 +673,8 @@ export async function dispatch(ctx: StubContext, raw: Buffer): Promise<Reply> {
   const found = findCommand(text);
   if (!found) return '';
   try {
+    const threads = found.command.threads?.(found.args, ctx);
+    if (threads && !(await threadsExist(ctx.target, threads))) return ERR_NO_THREAD;
     return await found.command.handler(ctx, found.args, raw);
   } catch (err) {
     if (err instanceof Unsupported) return '';

@@ -5,7 +5,7 @@ import { connectProxy, UML_PASS_SIGNALS, type ProxyOptions } from './proxy.js';
 import type { Target } from './target.js';
 
 export type { Target, StopReason } from './target.js';
-export { GdbStubServer, BUSY_MESSAGE } from './server.js';
+export { GdbStubServer, BUSY_MESSAGE, TAKEOVER } from './server.js';
 export { connectProxy, ProxyTarget, UML_PASS_SIGNALS } from './proxy.js';
 
 export interface GdbStubHandle {
@@ -17,21 +17,21 @@ export interface GdbStubHandle {
   readonly attached: boolean;
   /** Whether the target is running right now. */
   readonly running: boolean;
+  /** Set when the stub is reachable beyond this host: a warning for the user. */
+  exposure?: string;
   /** Stop listening and drop any client (the guest is left as it is). */
   close(): Promise<void>;
 }
 
 /** Serve `target` over RSP. `port` 0 picks a free port; `host` defaults to 127.0.0.1; `waitGdb` holds the target
  *  where it is until a client connects and resumes it (otherwise it is resumed right away). */
-export async function startGdbStub(
-  target: Target,
-  opts: { host?: string; port: number; waitGdb?: boolean; log?: (line: string) => void },
-): Promise<GdbStubHandle> {
-  const server = new GdbStubServer(target, opts as GdbStubOptions);
+export async function startGdbStub(target: Target, opts: GdbStubOptions): Promise<GdbStubHandle> {
+  const server = new GdbStubServer(target, opts);
   const { host, port } = await server.listen();
   return {
     host,
     port,
+    exposure: server.exposure,
     killed: server.killed,
     get attached() {
       return server.hasClient;

@@ -1,7 +1,8 @@
 // The RSP server: a TCP listener (loopback unless an address is named) serving ONE client at a time over a Target.
 // The server owns run control: whether the target is running, resuming it when no client holds it (a client that
-// goes away without detaching leaves the guest running), stopping it when a client attaches.
-import { createServer, type Server, type Socket } from 'node:net';
+// goes away without detaching leaves the guest running), stopping it when a client attaches. A second client is
+// refused, unless the first one looks gone (see TAKEOVER) or the second one insists.
+import { isIP, createServer, type Server, type Socket } from 'node:net';
 import { dispatch, PACKET_SIZE, type BreakpointRecord, type StubContext } from './commands.js';
 import { frame, PacketReader, type PacketEvent } from './packet.js';
 import { pollFor } from './poll.js';
@@ -18,11 +19,31 @@ export interface GdbStubOptions {
   /** Hold the guest (stopped where the target starts) until a client connects and resumes it. */
   waitGdb?: boolean;
   log?: (line: string) => void;
+  /** Replace a client that holds the target stopped and has sent nothing for this long (default TAKEOVER.idleMs). */
+  takeoverIdleMs?: number;
 }
 
 export const BUSY_MESSAGE = 'kwb: another debugger is attached';
 /** How long a new connection waits for the current client to go before it is refused. */
 const ACCEPT_GRACE_MS = 300;
+
+/** When a new client replaces the attached one (whose connection is closed and breakpoints removed; the guest stays
+ *  stopped for the newcomer): the attached one has held the target stopped without a word for idleMs (a frozen or
+ *  forgotten debugger), or the newcomer connects again within retryMs of being refused (it asks to). */
+export const TAKEOVER = { idleMs: 30_000, retryMs: 20_000 };
+
+/** Back-pressure: a client's packets are not read while this much of its replies is unsent (it is not reading) ... */
+const UNSENT_HIGH_WATER = 1 << 20;
+/** ... or while this many of its packets wait to be handled. */
+const QUEUE_HIGH_WATER = 64;
+
+/** A warning when `address` (as bound) is reachable beyond this host, else undefined. */
+export function exposureWarning(address: string, port: number): string | undefined {
+  const loopback = address === '::1' || /^(::ffff:)?127\./.test(address);
+  if (loopback) return undefined;
+  const shown = isIP(address) === 6 ? `[${address}]` : address;
+  return `the gdb stub listens on ${shown}:${port}, beyond this host: anyone who can reach that port controls the guest (its memory, registers, running and killing it); use a loopback address unless the network is yours`;
+}
 
 export class GdbStubServer {
   private readonly server: Server;
@@ -38,6 +59,10 @@ export class GdbStubServer {
   /** Settles when a client killed the target (k / vKill). */
   readonly killed = new Promise<void>((r) => (this.resolveKilled = r));
   private readonly sockets = new Set<Socket>();
+  /** When a client from this address was last refused (it may come back to take over). */
+  private readonly refusedAt = new Map<string, number>();
+  /** Set by listen() when the stub is reachable beyond loopback. */
+  exposure?: string;
 
   constructor(
     readonly target: Target,
@@ -62,6 +87,8 @@ export class GdbStubServer {
     this.server.on('error', (err) => this.log(`gdbstub: ${err.message}`));
     const addr = this.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : this.opts.port;
+    this.exposure = typeof addr === 'object' && addr ? exposureWarning(addr.address, port) : undefined;
+    if (this.exposure) this.log(`gdbstub: warning: ${this.exposure}`);
     if (!this.opts.waitGdb) this.runFree();
     return { host, port };
   }
@@ -150,10 +177,17 @@ export class GdbStubServer {
       }, 20);
       return;
     }
+    const from = `${sock.remoteAddress}:${sock.remotePort}`;
+    if (this.client && !this.exited && this.takesOver(sock)) {
+      this.log(`gdbstub: client from ${from} takes over`);
+      this.client.evict('was replaced by a new client');
+    }
     if (this.client || this.exited) {
-      refuse(sock, this.exited ? 'kwb: the guest has exited' : BUSY_MESSAGE);
+      const address = sock.remoteAddress ?? '';
+      const busy = `${BUSY_MESSAGE}; connect again within ${TAKEOVER.retryMs / 1000} s to take over`;
+      refuse(sock, this.exited ? 'kwb: the guest has exited' : busy, () => this.refusedAt.set(address, Date.now()));
       sock.resume();
-      this.log(`gdbstub: refused a second client from ${sock.remoteAddress}:${sock.remotePort}`);
+      this.log(`gdbstub: refused a second client from ${from}`);
       return;
     }
     const session = new ClientSession(this, sock);
@@ -171,6 +205,17 @@ export class GdbStubServer {
     const ready = this.transition.then(() => this.stopTarget());
     this.transition = ready.finally(() => this.holds--);
     return this.transition;
+  }
+
+  /** Whether a new connection replaces the attached client (see TAKEOVER). */
+  private takesOver(sock: Socket): boolean {
+    const refused = this.refusedAt.get(sock.remoteAddress ?? '');
+    if (refused !== undefined && Date.now() - refused <= TAKEOVER.retryMs) {
+      this.refusedAt.delete(sock.remoteAddress ?? '');
+      return true;
+    }
+    const silent = this.client?.silentHoldMs() ?? 0;
+    return silent >= (this.opts.takeoverIdleMs ?? TAKEOVER.idleMs);
   }
 
   /** The client detached or went away: remove its breakpoints and let the guest run. */
@@ -217,14 +262,15 @@ export class GdbStubServer {
   }
 }
 
-function refuse(sock: Socket, message: string): void {
-  // Answer the client's first packet with a textual error (gdb prints it), then hang up.
+/** Answer the client's first packet with a textual error (gdb prints it), then hang up. */
+function refuse(sock: Socket, message: string, answered: () => void): void {
   let done = false;
   const reader = new PacketReader((ev) => {
     if (done || ev.type !== 'packet') return;
     done = true;
     sock.write('+');
     sock.end(frame('E.' + message));
+    answered();
   });
   sock.on('data', (chunk: Buffer) => reader.feed(chunk));
   setTimeout(() => sock.destroy(), 5000).unref();
@@ -251,6 +297,11 @@ class ClientSession implements StubContext {
   private resuming = false;
   private afterReply?: () => void;
   private readonly reader: PacketReader;
+  /** When the client last sent anything. */
+  private lastHeard = Date.now();
+  /** Reading is paused for back-pressure (see UNSENT_HIGH_WATER). */
+  private throttled = false;
+  private awaitingDrain = false;
 
   constructor(
     private readonly server: GdbStubServer,
@@ -261,9 +312,14 @@ class ClientSession implements StubContext {
   }
 
   start(): void {
-    this.sock.on('data', (chunk: Buffer) => this.reader.feed(chunk));
+    this.sock.on('data', (chunk: Buffer) => {
+      this.lastHeard = Date.now();
+      this.reader.feed(chunk);
+      this.throttle();
+    });
     this.sock.once('close', () => {
       this.gone = true;
+      this.queue = [];
       this.server.release(this, 'disconnected');
     });
   }
@@ -280,6 +336,29 @@ class ClientSession implements StubContext {
 
   log(line: string): void {
     this.server.log(line);
+  }
+
+  /** How long the client has held the target stopped without sending anything (0 while the target runs for it). */
+  silentHoldMs(): number {
+    return this.resuming ? 0 : Date.now() - this.lastHeard;
+  }
+
+  /** Another client takes over: hang up on this one; the server removes its breakpoints. */
+  evict(why: string): void {
+    this.gone = true;
+    this.queue = [];
+    this.server.release(this, why);
+    this.sock.destroy();
+  }
+
+  /** Stop reading while replies pile up unsent or packets wait: a client that sends without reading must not make
+   *  the stub buffer without bound. */
+  private throttle(): void {
+    const full = this.queue.length >= QUEUE_HIGH_WATER || this.sock.writableLength > UNSENT_HIGH_WATER;
+    if (full === this.throttled || this.gone) return;
+    this.throttled = full;
+    if (full) this.sock.pause();
+    else this.sock.resume();
   }
 
   private write(data: Buffer | string): void {
@@ -318,13 +397,26 @@ class ClientSession implements StubContext {
   }
 
   private pump(): void {
-    if (this.busy || !this.ready) return;
+    if (this.busy || !this.ready || this.gone) return;
+    if (this.sock.writableLength > UNSENT_HIGH_WATER) {
+      // the client is not reading: the next reply waits until it has taken the earlier ones
+      if (!this.awaitingDrain) {
+        this.awaitingDrain = true;
+        this.sock.once('drain', () => {
+          this.awaitingDrain = false;
+          this.pump();
+        });
+      }
+      this.throttle();
+      return;
+    }
     const item = this.queue.shift();
+    this.throttle();
     if (!item) return;
     this.busy = true;
     void this.handle(item).finally(() => {
       this.busy = false;
-      if (!this.gone) this.pump();
+      this.pump();
     });
   }
 

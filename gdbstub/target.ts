@@ -66,6 +66,9 @@ export interface Target {
   /** Why the target is stopped right now (for the `?` packet after a client attaches). */
   lastStop(): StopReason;
   threads(): Promise<ThreadInfo[]>;
+  /** Whether a thread id names a thread, when the target can tell without listing them all (threads() decides
+   *  otherwise). Every packet that names a thread is checked before it reaches the target. */
+  hasThread?(id: number): Promise<boolean>;
   /** Answer a `monitor` command (qRcmd); undefined when the target has no such command. */
   monitor?(command: string): Promise<string | undefined>;
   /** Signals (GDB numbering) the target should deliver to the guest without stopping (QPassSignals). A target with

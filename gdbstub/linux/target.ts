@@ -358,10 +358,12 @@ export class LinuxTarget implements Target {
 
   /** Whether `id` names a thread of the current view, without walking the task list (a resume must not wait: UML's
    *  timer signals pile up meanwhile and a step would then stop for them, over and over). */
-  private async knownThread(id: number): Promise<boolean> {
+  async hasThread(id: number): Promise<boolean> {
     if (!this.tasksShown) return (await this.inner.threads()).some((t) => t.id === id);
     if (id === this.cpuThreadId(await this.cpuState())) return true;
-    return this.list ? this.list.byId.has(id) : !(await this.inner.threads()).some((t) => t.id === id);
+    if (this.list) return this.list.byId.has(id);
+    // not listed yet: any pid may be a task, unless it is a thread of the CPU view
+    return (id <= PID_MAX_LIMIT || id === IDLE_THREAD_ID) && !(await this.inner.threads()).some((t) => t.id === id);
   }
 
   async resume(action: ResumeAction): Promise<StopReason> {
@@ -369,7 +371,7 @@ export class LinuxTarget implements Target {
     if (action.thread !== undefined && action.thread > 0) {
       // whichever task gdb names, it is the CPU that runs; an id of the other view (gdb has not listed the threads
       // since `monitor threads ...`) is refused: gdb would take the stop that follows for some other thread's
-      if (!(await this.knownThread(action.thread))) {
+      if (!(await this.hasThread(action.thread))) {
         throw new Error(`no thread ${action.thread} in the ${this.mode} view; list the threads again (info threads)`);
       }
       inner = { ...action, thread: this.tasksShown ? this.inner.lastStop().thread : action.thread };

@@ -291,7 +291,10 @@ describe('gdbstub commands', () => {
     assert.equal(await c.request('qAttached'), '1');
     const c2 = await RawClient.connect(stub.port);
     t.after(() => c2.close());
-    assert.equal(await c2.request('qSupported'), 'E.kwb: another debugger is attached');
+    assert.equal(
+      await c2.request('qSupported'),
+      'E.kwb: another debugger is attached; connect again within 20 s to take over',
+    );
     await c2.waitClosed();
     assert.equal(await c.request('qAttached'), '1');
   });
