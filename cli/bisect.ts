@@ -90,8 +90,9 @@ export async function bisectCommand(args: ParsedArgs, argv: string[]): Promise<n
   } else {
     const good = one(args, 'good');
     const bad = one(args, 'bad');
-    if (!good || !bad) throw new KwbError('give --good REV and --bad REV (or --resume / --reset)');
-    if (!args.rest.length) throw new KwbError('give the test command after --, e.g. -- sh -c "test $(uname -r) = ..."');
+    if (!good || !bad) throw new KwbError('needs --good REV and --bad REV (or --resume / --reset)');
+    if (!args.rest.length)
+      throw new KwbError('needs the test command after --, e.g. -- sh -c "test $(uname -r) = ..."');
     const arch = one(args, 'arch') ?? 'um';
     if (arch !== 'um' && arch !== 'riscv') throw new KwbError(`--arch ${arch}: use um or riscv`);
     const git = new Git(tree);

@@ -168,7 +168,7 @@ async function bareMetal(opts: BootOptions, json: boolean): Promise<number> {
 /** `kwb boot` / `kwb run` */
 export async function bootCommand(name: 'boot' | 'run', args: ParsedArgs): Promise<number> {
   const command = args.rest.length ? args.rest : undefined;
-  if (name === 'run' && !command) throw new KwbError('give the guest command after --, e.g. kwb run -- uname -a');
+  if (name === 'run' && !command) throw new KwbError('needs a guest command after --, e.g. kwb run -- uname -a');
   const json = args.flags.has('json');
   const quiet = args.flags.has('quiet');
   const note = (s: string) => {

@@ -32,7 +32,12 @@ export async function gdbCommand(args: ParsedArgs): Promise<number> {
   process.on('SIGINT', () => {});
   return new Promise((resolve, reject) => {
     child.on('error', (err) =>
-      reject(new KwbError(`cannot run ${gdb}: ${err.message}; run scripts/setup.sh`, ExitCode.couldNotTest)),
+      reject(
+        new KwbError(
+          `cannot run ${gdb}: ${err.message}; install it (kwb doctor checks the host)`,
+          ExitCode.couldNotTest,
+        ),
+      ),
     );
     child.on('exit', (code) => resolve(code ?? ExitCode.interrupted));
   });

@@ -34,7 +34,7 @@ export async function testKernel(
   consoleTo: 'stdout' | 'stderr' | 'none',
 ): Promise<TestOutcome> {
   const args = parseArgs(argv, testOptions);
-  if (!args.rest.length) throw new KwbError('give the guest command after --, e.g. kwb test -- ./my-test.sh');
+  if (!args.rest.length) throw new KwbError('needs a guest command after --, e.g. kwb test -- ./my-test.sh');
   const runs = positive(one(args, 'runs'), '--runs', 1);
   const badThreshold = positive(one(args, 'bad-threshold'), '--bad-threshold', 1);
   if (badThreshold > runs) throw new KwbError(`--bad-threshold ${badThreshold} is more than --runs ${runs}`);

@@ -61,6 +61,6 @@ describe('kwb gdb', { timeout: FIXTURE_TIMEOUT_MS }, () => {
     box = new Sandbox();
     const r = await box.run(['gdb'], { env: { KWB_CACHE: sessions } });
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /^kwb: no guest is being served to gdb; start one with kwb boot --gdb/);
+    assert.match(r.stderr, /^kwb gdb: no guest is being served to gdb; start one with kwb boot --gdb/);
   });
 });

@@ -268,7 +268,8 @@ describe('bad input', { timeout: FIXTURE_TIMEOUT_MS }, () => {
       assert.equal(r.stdout, '');
       assert.match(r.stderr, message);
       assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
-      assert.match(r.stderr, /^kwb: /);
+      // one prefix, naming the command
+      assert.match(r.stderr, /^kwb run: (?!kwb)/);
     });
   }
 });
