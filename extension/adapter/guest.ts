@@ -1,7 +1,6 @@
 // The kwb process that boots a launch's guest and serves it to gdb: in VS Code's terminal (where the user can type
 // into the guest console) when the client offers one, else as a child whose output goes to the debug console.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { liveSessions, processAlive } from '../../engine/sessions.js';
@@ -35,10 +34,6 @@ export class KwbGuest {
     terminal: RunInTerminal | undefined,
     output: (text: string, category: 'stdout' | 'stderr') => void,
   ): Promise<KwbGuest> {
-    if (!args.kernel || !existsSync(args.kernel))
-      throw new Error(
-        `kwb: no kernel at ${args.kernel ?? '(none given)'}; build one (kwb build) or set "kernel" in launch.json`,
-      );
     const port = await freePort();
     const kwb = [process.execPath, args.kwbPath ?? join(__dirname, 'cli.js'), ...kwbBootArgs(args, port)];
     if (terminal) {

@@ -60,14 +60,10 @@ export class GdbRuntime extends EventEmitter<RuntimeEvents> {
   private pauseRequested = false;
   private hiddenStop?: (stop: MiStop) => void;
 
-  /** gdb on `symbols`; `scriptsFrom` is a kernel tree whose vmlinux-gdb.py gdb may load (the lx-* commands). */
-  constructor(gdbPath: string, opts: { symbols?: string; scriptsFrom?: string; cwd?: string } = {}) {
+  /** gdb (its path and the arguments before MI's: the symbols, scripts to allow) in `cwd`. */
+  constructor(gdb: { path: string; args: string[] }, cwd?: string) {
     super();
-    const args = [
-      ...(opts.scriptsFrom ? ['-iex', `add-auto-load-safe-path ${opts.scriptsFrom}`] : []),
-      ...(opts.symbols ? [opts.symbols] : []),
-    ];
-    this.gdb = new Gdb(gdbPath, args, opts.cwd);
+    this.gdb = new Gdb(gdb.path, gdb.args, cwd);
     this.gdb.on('exec', (cls, data) => {
       if (cls === 'running') this.running = true;
       else if (cls === 'stopped') this.stopped(stopOf(data));

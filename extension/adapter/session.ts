@@ -1,6 +1,7 @@
 // The kwb debug adapter: DAP requests become calls on the gdb runtime (runtime.ts), its stop events become DAP
 // events. Like vscode-mock-debug, it translates and keeps no state that it can ask gdb for; the mapping between DAP's
 // handles and gdb's is in breakpoints.ts and variables.ts, the kwb process of a launch in guest.ts.
+import { existsSync } from 'node:fs';
 import {
   DebugSession,
   InitializedEvent,
@@ -12,7 +13,7 @@ import {
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { Breakpoints, type BreakpointKind } from './breakpoints.js';
 import { KwbGuest, type RunInTerminal } from './guest.js';
-import { isRiscv, kernelTreeOf, symbolsFor, type AttachArguments, type LaunchArguments } from './launch.js';
+import { kernelTreeOf, isRiscv, symbolsFor, type AttachArguments, type LaunchArguments } from './launch.js';
 import type { MiStop, MiThread } from './mi-results.js';
 import { GdbRuntime } from './runtime.js';
 import { frameId, Variables } from './variables.js';
@@ -31,6 +32,29 @@ const BREAKPOINT_REASON: Record<BreakpointKind, string> = {
   data: 'data breakpoint',
   instruction: 'instruction breakpoint',
 };
+
+/** The gdb to run and its arguments before MI's. */
+interface GdbLaunch {
+  path: string;
+  args: string[];
+}
+
+/** gdb on a symbol file, allowed to load its kernel tree's vmlinux-gdb.py (the lx-* commands). */
+function gdbOn(path: string, symbols: string | undefined): GdbLaunch {
+  const tree = symbols && kernelTreeOf(symbols);
+  return {
+    path,
+    args: [...(tree ? ['-iex', `add-auto-load-safe-path ${tree}`] : []), ...(symbols ? [symbols] : [])],
+  };
+}
+
+function launchGdb(a: LaunchArguments): GdbLaunch {
+  return gdbOn(a.gdbPath ?? (isRiscv(a.kernel) ? 'gdb-multiarch' : 'gdb'), symbolsFor(a.kernel, a.vmlinux));
+}
+
+function attachGdb(a: AttachArguments): GdbLaunch {
+  return gdbOn(a.gdbPath ?? 'gdb-multiarch', a.vmlinux);
+}
 
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
@@ -100,9 +124,8 @@ export class KwbDebugSession extends DebugSession {
 
   // --- start and end ---------------------------------------------------------------------------------------------
 
-  private startGdb(gdbPath: string, symbols: string | undefined, cwd: string | undefined): GdbRuntime {
-    // a kernel tree's vmlinux-gdb.py (CONFIG_GDB_SCRIPTS) gives the lx-* commands in the debug console
-    const runtime = new GdbRuntime(gdbPath, { symbols, scriptsFrom: symbols && kernelTreeOf(symbols), cwd });
+  private startGdb(gdb: GdbLaunch, cwd: string | undefined): GdbRuntime {
+    const runtime = new GdbRuntime(gdb, cwd);
     runtime.on('stop', (stop) => void this.onStop(stop));
     runtime.on('output', (text) => this.sendEvent(new OutputEvent(text, 'console')));
     runtime.on('exit', () => this.sendEvent(new TerminatedEvent()));
@@ -132,15 +155,16 @@ export class KwbDebugSession extends DebugSession {
             ),
           )
       : undefined;
+    if (!args.kernel || !existsSync(args.kernel))
+      throw new Error(
+        `kwb: no kernel at ${args.kernel ?? '(none given)'}; build one (kwb build) or set "kernel" in launch.json`,
+      );
+    const gdbLaunch = launchGdb(args);
     const guest = await KwbGuest.start(args, terminal, (text, category) =>
       this.sendEvent(new OutputEvent(text, category)),
     );
     this.guest = guest;
-    const gdb = this.startGdb(
-      args.gdbPath ?? (isRiscv(args.kernel) ? 'gdb-multiarch' : 'gdb'),
-      symbolsFor(args.kernel, args.vmlinux),
-      args.cwd,
-    );
+    const gdb = this.startGdb(gdbLaunch, args.cwd);
     // gdb retries the connection until kwb's stub listens (the kernel boots up to its first instruction first);
     // a kwb that gives up (a bad option, a kernel it cannot boot) ends the wait with its own message
     await Promise.race([gdb.connect(guest.target, 60), guest.failed]);
@@ -150,7 +174,7 @@ export class KwbDebugSession extends DebugSession {
   protected override async attachRequest(response: DebugProtocol.AttachResponse, args: AttachArguments): Promise<void> {
     try {
       this.attachArgs = args;
-      await this.startGdb(args.gdbPath ?? 'gdb-multiarch', args.vmlinux, args.cwd).connect(args.target, 10);
+      await this.startGdb(attachGdb(args), args.cwd).connect(args.target, 10);
       this.sendResponse(response);
       this.sendEvent(new InitializedEvent());
     } catch (err) {
