@@ -2,6 +2,7 @@
 // send gdb/MI commands and return parsed results, and typed stop events. It knows gdb, not DAP.
 import { EventEmitter } from 'node:events';
 import { Gdb } from './gdb.js';
+import type { GdbLaunch } from './launch.js';
 import { miQuote, str } from './mi.js';
 import {
   breakpointOf,
@@ -60,10 +61,10 @@ export class GdbRuntime extends EventEmitter<RuntimeEvents> {
   private pauseRequested = false;
   private hiddenStop?: (stop: MiStop) => void;
 
-  /** gdb (its path and the arguments before MI's: the symbols, scripts to allow) in `cwd`. */
-  constructor(gdb: { path: string; args: string[] }, cwd?: string) {
+  /** `launch`: the gdb and its arguments before the target (symbols, the kernel tree's scripts allowed). */
+  constructor(launch: GdbLaunch, cwd?: string) {
     super();
-    this.gdb = new Gdb(gdb.path, gdb.args, cwd);
+    this.gdb = new Gdb(launch.path, launch.args, cwd);
     this.gdb.on('exec', (cls, data) => {
       if (cls === 'running') this.running = true;
       else if (cls === 'stopped') this.stopped(stopOf(data));

@@ -1,7 +1,6 @@
 // The kwb debug adapter: DAP requests become calls on the gdb runtime (runtime.ts), its stop events become DAP
 // events. Like vscode-mock-debug, it translates and keeps no state that it can ask gdb for; the mapping between DAP's
 // handles and gdb's is in breakpoints.ts and variables.ts, the kwb process of a launch in guest.ts.
-import { existsSync } from 'node:fs';
 import {
   DebugSession,
   InitializedEvent,
@@ -13,7 +12,7 @@ import {
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { Breakpoints, type BreakpointKind } from './breakpoints.js';
 import { KwbGuest, type RunInTerminal } from './guest.js';
-import { kernelTreeOf, isRiscv, symbolsFor, type AttachArguments, type LaunchArguments } from './launch.js';
+import { attachGdb, launchGdb, type AttachArguments, type GdbLaunch, type LaunchArguments } from './launch.js';
 import type { MiStop, MiThread } from './mi-results.js';
 import { GdbRuntime } from './runtime.js';
 import { frameId, Variables } from './variables.js';
@@ -32,29 +31,6 @@ const BREAKPOINT_REASON: Record<BreakpointKind, string> = {
   data: 'data breakpoint',
   instruction: 'instruction breakpoint',
 };
-
-/** The gdb to run and its arguments before MI's. */
-interface GdbLaunch {
-  path: string;
-  args: string[];
-}
-
-/** gdb on a symbol file, allowed to load its kernel tree's vmlinux-gdb.py (the lx-* commands). */
-function gdbOn(path: string, symbols: string | undefined): GdbLaunch {
-  const tree = symbols && kernelTreeOf(symbols);
-  return {
-    path,
-    args: [...(tree ? ['-iex', `add-auto-load-safe-path ${tree}`] : []), ...(symbols ? [symbols] : [])],
-  };
-}
-
-function launchGdb(a: LaunchArguments): GdbLaunch {
-  return gdbOn(a.gdbPath ?? (isRiscv(a.kernel) ? 'gdb-multiarch' : 'gdb'), symbolsFor(a.kernel, a.vmlinux));
-}
-
-function attachGdb(a: AttachArguments): GdbLaunch {
-  return gdbOn(a.gdbPath ?? 'gdb-multiarch', a.vmlinux);
-}
 
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
@@ -124,8 +100,8 @@ export class KwbDebugSession extends DebugSession {
 
   // --- start and end ---------------------------------------------------------------------------------------------
 
-  private startGdb(gdb: GdbLaunch, cwd: string | undefined): GdbRuntime {
-    const runtime = new GdbRuntime(gdb, cwd);
+  private startGdb(launch: GdbLaunch, cwd: string | undefined): GdbRuntime {
+    const runtime = new GdbRuntime(launch, cwd);
     runtime.on('stop', (stop) => void this.onStop(stop));
     runtime.on('output', (text) => this.sendEvent(new OutputEvent(text, 'console')));
     runtime.on('exit', () => this.sendEvent(new TerminatedEvent()));
@@ -147,6 +123,8 @@ export class KwbDebugSession extends DebugSession {
   }
 
   private async bootAndAttach(args: LaunchArguments): Promise<void> {
+    // the kernel's facts (and a bad kernel's one-line error) before anything starts
+    const gdbLaunch = launchGdb(args);
     const terminal: RunInTerminal | undefined = this.supportsTerminal
       ? (request) =>
           new Promise((resolve, reject) =>
@@ -155,11 +133,6 @@ export class KwbDebugSession extends DebugSession {
             ),
           )
       : undefined;
-    if (!args.kernel || !existsSync(args.kernel))
-      throw new Error(
-        `kwb: no kernel at ${args.kernel ?? '(none given)'}; build one (kwb build) or set "kernel" in launch.json`,
-      );
-    const gdbLaunch = launchGdb(args);
     const guest = await KwbGuest.start(args, terminal, (text, category) =>
       this.sendEvent(new OutputEvent(text, category)),
     );
