@@ -61,7 +61,6 @@ export class GdbRuntime extends EventEmitter<RuntimeEvents> {
   private pauseRequested = false;
   private hiddenStop?: (stop: MiStop) => void;
 
-  /** gdb on `symbols`; `scriptsFrom` is a kernel tree whose vmlinux-gdb.py gdb may load (the lx-* commands). */
   /** `launch`: the gdb and its arguments before the target (symbols, the kernel tree's scripts allowed). */
   constructor(launch: GdbLaunch, cwd?: string) {
     super();

@@ -23,7 +23,7 @@ describe('debug adapter on the rv64 engine', { skip, timeout: FIXTURE_TIMEOUT_MS
   const outputs: string[] = [];
   after(() => dc.stop().catch(() => {}));
 
-  it('F5 on a RISC-V Image stops at a breakpoint in init/main.c and runs on to poweroff', async () => {
+  it('F5 on a RISC-V Image stops at entry, then at a breakpoint in init/main.c, and runs on to poweroff', async () => {
     const { tree, image, initramfs } = rv64Fixture();
     const mainc = join(tree, 'init', 'main.c');
     const source = readFileSync(mainc, 'utf8').split('\n');
@@ -35,14 +35,25 @@ describe('debug adapter on the rv64 engine', { skip, timeout: FIXTURE_TIMEOUT_MS
     await dc.initializeRequest({ adapterID: 'kwb', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path' });
     const order = recordEventOrder(dc);
     const initialized = dc.waitForEvent('initialized');
-    await dc.launchRequest({ kernel: image, initrd: initramfs } as DebugProtocol.LaunchRequestArguments);
+    await dc.launchRequest({
+      kernel: image,
+      initrd: initramfs,
+      stopAtEntry: true,
+    } as DebugProtocol.LaunchRequestArguments);
     await initialized;
     const bp = await dc.setBreakpointsRequest({ source: { path: mainc }, breakpoints: [{ line }] });
     assert.equal(bp.body.breakpoints[0]!.verified, true);
+    const entry = dc.waitForEvent('stopped');
     await order.configurationDone();
-    const stopped = (await dc.waitForEvent('stopped')) as DebugProtocol.StoppedEvent;
-    // the guest held at its first instruction until gdb came is not a stop; the breakpoint stops every hart
-    assert.deepEqual(order.events, ['initialized', 'configurationDone', 'stopped breakpoint']);
+    const atEntry = (await entry) as DebugProtocol.StoppedEvent;
+    const entryFrames = await dc.stackTraceRequest({ threadId: atEntry.body.threadId! });
+    assert.equal(entryFrames.body.stackFrames[0]!.name, 'start_kernel');
+    const hit = dc.waitForEvent('stopped');
+    await dc.continueRequest({ threadId: atEntry.body.threadId! });
+    const stopped = (await hit) as DebugProtocol.StoppedEvent;
+    // the guest held at its first instruction until gdb came is not a stop; stopAtEntry's and the breakpoint's
+    // stops come after configurationDone, and each stops every hart
+    assert.deepEqual(order.events, ['initialized', 'configurationDone', 'stopped entry', 'stopped breakpoint']);
     const st = await dc.stackTraceRequest({ threadId: stopped.body.threadId! });
     const top = st.body.stackFrames[0]!;
     assert.equal(top.name, 'start_kernel');

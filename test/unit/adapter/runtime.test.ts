@@ -185,6 +185,15 @@ describe('gdb runtime', { skip: missing.length > 0 && `needs ${missing.join(', '
     assert.equal(await gdb.evaluate('p.x', { thread: 1, frame: 1 }), '7');
     assert.equal(vars.dataExpression(p.variablesReference, 'name'), '(p).name');
     assert.equal(vars.dataExpression(undefined, 'counter'), 'counter');
+    const chars = await vars.variables(fields[2]!.variablesReference);
+    assert.deepEqual(
+      chars.slice(0, 2).map((c) => [c.name, c.value]),
+      [
+        ['0', "104 'h'"],
+        ['1', "105 'i'"],
+      ],
+    );
+    assert.equal(vars.dataExpression(fields[2]!.variablesReference, '1'), '(p).name[1]');
     const regs = await vars.variables(registers!.variablesReference);
     assert.ok(regs.some((r) => r.name === 'rip' && /^0x[0-9a-f]+$/.test(r.value)));
     await vars.invalidate();
