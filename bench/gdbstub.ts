@@ -1,9 +1,13 @@
 // gdb through kwb's stub vs the same gdb talking to gdbserver directly, in the same run, on the UML fixture kernel:
 // `stepi` rate, and memory read rate (64 KiB reads from gdb's Python API). Goal: kwb >= 0.9x of direct on both.
+// And `next` over a line that loops 10,000 times (range stepping), on a host program shaped like UML (a timer
+// signal every 2 ms, test/fixtures/ticker.c): no kernel line loops like that on its own at a place a bench can
+// reach every time.
 //
 // kwb path:    gdb --TCP--> kwb stub (this process) --pipe--> gdbserver (started by the engine) --ptrace--> UML
 // direct path: gdb --TCP--> gdbserver --ptrace--> UML (same kernel, same root and init, same shim)
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { Duplex } from 'node:stream';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { bootGuest } from '../engine/boot.js';
@@ -12,6 +16,8 @@ import { buildHostRoot } from '../engine/rootfs/hostroot.js';
 import { umlArgv } from '../engine/uml/argv.js';
 import { xstateShim } from '../engine/uml/shim.js';
 import { serveGuest } from '../engine/serve.js';
+import { startGdbStub } from '../gdbstub/index.js';
+import { connectProxy } from '../gdbstub/proxy.js';
 import { fixtureTree } from '../test/helpers/fixtures.js';
 import type { BenchRow } from './row.js';
 
@@ -194,6 +200,69 @@ async function direct(kernel: string, vmlinux: string, pyFile: string, tmp: stri
   }
 }
 
+const NEXT_RUNS = 3;
+const SIGALRM = 14;
+
+/** gdb's `next` over ticker's 10,000-iteration line against 127.0.0.1:port; seconds. */
+function timeNext(program: string, port: number, direct: boolean): Promise<number> {
+  const args = ['-nx', '-q', '-batch', '-iex', 'set pagination off', '-iex', 'set confirm off'];
+  if (direct) args.push('-ex', 'handle SIGALRM nostop noprint pass');
+  args.push('-ex', `target remote 127.0.0.1:${port}`, '-ex', 'break count', '-ex', 'continue');
+  args.push('-ex', 'python import time; t0 = time.perf_counter()', '-ex', 'next');
+  args.push('-ex', 'python print("KWB-NEXT %.4f" % (time.perf_counter() - t0))', '-ex', 'kill', program);
+  const gdb = spawn('gdb', args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  gdb.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  gdb.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const timer = setTimeout(() => killGroup(gdb.pid!, 'SIGKILL'), 300_000);
+  return new Promise((resolve, reject) => {
+    gdb.once('close', () => {
+      clearTimeout(timer);
+      killGroup(gdb.pid!, 'SIGKILL');
+      const m = /KWB-NEXT ([\d.]+)/.exec(out);
+      if (!m) reject(new Error(`gdb did not time next (${direct ? 'direct' : 'kwb'}):\n${out.slice(-1500)}`));
+      else resolve(Number(m[1]));
+    });
+  });
+}
+
+/** The ticker under gdbserver: on a TCP port for gdb directly, or on pipes for kwb's relay and stub. */
+async function nextOverLoop(program: string, direct: boolean): Promise<number> {
+  if (direct) {
+    const port = await freePort();
+    const child = spawnGroup('gdbserver', ['--once', `127.0.0.1:${port}`, program], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let err = '';
+        child.stderr!.on('data', (d: Buffer) => {
+          err += d.toString();
+          if (err.includes('Listening on port')) resolve();
+        });
+        child.once('exit', () => reject(new Error(`gdbserver exited: ${err}`)));
+      });
+      return await timeNext(program, port, true);
+    } finally {
+      killGroup(child.pid, 'SIGKILL');
+    }
+  }
+  const child = spawnGroup('gdbserver', ['--once', '-', program], { stdio: ['pipe', 'pipe', 'ignore'] });
+  try {
+    const stream = Duplex.from({ readable: child.stdout!, writable: child.stdin! });
+    stream.on('error', () => {});
+    const target = await connectProxy(stream, { passSignals: [SIGALRM], signalInterrupt: 'SIGINT' });
+    const stub = await startGdbStub(target, { port: 0, waitGdb: true });
+    try {
+      return await timeNext(program, stub.port, false);
+    } finally {
+      await stub.close();
+    }
+  } finally {
+    killGroup(child.pid, 'SIGKILL');
+  }
+}
+
 export async function benchGdbStub(): Promise<BenchRow[]> {
   const tree = fixtureTree('um');
   const kernel = join(tree, 'linux');
@@ -218,6 +287,16 @@ export async function benchGdbStub(): Promise<BenchRow[]> {
       best(k, await viaKwb(kernel, vmlinux, pyFile, false));
       best(a, await viaKwb(kernel, vmlinux, pyFile, true));
       best(r, await viaRelay(kernel, vmlinux, pyFile));
+    }
+    const ticker = join(tmp, 'ticker');
+    const source = join(__dirname, '..', 'test', 'fixtures', 'ticker.c');
+    const cc = spawnSync('cc', ['-g', '-O0', '-no-pie', '-DCOUNT=10000', '-o', ticker, source], { encoding: 'utf8' });
+    if (cc.status !== 0) throw new Error(`cannot build ${source}: ${cc.stderr}`);
+    let nextDirect = Infinity;
+    let nextKwb = Infinity;
+    for (let i = 0; i < NEXT_RUNS; i++) {
+      nextDirect = Math.min(nextDirect, await nextOverLoop(ticker, true));
+      nextKwb = Math.min(nextKwb, await nextOverLoop(ticker, false));
     }
     const note = `best of ${SESSIONS * ROUNDS} rounds each, paths alternated; reference: the same gdb on gdbserver directly`;
     return [
@@ -270,6 +349,15 @@ export async function benchGdbStub(): Promise<BenchRow[]> {
         reference: d[1]!,
         ratio: r[1] / d[1]!,
         note: 'as above, for the 64 KiB reads',
+      },
+      {
+        name: 'gdbstub: `next` over a line looping 10,000 times (host program, range stepping)',
+        value: nextKwb,
+        unit: 's',
+        reference: nextDirect,
+        ratio: nextDirect / nextKwb,
+        goal: '>= 0.9',
+        note: `ratio = direct time / kwb time; best of ${NEXT_RUNS} each; a 2 ms timer signal interrupts the range steps, as UML's do`,
       },
     ];
   } finally {

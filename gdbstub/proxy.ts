@@ -1,6 +1,7 @@
 // A Target that is itself an RSP client over any Duplex stream: gdbserver running the UML kernel (the engine hands us
 // its channel), or any other stub (QEMU's -s). Lean by design: one request in flight, no Nagle, no-ack mode with the
 // server, thread ids passed through, expedited registers passed through to the stop reply.
+import { readFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import { decodeBody, frame, frameRaw, PacketReader, toHex, fromHex } from './packet.js';
 import { pollFor } from './poll.js';
@@ -520,7 +521,25 @@ export class ProxyTarget implements Target {
       removeOwnBreakpoint: async (addr) => void (await this.breakpoint('z', 0, addr, ownKind)),
       clientBreakpointAt: clientAt,
       readRegister: (thread, regno) => this.readRegister(thread, regno),
+      readMemory: async (addr, len) => hexReply(await this.rsp.request(`m${addr.toString(16)},${len.toString(16)}`)),
+      vdso: () => (this.vdso ??= this.findVdso()) || undefined,
     };
+  }
+
+  private vdso?: { start: bigint; end: bigint } | null;
+
+  /** The inferior's vDSO, from /proc when the server runs it on this host (see signalInterrupt); null if unknown. */
+  private findVdso(): { start: bigint; end: bigint } | null {
+    if (!this.opts.signalInterrupt || this.mainPid <= 1) return null;
+    try {
+      const line = readFileSync(`/proc/${this.mainPid}/maps`, 'utf8')
+        .split('\n')
+        .find((l) => l.endsWith('[vdso]'));
+      const m = line && /^([0-9a-f]+)-([0-9a-f]+) /.exec(line);
+      return m ? { start: BigInt('0x' + m[1]!), end: BigInt('0x' + m[2]!) } : null;
+    } catch {
+      return null;
+    }
   }
 
   async resume(action: ResumeAction): Promise<StopReason> {

@@ -30,6 +30,10 @@ export interface StepServer {
   /** Whether the client has a breakpoint (software or hardware) at `addr`. */
   clientBreakpointAt(addr: bigint): boolean;
   readRegister(thread: number, regno: number): Promise<Uint8Array | undefined>;
+  readMemory(addr: bigint, len: number): Promise<Buffer | undefined>;
+  /** Where the target's vDSO is, if known: its clock reads retry for as long as they are single-stepped (the host
+   *  updates their data meanwhile), so emulated watchpoints run through its functions at full speed. */
+  vdso(): { start: bigint; end: bigint } | undefined;
 }
 
 /** gdb's register numbers of the pc and the stack pointer. */
@@ -97,9 +101,21 @@ async function runHandler(
     // nowhere to come back to: deliver the signal while stepping into its handler (seen as a step)
     return { kind: 'other', stop: (await s.step(stop.thread, stop.signal, [])).stop };
   }
+  return runTo(s, stop.thread, stop.signal, pc, sp);
+}
+
+/** Run at full speed (delivering `signal`) until `thread` is at `pc` with the stack pointer `sp` ('back'), or the
+ *  target stops for a reason of its own. */
+async function runTo(
+  s: StepServer,
+  thread: number,
+  signal: number | undefined,
+  pc: bigint,
+  sp: bigint,
+): Promise<{ kind: 'back' | 'other'; stop: StopReason }> {
   const own = await s.insertOwnBreakpoint(pc);
   try {
-    let next = await s.cont(stop.thread, stop.signal);
+    let next = await s.cont(thread, signal);
     for (;;) {
       if (isGuestSignal(s, next)) {
         next = await s.cont(next.thread, next.signal);
@@ -129,6 +145,7 @@ export async function runWatched(
   thread: number,
   signal: number | undefined,
 ): Promise<StopReason> {
+  let lastPc: bigint | undefined;
   for (;;) {
     const { stop, data } = await s.step(thread, signal, watches.ranges());
     signal = undefined;
@@ -137,10 +154,58 @@ export async function runWatched(
       signal = stop.signal; // delivered by the next step, which stops at the handler's first instruction
       continue;
     }
-    const hit = watches.changed(data);
+    let hit = watches.changed(data);
     if (hit) return { ...stop, kind: 'watchpoint', signal: 5, watch: 'write', address: hit.addr };
     if (stop.kind !== 'step') return stop;
     const pc = await stopRegister(s, stop, 'pc');
     if (pc !== undefined && s.clientBreakpointAt(pc)) return { ...stop, kind: 'breakpoint', hw: false };
+    // what single steps cannot get through in reasonable time: run over it, then compare
+    const over = pc === undefined ? undefined : await fastForward(s, stop, pc, pc === lastPc);
+    lastPc = pc;
+    if (!over) continue;
+    if (over.kind === 'other') return over.stop;
+    hit = watches.changed(await Promise.all(watches.ranges().map((r) => s.readMemory(r.addr, r.len))));
+    if (hit) return { ...over.stop, kind: 'watchpoint', signal: 5, watch: 'write', address: hit.addr };
+    lastPc = undefined;
   }
+}
+
+/** x86 string instructions with a rep prefix: one single step a byte or word they move. */
+const STRING_OPS = new Set([0xa4, 0xa5, 0xa6, 0xa7, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf]);
+const LEGACY_PREFIXES = new Set([0xf0, 0xf2, 0xf3, 0x2e, 0x36, 0x3e, 0x26, 0x64, 0x65, 0x66, 0x67]);
+
+/** The length of a rep-prefixed string instruction at the start of `code`, or undefined. */
+export function repStringLength(code: Buffer): number | undefined {
+  let rep = false;
+  for (let i = 0; i < code.length && i < 15; i++) {
+    const b = code[i]!;
+    if (b === 0xf2 || b === 0xf3) rep = true;
+    if (LEGACY_PREFIXES.has(b) || (b >= 0x40 && b <= 0x4f)) continue;
+    return rep && STRING_OPS.has(b) ? i + 1 : undefined;
+  }
+  return undefined;
+}
+
+/** Run over a vDSO call (to its return address) or a rep string instruction still repeating (`again`: the step
+ *  left the pc where it was), at full speed; undefined when the step at `pc` is neither. */
+async function fastForward(
+  s: StepServer,
+  stop: StopReason,
+  pc: bigint,
+  again: boolean,
+): Promise<{ kind: 'back' | 'other'; stop: StopReason } | undefined> {
+  const sp = await stopRegister(s, stop, 'sp');
+  if (sp === undefined) return undefined;
+  const vdso = s.vdso();
+  if (vdso && pc >= vdso.start && pc < vdso.end) {
+    // at a vDSO function's first instruction the return address is on top of the stack
+    const ret = await s.readMemory(sp, 8);
+    const to = ret?.length === 8 ? ret.readBigUInt64LE(0) : undefined;
+    if (to === undefined || (to >= vdso.start && to < vdso.end)) return undefined;
+    return runTo(s, stop.thread, undefined, to, sp + 8n);
+  }
+  if (!again || s.arch !== 'x86_64') return undefined;
+  const code = await s.readMemory(pc, 15);
+  const len = code ? repStringLength(code) : undefined;
+  return len === undefined ? undefined : runTo(s, stop.thread, undefined, pc + BigInt(len), sp);
 }
