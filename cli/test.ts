@@ -3,11 +3,11 @@
 // commit bad because the test could not run.
 import { combineRuns, judgeRun, VERDICT_EXIT, type RunVerdict, type VerdictRules } from '../engine/bisect/verdict.js';
 import { KwbError } from '../engine/results.js';
-import { one, parseArgs, type OptionTable } from './args.js';
-import { bootOptions, bootOptionsFrom, describeResult, runGuest } from './boot.js';
+import { bootOptionTable, one, parseArgs, type OptionTable } from './args.js';
+import { bootOptionsFrom, describeResult, runGuest } from './boot.js';
 
 export const testOptions: OptionTable = {
-  ...Object.fromEntries(Object.entries(bootOptions).filter(([name]) => !['gdb', 'wait-gdb', 'json'].includes(name))),
+  ...bootOptionTable(['gdb', 'wait-gdb', 'json']),
   ktap: { help: 'judge by the KTAP/KUnit results on the console (any failed test is bad; none found is skip)' },
   runs: { value: 'N', help: 'boot and test N times (flaky tests); see --bad-threshold' },
   'bad-threshold': { value: 'K', help: 'bad when at least K of the runs are bad (default 1: any bad run)' },
@@ -33,8 +33,8 @@ export async function testKernel(
   say: (line: string) => void,
   consoleTo: 'stdout' | 'stderr' | 'none',
 ): Promise<TestOutcome> {
-  const args = parseArgs('test', argv, testOptions);
-  if (!args.rest.length) throw new KwbError('kwb test needs a guest command after --, e.g. kwb test -- ./my-test.sh');
+  const args = parseArgs(argv, testOptions);
+  if (!args.rest.length) throw new KwbError('give the guest command after --, e.g. kwb test -- ./my-test.sh');
   const runs = positive(one(args, 'runs'), '--runs', 1);
   const badThreshold = positive(one(args, 'bad-threshold'), '--bad-threshold', 1);
   if (badThreshold > runs) throw new KwbError(`--bad-threshold ${badThreshold} is more than --runs ${runs}`);

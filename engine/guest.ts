@@ -2,6 +2,7 @@
 // gdb stub and the bisect driver use only this interface.
 import type { Readable, Writable, Duplex } from 'node:stream';
 import type { Target } from '../gdbstub/target.js';
+import type { KernelInfo } from './kernel.js';
 import type { GuestResult } from './results.js';
 
 export type EngineName = 'uml' | 'rv64';
@@ -56,6 +57,8 @@ export interface BootOptions {
 
 export interface Guest {
   readonly engine: EngineName;
+  /** The booted kernel's facts (tree, symbols, gdb), decided once when the boot began. */
+  readonly kernel: KernelInfo;
   /** Console output (both engines: the kernel log and the guest's stdout/stderr) when console is 'pipe'. */
   readonly output: Readable;
   /** Console input when console is 'pipe'. */

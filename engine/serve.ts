@@ -1,20 +1,9 @@
 // Serving a guest started with BootOptions.debug to gdb: each engine hands over its debug channel (an RSP stream
 // for UML under gdbserver, an in-process Target for rv64); this wraps it in the kernel-aware layer and the stub.
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { connectGuestRsp, startGdbStub, type GdbStubHandle, type Target } from '../gdbstub/index.js';
 import { linuxAwareWhenReady } from '../gdbstub/linux/index.js';
-import { detectKernel } from './detect.js';
 import type { Guest } from './guest.js';
-import { findKernelTree } from './kerneltree.js';
 import { KwbError } from './results.js';
-
-/** The ELF whose debug info describes `kernel`: UML's kernel is one itself; a RISC-V Image has its tree's vmlinux. */
-export function kernelSymbols(kernel: string): string | undefined {
-  if (detectKernel(kernel).kind !== 'riscv-image') return kernel;
-  const vmlinux = findKernelTree(dirname(kernel))?.vmlinux ?? join(dirname(kernel), 'vmlinux');
-  return existsSync(vmlinux) ? vmlinux : undefined;
-}
 
 export interface ServeOptions {
   host?: string;

@@ -2,7 +2,7 @@
 // its channel), or any other stub (QEMU's -s). Lean by design: one request in flight, no Nagle, no-ack mode with the
 // server, thread ids passed through, expedited registers passed through to the stop reply.
 import type { Duplex } from 'node:stream';
-import { decodeBody, frame, frameRaw, PacketReader, toHex, fromHex, escapeBinary } from './packet.js';
+import { decodeBody, frame, frameRaw, PacketReader, toHex, fromHex } from './packet.js';
 import { pollFor } from './poll.js';
 import {
   Unsupported,
@@ -83,10 +83,6 @@ export class RspClient {
 
   setNoAck(): void {
     this.noAck = true;
-  }
-
-  get closed(): boolean {
-    return this.closedError !== undefined;
   }
 
   /** Send a packet and wait for its reply (skipOutput: skip `O` console packets, for resume). */
@@ -419,14 +415,6 @@ export class ProxyTarget implements Target {
       const reply = text(await this.rsp.request(`M${a},${part.length.toString(16)}:${toHex(part)}`));
       if (reply !== 'OK') throw new RspError(`cannot write memory at 0x${a}`);
     }
-  }
-
-  /** Binary write (X), for servers that prefer it; not used by default. */
-  async writeMemoryBinary(addr: bigint, data: Uint8Array): Promise<void> {
-    this.memCache = [];
-    const head = Buffer.from(`X${addr.toString(16)},${data.length.toString(16)}:`, 'latin1');
-    const reply = text(await this.rsp.request(Buffer.concat([head, escapeBinary(data)])));
-    if (reply !== 'OK') throw new RspError(`cannot write memory at 0x${addr.toString(16)}`);
   }
 
   private async breakpoint(op: 'Z' | 'z', type: BreakpointType, addr: bigint, kind: number): Promise<boolean> {

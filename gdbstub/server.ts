@@ -2,7 +2,7 @@
 // The server owns run control: whether the target is running, resuming it when no client holds it (a client that
 // goes away without detaching leaves the guest running), stopping it when a client attaches.
 import { createServer, type Server, type Socket } from 'node:net';
-import { dispatch, PACKET_SIZE, stopReply, type BreakpointRecord, type StubContext } from './commands.js';
+import { dispatch, PACKET_SIZE, type BreakpointRecord, type StubContext } from './commands.js';
 import { frame, PacketReader, type PacketEvent } from './packet.js';
 import { pollFor } from './poll.js';
 
@@ -373,10 +373,5 @@ class ClientSession implements StubContext {
       this.gone = true;
       this.sock.end();
     };
-  }
-
-  /** For tests/diagnostics. */
-  stopText(stop: StopReason): string {
-    return stopReply(stop, this);
   }
 }

@@ -31,6 +31,8 @@ export function judgeRun(result: GuestResult, console: string, rules: VerdictRul
     return { verdict: 'skip', reason: `could not test: ${result.detail ?? 'the guest did not start'}` };
   if (result.kind === 'killed') return { verdict: 'skip', reason: `interrupted: ${result.detail ?? ''}` };
   if (result.kind === 'panic') return { verdict: 'bad', reason: result.detail ?? 'kernel panic' };
+  if (result.kind === 'died')
+    return { verdict: 'bad', reason: result.detail ?? 'the guest died while the command ran' };
   for (const [pattern, what] of KERNEL_COMPLAINTS) {
     const m = pattern.exec(console);
     if (m) return { verdict: 'bad', reason: `kernel ${what}: ${m[1]!.trim()}` };

@@ -11,6 +11,8 @@ export function shellQuote(word: string): string {
 export const INIT_SCRIPT = `#!/bin/sh
 # kwb's guest init. $KWB is the directory holding this script, its config and busybox.
 KWB=\${KWB:-/kwb}
+# tell the host kwb's init runs: a root that could not get this far cannot test anything
+: > "$KWB/started"
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$KWB/bin HOME=/root TERM=\${TERM:-linux}
 # every command is a fork+exec under the guest kernel: keep them few, use shell builtins where possible
 mount -t proc proc /proc

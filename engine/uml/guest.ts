@@ -5,6 +5,7 @@ import { accessSync, constants, existsSync, readFileSync, statSync, watch } from
 import { dirname, join, resolve } from 'node:path';
 import { Duplex, PassThrough, type Readable, type Writable } from 'node:stream';
 import type { BootOptions, Guest } from '../guest.js';
+import type { KernelInfo } from '../kernel.js';
 import { adoptGroup, groupAlive, killGroup, makeTempDir, releaseGroup, removeTempDir, spawnGroup } from '../host.js';
 import { ExitCode, KwbError, type GuestResult } from '../results.js';
 import { buildHostRoot, writeKwbDir } from '../rootfs/hostroot.js';
@@ -14,11 +15,10 @@ import { xstateShim } from './shim.js';
 import { PanicWatch } from '../panic.js';
 
 let guestCounter = 0;
+/** The kernel's words for init (the first process) failing or ending. */
+const INIT_DIED = /Attempted to kill init|No working init found|Requested init \S+ failed/;
+const ROOT_NEEDS = 'kwb starts it with /bin/sh and mount -t hostfs from that root';
 const STOP_GRACE_MS = 3000;
-
-export interface UmlStartInfo {
-  dynamic: boolean;
-}
 
 function checkReadable(path: string, what: string): string {
   const abs = resolve(path);
@@ -76,9 +76,11 @@ export class UmlGuest implements Guest {
   readonly commandStarted?: Promise<void>;
 
   constructor(
+    readonly kernel: KernelInfo,
     private readonly child: ChildProcess & { pid: number },
     private readonly tmp: string,
-    private readonly statusFile: string | undefined,
+    /** kwb's init directory on the host when it runs a command: its markers say how far the guest got. */
+    private readonly initDir: string | undefined,
     private readonly underGdbserver: boolean,
     opts: BootOptions,
     private readonly lpj?: { learner: LpjLearner; kmsg?: string },
@@ -115,7 +117,7 @@ export class UmlGuest implements Guest {
       this.panic.feed(chunk);
       this.output.write(chunk);
     });
-    if (statusFile) this.commandStarted = appears(join(dirname(statusFile), 'running'), child);
+    if (initDir) this.commandStarted = appears(join(initDir, 'running'), child);
     if (underGdbserver) this.rsp = Duplex.from({ readable: stdio[1] as Readable, writable: stdio[0] as Writable });
     if (opts.timeoutSec && opts.timeoutSec > 0) {
       this.timer = setTimeout(() => void this.stop('timeout'), opts.timeoutSec * 1000);
@@ -144,14 +146,28 @@ export class UmlGuest implements Guest {
 
   private decide(): GuestResult {
     if (this.stopping) return this.stopping;
-    if (this.statusFile && existsSync(this.statusFile)) {
-      const code = Number.parseInt(readFileSync(this.statusFile, 'utf8').trim(), 10);
+    const marker = (name: string) => !!this.initDir && existsSync(join(this.initDir, name));
+    if (this.initDir && marker('status')) {
+      const code = Number.parseInt(readFileSync(join(this.initDir, 'status'), 'utf8').trim(), 10);
       if (Number.isInteger(code)) return { kind: 'exited', code };
     }
     const exit = this.hostExit;
-    if (this.panic.message) return { kind: 'panic', detail: this.panic.message };
+    const panic = this.panic.message;
+    if (panic && this.initDir && !marker('started') && INIT_DIED.test(panic)) {
+      // the root's own /bin/sh could not start kwb's init: this root cannot run a test, whatever the kernel
+      return { kind: 'failed-to-start', detail: `the root cannot start kwb's init (${ROOT_NEEDS}): ${panic}` };
+    }
+    if (panic) return { kind: 'panic', detail: panic };
+    if (marker('running')) {
+      const how = !exit
+        ? 'gdbserver ended'
+        : exit.signal
+          ? `the UML kernel died by ${exit.signal}`
+          : `UML exit status ${exit.code ?? '?'}`;
+      return { kind: 'died', detail: `the guest ended while the command ran, before it finished (${how})` };
+    }
     if (exit?.signal) return { kind: 'panic', detail: `the UML kernel died by ${exit.signal}` };
-    if (this.statusFile) {
+    if (this.initDir) {
       // kwb's init was to run a command but never reported: the guest did not get that far
       return {
         kind: 'failed-to-start',
@@ -196,7 +212,7 @@ export class UmlGuest implements Guest {
   }
 }
 
-export async function startUml(opts: BootOptions, info: UmlStartInfo): Promise<UmlGuest> {
+export async function startUml(opts: BootOptions, info: KernelInfo): Promise<UmlGuest> {
   const kernel = checkReadable(opts.kernel, 'kernel');
   const rootChoices = [opts.initrd, opts.rootfs, opts.disk].filter((x) => x !== undefined);
   if (rootChoices.length > 1) throw new KwbError('choose one of --initrd, --rootfs and --disk');
@@ -274,9 +290,16 @@ export async function startUml(opts: BootOptions, info: UmlStartInfo): Promise<U
       child.once('error', (err) => r(err));
     });
     if (spawnError) throw new KwbError(`cannot start the UML kernel: ${spawnError.message}`, ExitCode.couldNotTest);
-    const statusFile = kwbDir && opts.command?.length ? join(kwbDir, 'status') : undefined;
     const kmsg = kwbDir && initConfig.learnLpj ? join(kwbDir, 'kmsg') : undefined;
-    return new UmlGuest(child, tmp, statusFile, debug, opts, learner && { learner, kmsg });
+    return new UmlGuest(
+      info,
+      child,
+      tmp,
+      opts.command?.length ? kwbDir : undefined,
+      debug,
+      opts,
+      learner && { learner, kmsg },
+    );
   } catch (err) {
     removeTempDir(tmp);
     throw err;
