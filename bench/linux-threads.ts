@@ -46,7 +46,9 @@ export async function benchLinuxThreads(): Promise<BenchRow[]> {
   });
   try {
     let output = '';
-    guest.output.on('data', (d: Buffer) => (output += d.toString()));
+    // the kernel console and the command's own output, as they come
+    for (const stream of [guest.output, guest.command?.stdout])
+      stream?.on('data', (d: Buffer) => (output += d.toString()));
     const stub = await serveGuest(guest, {
       port: 0,
       vmlinux: kernel,

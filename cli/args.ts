@@ -1,5 +1,7 @@
-// A small, strict command-line parser: every command declares its options in a table; anything else is a usage
-// error with one line that says what to do.
+// kwb's one command-line parser: every command declares its options in a table; `-h`/`--help` is understood by
+// all of them; anything else is a usage error (exit 2) with one line that says what to do. Messages carry no
+// "kwb CMD:" prefix: cli/main.ts adds it once.
+import { BOOT_OPTIONS, optionHelp, type BootOption, type BootOptionName } from '../engine/options.js';
 import { KwbError } from '../engine/results.js';
 
 export interface OptionSpec {
@@ -7,6 +9,10 @@ export interface OptionSpec {
   value?: string;
   /** May be given more than once (values collected in order). */
   repeat?: boolean;
+  /** The only values allowed. */
+  choices?: readonly string[];
+  /** Range or form check, run as the value is read. */
+  check?: (text: string) => void;
   help: string;
 }
 
@@ -17,47 +23,64 @@ export interface ParsedArgs {
   flags: Set<string>;
   /** Words after `--`. */
   rest: string[];
+  /** `-h` or `--help` was given (before any `--`). */
+  help: boolean;
 }
 
-export function parseArgs(command: string, argv: string[], table: OptionTable, positionals = false): ParsedArgs {
+/** The boot options (engine/options.ts) as a parser table, less those a command does not take. */
+export function bootOptionTable(except: readonly BootOptionName[] = []): OptionTable {
+  const table: OptionTable = {};
+  for (const o of BOOT_OPTIONS as readonly BootOption[]) {
+    if ((except as readonly string[]).includes(o.name)) continue;
+    table[o.name] = {
+      value: o.kind === 'flag' ? undefined : o.value,
+      repeat: o.kind === 'list',
+      choices: o.choices,
+      check: o.check,
+      help: optionHelp(o),
+    };
+  }
+  return table;
+}
+
+export function parseArgs(argv: string[], table: OptionTable): ParsedArgs {
   const options = new Map<string, string[]>();
   const flags = new Set<string>();
   const rest: string[] = [];
+  let help = false;
   for (let i = 0; i < argv.length; i++) {
     const word = argv[i]!;
     if (word === '--') {
       rest.push(...argv.slice(i + 1));
       break;
     }
-    if (!word.startsWith('--')) {
-      if (positionals) {
-        rest.push(word);
-        continue;
-      }
-      throw new KwbError(
-        `kwb ${command}: unexpected argument '${word}'; put the guest command after '--' (see kwb ${command} --help)`,
-      );
+    if (word === '-h' || word === '--help') {
+      help = true;
+      continue;
     }
+    if (!word.startsWith('--')) throw new KwbError(`unexpected argument '${word}'; put the guest command after '--'`);
     const eq = word.indexOf('=');
     const name = word.slice(2, eq < 0 ? undefined : eq);
     const spec = table[name];
-    if (!spec) throw new KwbError(`kwb ${command}: unknown option --${name} (see kwb ${command} --help)`);
+    if (!spec) throw new KwbError(`unknown option --${name}`);
     if (!spec.value) {
-      if (eq >= 0) throw new KwbError(`kwb ${command}: --${name} takes no value`);
+      if (eq >= 0) throw new KwbError(`--${name} takes no value`);
       flags.add(name);
       continue;
     }
     let value: string | undefined;
     if (eq >= 0) value = word.slice(eq + 1);
     else if (i + 1 < argv.length && argv[i + 1] !== '--') value = argv[++i];
-    if (value === undefined || value === '')
-      throw new KwbError(`kwb ${command}: --${name} needs a value (${spec.value})`);
+    if (value === undefined || value === '') throw new KwbError(`--${name} needs a value (${spec.value})`);
     const list = options.get(name) ?? [];
-    if (list.length && !spec.repeat) throw new KwbError(`kwb ${command}: --${name} given twice`);
+    if (list.length && !spec.repeat) throw new KwbError(`--${name} given twice`);
+    if (spec.choices && !spec.choices.includes(value))
+      throw new KwbError(`--${name} ${value}: use ${spec.choices.join(' or ')}`);
+    spec.check?.(value);
     list.push(value);
     options.set(name, list);
   }
-  return { options, flags, rest };
+  return { options, flags, rest, help };
 }
 
 export function one(args: ParsedArgs, name: string): string | undefined {
@@ -70,5 +93,6 @@ export function helpText(usage: string, table: OptionTable): string {
     const left = `  --${name}${spec.value ? ` ${spec.value}` : ''}`;
     lines.push(`${left.padEnd(30)} ${spec.help}`);
   }
+  lines.push(`${'  -h, --help'.padEnd(30)} show this help`);
   return lines.join('\n');
 }

@@ -5,9 +5,9 @@ import { readFragment } from '../engine/build/build.js';
 import { Bisect, loadState, resetBisect, stateDir, type BisectConfig } from '../engine/bisect/bisect.js';
 import { Git } from '../engine/bisect/git.js';
 import type { Verdict } from '../engine/bisect/verdict.js';
-import { findKernelTree } from '../engine/kerneltree.js';
+import { findKernelTree } from '../engine/kernel.js';
 import { ExitCode, KwbError } from '../engine/results.js';
-import { one, parseArgs, type OptionTable } from './args.js';
+import { one, type OptionTable, type ParsedArgs } from './args.js';
 import { Progress } from './progress.js';
 import { testKernel, testOptions } from './test.js';
 
@@ -15,7 +15,7 @@ const ownOptions: OptionTable = {
   tree: { value: 'DIR', help: 'the kernel git tree (default: the one around the current directory)' },
   good: { value: 'REV', help: 'a commit where the test passes' },
   bad: { value: 'REV', help: 'a commit where the test fails' },
-  'build-config': { value: 'FRAGMENT', help: 'extra config lines for every build' },
+  config: { value: 'FRAGMENT', help: 'extra config lines to merge for every build (as kwb build --config)' },
   arch: { value: 'um|riscv', help: 'the architecture to build (default um)' },
   resume: { help: 'continue an interrupted bisect' },
   reset: { help: 'abandon a bisect: restore the branch and forget the state' },
@@ -23,7 +23,8 @@ const ownOptions: OptionTable = {
 
 export const bisectOptions: OptionTable = {
   ...ownOptions,
-  ...Object.fromEntries(Object.entries(testOptions).filter(([name]) => !['kernel', 'json'].includes(name))),
+  // each step boots the commit's own kernel and keeps its own console log
+  ...Object.fromEntries(Object.entries(testOptions).filter(([name]) => !['kernel', 'json', 'log'].includes(name))),
 };
 
 /** Default per-step timeout: a hang must not stall the bisect forever. */
@@ -46,10 +47,9 @@ function testArgsFrom(argv: string[]): string[] {
   return [...out, '--', ...(dashes < 0 ? [] : argv.slice(dashes + 1))];
 }
 
-export async function bisectCommand(argv: string[]): Promise<number> {
-  const args = parseArgs('bisect', argv, bisectOptions);
+export async function bisectCommand(args: ParsedArgs, argv: string[]): Promise<number> {
   const treeArg = one(args, 'tree');
-  const tree = treeArg ? resolve(treeArg) : findKernelTree()?.dir;
+  const tree = treeArg ? resolve(treeArg) : findKernelTree()?.source;
   if (!tree) throw new KwbError('not in a kernel tree; run kwb bisect inside one or pass --tree DIR');
   const say = (line: string) => {
     progress.done();
@@ -90,16 +90,15 @@ export async function bisectCommand(argv: string[]): Promise<number> {
   } else {
     const good = one(args, 'good');
     const bad = one(args, 'bad');
-    if (!good || !bad) throw new KwbError('kwb bisect needs --good REV and --bad REV (or --resume / --reset)');
-    if (!args.rest.length)
-      throw new KwbError('kwb bisect needs the test command after --, e.g. -- sh -c "test $(uname -r) = ..."');
+    if (!good || !bad) throw new KwbError('give --good REV and --bad REV (or --resume / --reset)');
+    if (!args.rest.length) throw new KwbError('give the test command after --, e.g. -- sh -c "test $(uname -r) = ..."');
     const arch = one(args, 'arch') ?? 'um';
     if (arch !== 'um' && arch !== 'riscv') throw new KwbError(`--arch ${arch}: use um or riscv`);
     const git = new Git(tree);
     const goodCommit = git.resolve(good);
     const badCommit = git.resolve(bad);
     if (goodCommit === badCommit) throw new KwbError('--good and --bad name the same commit');
-    const fragment = readFragment(one(args, 'build-config'));
+    const fragment = readFragment(one(args, 'config'));
     const config: BisectConfig = {
       tree,
       good,

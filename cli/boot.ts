@@ -1,59 +1,18 @@
 // `kwb boot` and `kwb run`: parse the boot options, start the guest, wire its console, map its end to an exit code.
 import { createWriteStream } from 'node:fs';
-import { resolve } from 'node:path';
 import { bootGuest } from '../engine/boot.js';
-import { detectKernel } from '../engine/detect.js';
-import { runBareMetal } from '../engine/rv64/baremetal.js';
-import type { BootOptions, EngineName, Guest, ShareSpec } from '../engine/guest.js';
-import { defaultKernel } from '../engine/kerneltree.js';
-import { ExitCode, KwbError, exitCodeFor, type GuestResult } from '../engine/results.js';
-import { one, parseArgs, type OptionTable, type ParsedArgs } from './args.js';
+import type { BootOptions, EngineName, Guest } from '../engine/guest.js';
+import { defaultKernel, kernelInfo } from '../engine/kernel.js';
+import { parseShare, parseTimeout } from '../engine/options.js';
+import { KwbError, exitCodeFor, type GuestResult } from '../engine/results.js';
+import { bootOptionTable, one, type ParsedArgs } from './args.js';
 import { dropLines } from './lines.js';
 import { linkTerminal } from './terminal.js';
 import { attachGdbStub, parseGdbAddress } from './serve-gdb.js';
 
-export const bootOptions: OptionTable = {
-  kernel: { value: 'FILE', help: 'kernel to boot (default: the build output of the kernel tree here)' },
-  engine: { value: 'uml|rv64', help: 'override the engine chosen from the kernel file' },
-  initrd: { value: 'FILE', help: 'initramfs (cpio) as the root filesystem (rv64)' },
-  rootfs: { value: 'DIR', help: 'a host directory as the root filesystem (UML hostfs)' },
-  disk: { value: 'IMG', help: 'a disk image as root, behind a copy-on-write overlay (never written)' },
-  share: { value: 'HOST[:GUEST]', repeat: true, help: 'mount a host directory in the guest (default: same path)' },
-  mem: { value: 'SIZE', help: 'guest memory, e.g. 512M (default 256M)' },
-  bios: { value: 'FILE|none', help: 'rv64: firmware to run in M-mode (OpenSBI), or none for a bare-metal ELF' },
-  append: { value: 'ARGS', repeat: true, help: 'extra kernel command line arguments' },
-  gdb: { value: '[HOST:]PORT', help: 'serve gdb on this address (loopback unless HOST is given; port 0 picks one)' },
-  'wait-gdb': { help: 'hold the guest before the kernel runs until gdb connects and continues' },
-  timeout: { value: 'SEC', help: 'stop the guest after SEC seconds (result: timeout)' },
-  log: { value: 'FILE', help: 'also write the console output to FILE' },
-  json: { help: 'print the result and timings as JSON on stdout (console output goes to stderr)' },
-  quiet: { help: 'no progress notes from kwb itself' },
-  help: { help: 'show this help' },
-};
+export const bootOptions = bootOptionTable();
 
-function parseShare(spec: string): ShareSpec {
-  const colon = spec.indexOf(':');
-  const host = resolve(colon < 0 ? spec : spec.slice(0, colon));
-  const guest = colon < 0 ? host : spec.slice(colon + 1);
-  if (!guest.startsWith('/')) throw new KwbError(`--share ${spec}: the guest path must be absolute`);
-  return { host, guest };
-}
-
-function parseTimeout(text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const sec = Number(text);
-  if (!Number.isFinite(sec) || sec <= 0)
-    throw new KwbError(`--timeout ${text}: give a number of seconds greater than 0`);
-  return sec;
-}
-
-function parseMem(text: string | undefined): string | undefined {
-  if (text === undefined) return undefined;
-  if (!/^\d+[KMG]?$/i.test(text)) throw new KwbError(`--mem ${text}: give a size like 256M or 1G`);
-  return text.toUpperCase();
-}
-
-/** BootOptions from parsed arguments shared by boot, run, test and watch. */
+/** BootOptions from parsed arguments shared by boot, run, test and watch (values were checked as they were read). */
 export function bootOptionsFrom(
   args: ParsedArgs,
   command: string[] | undefined,
@@ -66,22 +25,20 @@ export function bootOptionsFrom(
     note(found.note);
     kernel = found.kernel;
   }
-  const engine = one(args, 'engine');
-  if (engine !== undefined && engine !== 'uml' && engine !== 'rv64')
-    throw new KwbError(`--engine ${engine}: use uml or rv64`);
   if (args.flags.has('wait-gdb') && !one(args, 'gdb')) throw new KwbError('--wait-gdb needs --gdb [HOST:]PORT');
+  const timeout = one(args, 'timeout');
   return {
     kernel,
-    engine: engine as EngineName | undefined,
+    engine: one(args, 'engine') as EngineName | undefined,
     initrd: one(args, 'initrd'),
     rootfs: one(args, 'rootfs'),
     disk: one(args, 'disk'),
     share: (args.options.get('share') ?? []).map(parseShare),
-    mem: parseMem(one(args, 'mem')),
+    mem: one(args, 'mem')?.toUpperCase(),
     bios: one(args, 'bios'),
     append: (args.options.get('append') ?? []).flatMap((a) => a.split(/\s+/).filter(Boolean)),
     command,
-    timeoutSec: parseTimeout(one(args, 'timeout')),
+    timeoutSec: timeout === undefined ? undefined : parseTimeout(timeout),
     log: one(args, 'log'),
     console: 'pipe',
     debug: one(args, 'gdb') ? { wait: args.flags.has('wait-gdb') } : undefined,
@@ -103,23 +60,39 @@ export async function runGuest(
     runMode: boolean;
     gdb?: string;
     note: (s: string) => void;
-    /** Also hand every chunk of console output here (kwb test judges it). */
-    capture?: (chunk: Buffer) => void;
+    /** Also hand every chunk of output here, saying whose it is (kwb test judges the kernel's console). */
+    capture?: (chunk: Buffer, from: 'console' | 'command') => void;
     /** Called once the guest runs (and its gdb stub listens, with the stub's port): kwb watch stops it from here. */
     onStart?: (guest: Guest, gdbPort?: number) => void;
   },
 ): Promise<{ result: GuestResult; timings: Timings }> {
   const t0 = performance.now();
   const gdbAddress = how.gdb ? parseGdbAddress(how.gdb) : undefined;
-  const guest: Guest = await bootGuest(opts);
+  // the kernel's facts, decided once per boot (a rebuilt kernel under kwb watch is a new kernel)
+  const guest: Guest = await bootGuest(opts, kernelInfo(opts.kernel));
   const startMs = performance.now() - t0;
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   const onSignal = (sig: NodeJS.Signals) => void guest.stop(`interrupted by ${sig}`);
   for (const sig of signals) process.on(sig, onSignal);
   try {
-    if (opts.log) guest.output.pipe(createWriteStream(opts.log));
-    if (how.capture) guest.output.on('data', how.capture);
+    const command = guest.command;
+    const log = opts.log ? createWriteStream(opts.log) : undefined;
+    for (const stream of [guest.output, command?.stdout, command?.stderr])
+      if (log && stream) stream.pipe(log, { end: false });
+    if (how.capture) {
+      const capture = how.capture;
+      guest.output.on('data', (chunk: Buffer) => capture(chunk, 'console'));
+      command?.stdout.on('data', (chunk: Buffer) => capture(chunk, 'command'));
+    }
     const sink = how.consoleTo === 'stderr' ? process.stderr : how.consoleTo === 'stdout' ? process.stdout : undefined;
+    if (command) {
+      // the command's stdout is kwb's output, its stderr kwb's stderr; the kernel console is a diagnostic
+      if (sink) command.stdout.pipe(sink, { end: false });
+      else command.stdout.resume();
+      if (sink) command.stderr.pipe(process.stderr, { end: false });
+      else command.stderr.resume();
+    }
+    const consoleSink = command && sink ? process.stderr : sink;
     let detachTerminal: (() => void) | undefined;
     if (how.interactive) {
       const link = linkTerminal(guest.input, guest.output);
@@ -129,23 +102,23 @@ export async function runGuest(
       const shown = how.runMode
         ? guest.output.pipe(dropLines(/^reboot: (System halted|Power down)\r?$/))
         : guest.output;
-      if (sink) shown.pipe(sink, { end: false });
+      if (consoleSink) shown.pipe(consoleSink, { end: false });
       else shown.resume();
       // input for the command waits until it runs; the guest console is a tty, so the end of our input reaches the
       // command as a tty EOF (^D) and `cat` ends
       void (guest.commandStarted ?? Promise.resolve()).then(() => {
         let lastByte = 0x0a;
         process.stdin.on('data', (chunk: Buffer) => (lastByte = chunk[chunk.length - 1] ?? lastByte));
-        process.stdin.pipe(guest.input, { end: false });
+        const input = command?.stdin ?? guest.input;
+        process.stdin.pipe(input, { end: false });
         // a ^D after a partial line only hands that line over; a second one is the EOF
-        if (how.runMode) process.stdin.once('end', () => guest.input.write(lastByte === 0x0a ? '\x04' : '\x04\x04'));
+        if (how.runMode) process.stdin.once('end', () => input.write(lastByte === 0x0a ? '\x04' : '\x04\x04'));
       });
     }
-    const stub = gdbAddress
-      ? await attachGdbStub(guest, resolve(opts.kernel), gdbAddress, opts.debug?.wait ?? false, how.note)
-      : undefined;
+    const stub = gdbAddress ? await attachGdbStub(guest, gdbAddress, opts.debug?.wait ?? false, how.note) : undefined;
     how.onStart?.(guest, stub?.port);
     const result = await guest.wait();
+    log?.end();
     await stub?.close();
     detachTerminal?.();
     process.stdin.unpipe();
@@ -162,6 +135,8 @@ export function describeResult(result: GuestResult): string | undefined {
       return undefined;
     case 'panic':
       return `kwb: kernel panic: ${result.detail ?? ''}`.trimEnd();
+    case 'died':
+      return `kwb: ${result.detail ?? 'the guest died while the command ran'}`;
     case 'timeout':
       return `kwb: timeout: ${result.detail ?? ''}`;
     case 'killed':
@@ -173,9 +148,11 @@ export function describeResult(result: GuestResult): string | undefined {
 
 /** `--bios none`: a bare-metal RISC-V ELF on kwb's CPU, reporting the riscv-tests way (HTIF tohost). */
 async function bareMetal(opts: BootOptions, json: boolean): Promise<number> {
-  const kind = detectKernel(opts.kernel);
-  if (kind.kind !== 'riscv-elf')
+  const kernel = kernelInfo(opts.kernel);
+  if (kernel.engine !== 'rv64' || kernel.format !== 'elf')
     throw new KwbError(`--bios none runs a bare-metal RISC-V ELF; ${opts.kernel} is not one`);
+  // loaded here: a UML boot never evaluates the RISC-V machine
+  const { runBareMetal } = await import('../engine/rv64/baremetal.js');
   const r = await runBareMetal(opts.kernel, { timeoutSec: opts.timeoutSec });
   const code = Math.min(r.exitCode, 127);
   const what = r.passed
@@ -189,11 +166,9 @@ async function bareMetal(opts: BootOptions, json: boolean): Promise<number> {
 }
 
 /** `kwb boot` / `kwb run` */
-export async function bootCommand(name: 'boot' | 'run', argv: string[]): Promise<number> {
-  const args = parseArgs(name, argv, bootOptions);
+export async function bootCommand(name: 'boot' | 'run', args: ParsedArgs): Promise<number> {
   const command = args.rest.length ? args.rest : undefined;
-  if (name === 'run' && !command)
-    throw new KwbError('kwb run needs a guest command after --, e.g. kwb run -- uname -a');
+  if (name === 'run' && !command) throw new KwbError('give the guest command after --, e.g. kwb run -- uname -a');
   const json = args.flags.has('json');
   const quiet = args.flags.has('quiet');
   const note = (s: string) => {
@@ -224,5 +199,3 @@ export async function bootCommand(name: 'boot' | 'run', argv: string[]): Promise
   }
   return code;
 }
-
-export { ExitCode };

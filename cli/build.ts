@@ -1,9 +1,9 @@
 // `kwb build`: make the kernel of a tree (the one here by default) with kwb's debugging config.
 import { resolve } from 'node:path';
 import { buildKernel, readFragment, type BuildArch } from '../engine/build/build.js';
-import { findKernelTree } from '../engine/kerneltree.js';
+import { findKernelTree } from '../engine/kernel.js';
 import { KwbError } from '../engine/results.js';
-import { one, parseArgs, type OptionTable } from './args.js';
+import { one, type OptionTable, type ParsedArgs } from './args.js';
 import { Progress } from './progress.js';
 
 export const buildOptions: OptionTable = {
@@ -13,14 +13,12 @@ export const buildOptions: OptionTable = {
   jobs: { value: 'N', help: 'parallel jobs (default: the number of CPUs)' },
   log: { value: 'FILE', help: 'full build output (default: TREE/kwb-build.log)' },
   quiet: { help: 'no progress line' },
-  help: { help: 'show this help' },
 };
 
-export async function buildCommand(argv: string[]): Promise<number> {
-  const args = parseArgs('build', argv, buildOptions);
+export async function buildCommand(args: ParsedArgs): Promise<number> {
   const treeArg = one(args, 'tree');
   const found = findKernelTree(treeArg ? resolve(treeArg) : undefined);
-  const tree = treeArg ? resolve(treeArg) : found?.dir;
+  const tree = treeArg ? resolve(treeArg) : found?.source;
   if (!tree) throw new KwbError('not in a kernel tree; run kwb build inside one or pass --tree DIR');
   const archArg = one(args, 'arch');
   if (archArg !== undefined && archArg !== 'um' && archArg !== 'riscv')

@@ -4,7 +4,7 @@ import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { arch, platform } from 'node:os';
 import { xstateShim } from '../engine/uml/shim.js';
 import { BUSYBOX } from '../engine/rootfs/hostroot.js';
-import { DEBIAN_UML } from '../engine/kerneltree.js';
+import { DEBIAN_UML } from '../engine/kernel.js';
 
 interface Check {
   name: string;

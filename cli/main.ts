@@ -1,13 +1,14 @@
-// kwb's command line: one small module per command; this file only dispatches and turns errors into exit codes.
+// kwb's command line: one small module per command; this file parses each command's options with the one parser
+// (cli/args.ts), answers -h/--help and `kwb help CMD`, and turns errors into one line and an exit code.
 import { ExitCode, KwbError } from '../engine/results.js';
-import { helpText } from './args.js';
+import { helpText, parseArgs, type OptionTable, type ParsedArgs } from './args.js';
 
 const USAGE = `kwb: run a freshly built Linux kernel as a process on this machine, and debug it
 
-usage: kwb <command> [options]
+usage: kwb <command> [options]      (kwb help <command>, or kwb <command> --help, for its options)
 
   build   configure (kwb's debug fragment + yours) and make the kernel of a tree, incrementally
-  boot    boot a kernel; its console is this terminal (kwb boot --help)
+  boot    boot a kernel; its console is this terminal
   run     boot, run a command in the guest, exit with its status (kwb run [options] -- CMD...)
   gdb     start gdb on the kernel's symbols, attached to a guest served by kwb boot --gdb
   test    boot, run CMD, verdict for git bisect run: 0 good, 1 bad, 125 skip
@@ -18,55 +19,78 @@ usage: kwb <command> [options]
 Exit codes: the guest command's status; 2 usage error; 122 interrupted; 123 kernel panic; 124 timeout;
 125 could not test. See README.md.`;
 
-interface Command {
-  run(argv: string[]): Promise<number>;
-  help: string;
+export interface Command {
+  usage: string;
+  options: OptionTable;
+  /** Exit code for a usage error, when not 2 (kwb test: 125, so git bisect run never takes a typo for "bad"). */
+  usageExit?: number;
+  run(args: ParsedArgs, argv: string[]): Promise<number>;
 }
 
 // Each command's module is loaded only when that command runs: kwb's start-up is part of every boot's wall time.
 const commands: Record<string, () => Promise<Command>> = {
   boot: async () => {
     const { bootCommand, bootOptions } = await import('./boot.js');
-    return { run: (argv) => bootCommand('boot', argv), help: helpText('kwb boot [options] [-- CMD...]', bootOptions) };
+    return { usage: 'kwb boot [options] [-- CMD...]', options: bootOptions, run: (a) => bootCommand('boot', a) };
   },
   run: async () => {
     const { bootCommand, bootOptions } = await import('./boot.js');
-    return { run: (argv) => bootCommand('run', argv), help: helpText('kwb run [options] -- CMD...', bootOptions) };
+    return { usage: 'kwb run [options] -- CMD...', options: bootOptions, run: (a) => bootCommand('run', a) };
   },
   build: async () => {
     const { buildCommand, buildOptions } = await import('./build.js');
     return {
+      usage: 'kwb build [--tree DIR] [--arch um|riscv] [--config FRAGMENT]',
+      options: buildOptions,
       run: buildCommand,
-      help: helpText('kwb build [--tree DIR] [--arch um|riscv] [--config FRAGMENT]', buildOptions),
     };
   },
   test: async () => {
     const { testCommand, testOptions } = await import('./test.js');
-    return { run: testCommand, help: helpText('kwb test [options] [--ktap] [--runs N] -- CMD...', testOptions) };
+    return {
+      usage: 'kwb test [options] [--ktap] [--runs N] -- CMD...',
+      options: testOptions,
+      usageExit: ExitCode.couldNotTest,
+      run: (_a, argv) => testCommand(argv),
+    };
   },
   bisect: async () => {
     const { bisectCommand, bisectOptions } = await import('./bisect.js');
-    const usage =
-      'kwb bisect --good REV --bad REV [--tree DIR] [test options] -- CMD...\n       kwb bisect --resume | --reset';
-    return { run: bisectCommand, help: helpText(usage, bisectOptions) };
+    return {
+      usage:
+        'kwb bisect --good REV --bad REV [--tree DIR] [--config FRAGMENT] [test options] -- CMD...\n' +
+        '       kwb bisect --resume | --reset',
+      options: bisectOptions,
+      run: bisectCommand,
+    };
   },
   watch: async () => {
     const [{ watchCommand }, { bootOptions }] = await Promise.all([import('./watch.js'), import('./boot.js')]);
-    return { run: watchCommand, help: helpText('kwb watch [boot options] [-- CMD...]', bootOptions) };
+    return { usage: 'kwb watch [boot options] [-- CMD...]', options: bootOptions, run: watchCommand };
   },
   gdb: async () => {
     const { gdbCommand, gdbOptions } = await import('./gdb.js');
-    return { run: gdbCommand, help: helpText('kwb gdb [--port N] [-- GDB ARGS...]', gdbOptions) };
+    return { usage: 'kwb gdb [--port N] [-- GDB ARGS...]', options: gdbOptions, run: gdbCommand };
   },
   doctor: async () => {
     const { doctorCommand } = await import('./doctor.js');
-    return { run: () => doctorCommand(), help: 'usage: kwb doctor' };
+    return { usage: 'kwb doctor', options: {}, run: () => doctorCommand() };
   },
 };
 
+/** The command being run, for the one prefix of its error messages. */
+let current = 'kwb';
+
+async function load(name: string): Promise<Command> {
+  const loader = commands[name];
+  if (!loader) throw new KwbError(`unknown command '${name}'; run kwb --help for the list`);
+  current = `kwb ${name}`;
+  return loader();
+}
+
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
+  if (!name || name === '--help' || name === '-h' || (name === 'help' && !rest.length)) {
     process.stdout.write(USAGE + '\n');
     return name ? ExitCode.ok : ExitCode.usage;
   }
@@ -74,14 +98,24 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write('kwb 0.1.0\n');
     return ExitCode.ok;
   }
-  const load = commands[name];
-  if (!load) throw new KwbError(`unknown command '${name}'; run kwb --help for the list`);
-  const command = await load();
-  if (rest.includes('--help') && !rest.slice(0, rest.indexOf('--help')).includes('--')) {
-    process.stdout.write(command.help + '\n');
+  if (name === 'help') {
+    const command = await load(rest[0]!);
+    process.stdout.write(helpText(command.usage, command.options) + '\n');
     return ExitCode.ok;
   }
-  return command.run(rest);
+  const command = await load(name);
+  let args: ParsedArgs;
+  try {
+    args = parseArgs(rest, command.options);
+  } catch (err) {
+    if (err instanceof KwbError && command.usageExit !== undefined) throw new KwbError(err.message, command.usageExit);
+    throw err;
+  }
+  if (args.help) {
+    process.stdout.write(helpText(command.usage, command.options) + '\n');
+    return ExitCode.ok;
+  }
+  return command.run(args, rest);
 }
 
 function exit(code: number): void {
@@ -91,10 +125,12 @@ function exit(code: number): void {
 
 main(process.argv.slice(2)).then(exit, (err: unknown) => {
   if (err instanceof KwbError) {
-    process.stderr.write(`kwb: ${err.message}\n`);
+    process.stderr.write(`${current}: ${err.message}\n`);
     exit(err.exitCode);
   } else {
-    process.stderr.write(`kwb: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(
+      `${current}: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
     exit(ExitCode.couldNotTest);
   }
 });

@@ -1,7 +1,8 @@
 // `--gdb [HOST:]PORT`: serve the guest to gdb through kwb's stub, kernel-aware when the kernel's symbols are known.
+import { resolve } from 'node:path';
 import type { GdbStubHandle } from '../gdbstub/index.js';
 import type { Guest } from '../engine/guest.js';
-import { kernelSymbols, serveGuest } from '../engine/serve.js';
+import { serveGuest } from '../engine/serve.js';
 import { recordSession } from '../engine/sessions.js';
 import { ExitCode, KwbError } from '../engine/results.js';
 
@@ -21,7 +22,6 @@ export function parseGdbAddress(text: string): GdbAddress {
 /** Serve the guest on `address` for the CLI; announce it on stderr once clients can connect. */
 export async function attachGdbStub(
   guest: Guest,
-  kernelPath: string,
   address: GdbAddress,
   wait: boolean,
   note: (s: string) => void,
@@ -32,7 +32,7 @@ export async function attachGdbStub(
       host: address.host,
       port: address.port,
       waitGdb: wait,
-      vmlinux: kernelSymbols(kernelPath),
+      vmlinux: guest.kernel.vmlinux,
     });
   } catch (err) {
     await guest.stop('the gdb stub could not start');
@@ -41,7 +41,9 @@ export async function attachGdbStub(
       code === 'EADDRINUSE' ? 'the port is in use; pick another with --gdb :PORT (or :0)' : (err as Error).message;
     throw new KwbError(`cannot serve gdb on ${address.host}:${address.port}: ${why}`, ExitCode.couldNotTest);
   }
-  const forget = recordSession({ host: stub.host, port: stub.port, kernel: kernelPath });
+  const { kernel, vmlinux, buildId, gdb, gdbScripts, tree } = guest.kernel;
+  const debug = { vmlinux, buildId, gdb, gdbScripts, tree };
+  const forget = recordSession({ host: stub.host, port: stub.port, kernel: resolve(kernel), debug });
   const shown = stub.host.includes(':') ? `[${stub.host}]` : stub.host;
   // the one line tools wait for (the VS Code adapter reads it); always printed, --quiet or not
   process.stderr.write(`kwb: gdb stub listening on ${shown}:${stub.port}\n`);

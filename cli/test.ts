@@ -3,11 +3,11 @@
 // commit bad because the test could not run.
 import { combineRuns, judgeRun, VERDICT_EXIT, type RunVerdict, type VerdictRules } from '../engine/bisect/verdict.js';
 import { KwbError } from '../engine/results.js';
-import { one, parseArgs, type OptionTable } from './args.js';
-import { bootOptions, bootOptionsFrom, describeResult, runGuest } from './boot.js';
+import { bootOptionTable, one, parseArgs, type OptionTable } from './args.js';
+import { bootOptionsFrom, describeResult, runGuest } from './boot.js';
 
 export const testOptions: OptionTable = {
-  ...Object.fromEntries(Object.entries(bootOptions).filter(([name]) => !['gdb', 'wait-gdb', 'json'].includes(name))),
+  ...bootOptionTable(['gdb', 'wait-gdb', 'json']),
   ktap: { help: 'judge by the KTAP/KUnit results on the console (any failed test is bad; none found is skip)' },
   runs: { value: 'N', help: 'boot and test N times (flaky tests); see --bad-threshold' },
   'bad-threshold': { value: 'K', help: 'bad when at least K of the runs are bad (default 1: any bad run)' },
@@ -33,8 +33,8 @@ export async function testKernel(
   say: (line: string) => void,
   consoleTo: 'stdout' | 'stderr' | 'none',
 ): Promise<TestOutcome> {
-  const args = parseArgs('test', argv, testOptions);
-  if (!args.rest.length) throw new KwbError('kwb test needs a guest command after --, e.g. kwb test -- ./my-test.sh');
+  const args = parseArgs(argv, testOptions);
+  if (!args.rest.length) throw new KwbError('give the guest command after --, e.g. kwb test -- ./my-test.sh');
   const runs = positive(one(args, 'runs'), '--runs', 1);
   const badThreshold = positive(one(args, 'bad-threshold'), '--bad-threshold', 1);
   if (badThreshold > runs) throw new KwbError(`--bad-threshold ${badThreshold} is more than --runs ${runs}`);
@@ -45,17 +45,17 @@ export async function testKernel(
   opts.kernelLog = rules.ktap ? 'info' : 'warnings';
   const results: (RunVerdict & { seconds: number })[] = [];
   for (let i = 1; i <= runs; i++) {
-    let console = '';
+    const seen = { console: '', command: '' };
     const { result, timings } = await runGuest(opts, {
       interactive: false,
       consoleTo,
       runMode: true,
       note: say,
-      capture: (chunk) => (console += chunk.toString()),
+      capture: (chunk, from) => (seen[from] += chunk.toString()),
     });
     const message = describeResult(result);
     if (message && !quiet) say(message.replace(/^kwb: /, ''));
-    const verdict = judgeRun(result, console, rules);
+    const verdict = judgeRun(result, seen, rules);
     results.push({ ...verdict, seconds: timings.totalMs / 1000 });
     if (runs > 1 && !quiet) say(`run ${i}/${runs}: ${verdict.verdict} (${verdict.reason})`);
   }

@@ -6,8 +6,8 @@ import { resolve } from 'node:path';
 import { watch } from 'chokidar';
 import type { Guest } from '../engine/guest.js';
 import { ExitCode } from '../engine/results.js';
-import { one, parseArgs } from './args.js';
-import { bootOptions, bootOptionsFrom, describeResult, runGuest } from './boot.js';
+import { one, type ParsedArgs } from './args.js';
+import { bootOptionsFrom, describeResult, runGuest } from './boot.js';
 
 async function contentHash(path: string): Promise<string | undefined> {
   const hash = createHash('sha256');
@@ -19,8 +19,7 @@ async function contentHash(path: string): Promise<string | undefined> {
   return hash.digest('hex');
 }
 
-export async function watchCommand(argv: string[]): Promise<number> {
-  const args = parseArgs('watch', argv, bootOptions);
+export async function watchCommand(args: ParsedArgs): Promise<number> {
   const say = (s: string) => process.stderr.write(`kwb watch: ${s}\n`);
   const opts = bootOptionsFrom(args, args.rest.length ? args.rest : undefined, say);
   const kernel = resolve(opts.kernel);

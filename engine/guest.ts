@@ -2,6 +2,7 @@
 // gdb stub and the bisect driver use only this interface.
 import type { Readable, Writable, Duplex } from 'node:stream';
 import type { Target } from '../gdbstub/target.js';
+import type { KernelInfo } from './kernel.js';
 import type { GuestResult } from './results.js';
 
 export type EngineName = 'uml' | 'rv64';
@@ -56,10 +57,15 @@ export interface BootOptions {
 
 export interface Guest {
   readonly engine: EngineName;
-  /** Console output (both engines: the kernel log and the guest's stdout/stderr) when console is 'pipe'. */
+  /** The booted kernel's facts (tree, symbols, gdb), decided once when the boot began. */
+  readonly kernel: KernelInfo;
+  /** Console output when console is 'pipe': the kernel log, and the guest's programs that write to the console
+   *  (a shell; a command when the engine has no `command` channels). */
   readonly output: Readable;
   /** Console input when console is 'pipe'. */
   readonly input: Writable;
+  /** The command's own stdin, stdout and stderr, apart from the kernel console (UML with a command). */
+  readonly command?: { stdin: Writable; stdout: Readable; stderr: Readable };
   /** Resolves when the guest command starts (kwb's init says so), so console input is not lost; undefined when the
    *  engine cannot tell or no command was given. */
   readonly commandStarted?: Promise<void>;

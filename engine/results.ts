@@ -1,7 +1,9 @@
 // How a guest run ended, and the process exit codes kwb maps that to. All codes stay within 0..127 so that
 // `git bisect run` never aborts by accident; 125 is git bisect's "skip" and means only "could not test".
 
-export type GuestResultKind = 'exited' | 'panic' | 'timeout' | 'killed' | 'failed-to-start';
+/** 'died': the guest ended while its command ran, without the command reporting a status (a poweroff in the test,
+ *  a killed debugger, a crash that printed no panic). */
+export type GuestResultKind = 'exited' | 'panic' | 'died' | 'timeout' | 'killed' | 'failed-to-start';
 
 export interface GuestResult {
   kind: GuestResultKind;
@@ -17,7 +19,7 @@ export const ExitCode = {
   usage: 2,
   /** kwb was interrupted (SIGINT/SIGTERM) and shut the guest down. */
   interrupted: 122,
-  /** The guest kernel panicked (or, for UML, died by a signal). */
+  /** The guest kernel panicked (or, for UML, died by a signal), or the guest ended while its command ran. */
   panic: 123,
   /** The guest did not finish within --timeout. */
   timeout: 124,
@@ -30,6 +32,7 @@ export function exitCodeFor(result: GuestResult): number {
     case 'exited':
       return Math.min(Math.max(result.code ?? 0, 0), 127);
     case 'panic':
+    case 'died':
       return ExitCode.panic;
     case 'timeout':
       return ExitCode.timeout;

@@ -1,19 +1,16 @@
 // Serving a guest started with BootOptions.debug to gdb: each engine hands over its debug channel (an RSP stream
 // for UML under gdbserver, an in-process Target for rv64); this wraps it in the kernel-aware layer and the stub.
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { connectGuestRsp, startGdbStub, type GdbStubHandle, type Target } from '../gdbstub/index.js';
-import { linuxAware } from '../gdbstub/linux/index.js';
-import { detectKernel } from './detect.js';
+import { linuxAwareWhenReady } from '../gdbstub/linux/index.js';
 import type { Guest } from './guest.js';
-import { findKernelTree } from './kerneltree.js';
 import { KwbError } from './results.js';
+import { hardwareWatchpoints } from './uml/hw-watch.js';
 
-/** The ELF whose debug info describes `kernel`: UML's kernel is one itself; a RISC-V Image has its tree's vmlinux. */
-export function kernelSymbols(kernel: string): string | undefined {
-  if (detectKernel(kernel).kind !== 'riscv-image') return kernel;
-  const vmlinux = findKernelTree(dirname(kernel))?.vmlinux ?? join(dirname(kernel), 'vmlinux');
-  return existsSync(vmlinux) ? vmlinux : undefined;
+/** Whether the host's debug registers do not fire (gdbserver's watchpoints on UML would never trigger). */
+function watchpointsNeedEmulation(warn: (line: string) => void): boolean {
+  const hw = hardwareWatchpoints();
+  if (typeof hw === 'object') warn(`cannot tell whether hardware watchpoints fire here (${hw.unknown}); trusting them`);
+  return hw === 'silent';
 }
 
 export interface ServeOptions {
@@ -25,24 +22,32 @@ export interface ServeOptions {
   vmlinux?: string;
 }
 
+export interface ServedGuest extends GdbStubHandle {
+  /** Settles when the stub has become kernel-aware (true) or will not be (false); undefined without `vmlinux`. */
+  kernelAware?: Promise<boolean>;
+}
+
 /** Serve a guest started with BootOptions.debug: an RSP channel (UML under gdbserver) through the relay with UML's
- *  own signals passed silently, an in-process Target as it is; either made kernel-aware when `vmlinux` is given. A
- *  client's `kill` stops the guest. */
-export async function serveGuest(guest: Guest, opts: ServeOptions): Promise<GdbStubHandle> {
+ *  own signals passed silently, an in-process Target as it is; either made kernel-aware when `vmlinux` is given,
+ *  as soon as its offsets are learnt (while the guest boots; clients are served from the start). A client's `kill`
+ *  stops the guest. */
+export async function serveGuest(guest: Guest, opts: ServeOptions): Promise<ServedGuest> {
   if (!guest.debugChannel) throw new KwbError(`the ${guest.engine} engine cannot be debugged`);
   const channel = await guest.debugChannel();
-  let target: Target =
+  const warn = opts.log ?? ((line: string) => void process.stderr.write(`kwb: ${line}\n`));
+  const target: Target =
     channel.kind === 'rsp'
       ? await connectGuestRsp(channel.stream, {
           uml: guest.engine === 'uml',
           onKill: () => void guest.stop('killed by gdb'),
           log: opts.log,
+          emulateWatchpoints: guest.engine === 'uml' && watchpointsNeedEmulation(warn),
+          notice: warn,
         })
       : channel.target;
-  const warn = opts.log ?? ((line: string) => void process.stderr.write(`kwb: ${line}\n`));
-  if (opts.vmlinux) target = await linuxAware(target, opts.vmlinux, warn);
+  const aware = opts.vmlinux ? linuxAwareWhenReady(target, opts.vmlinux, warn) : undefined;
   const { vmlinux: _symbols, ...stubOpts } = opts;
-  const stub = await startGdbStub(target, stubOpts);
+  const stub = await startGdbStub(aware ?? target, stubOpts);
   void stub.killed.then(() => guest.stop('killed by gdb'));
-  return stub;
+  return Object.assign(stub, { kernelAware: aware?.ready }); // the stub's getters kept
 }

@@ -3,12 +3,15 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cacheDir } from './cache.js';
+import type { DebugInfo } from './kernel.js';
 
 export interface GdbSession {
   pid: number;
   host: string;
   port: number;
   kernel: string;
+  /** The served kernel's symbols and gdb, so that a client needs not work them out again. */
+  debug: DebugInfo;
   started: number;
 }
 

@@ -1,28 +1,14 @@
 // The VS Code side of kwb: the `kwb` debug type, a configuration provider so that F5 in a built kernel tree works
 // with no launch.json, and a `kwb: Build Kernel` task. The guest console is the integrated terminal the adapter
 // asks for (runInTerminal), so it can be typed into.
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
+import { findKernelTree } from '../engine/kernel.js';
 
-interface TreeInfo {
-  arch: 'um' | 'riscv';
-  kernel: string;
-}
-
-/** The built kernel of a kernel tree (.config says which arch), if any. */
-function builtKernel(dir: string): TreeInfo | undefined {
-  let config: string;
-  try {
-    config = readFileSync(join(dir, '.config'), 'utf8');
-  } catch {
-    return undefined;
-  }
-  if (/^CONFIG_UML=y$/m.test(config) && existsSync(join(dir, 'linux')))
-    return { arch: 'um', kernel: join(dir, 'linux') };
-  if (/^CONFIG_RISCV=y$/m.test(config) && existsSync(join(dir, 'arch/riscv/boot/Image')))
-    return { arch: 'riscv', kernel: join(dir, 'arch/riscv/boot/Image') };
-  return undefined;
+/** The built kernel of the workspace's kernel tree (or `make O=` build directory), if any. */
+function builtKernel(dir: string): { kernel: string } | undefined {
+  const kernel = findKernelTree(dir)?.kernel;
+  return kernel ? { kernel } : undefined;
 }
 
 class KwbConfigurationProvider implements vscode.DebugConfigurationProvider {

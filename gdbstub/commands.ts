@@ -1,7 +1,14 @@
 // Table-driven RSP command dispatch, one handler per packet (in the style of QEMU's gdbstub). Handlers see a
 // StubContext (the connection's state and the server's run control) and return the reply payload, or undefined for
 // no reply at all (k). Unknown packets get the empty reply.
-import { Unsupported, type BreakpointType, type StopReason, type Target } from './target.js';
+import {
+  Refused,
+  Unsupported,
+  type BreakpointType,
+  type ResumeAction,
+  type StopReason,
+  type Target,
+} from './target.js';
 import { escapeBinary, fromHex, hexText, parseHexBig, parseHexInt, toHex, type Framed } from './packet.js';
 
 export const KWB_STUB_VERSION = 'kwb gdbstub 0.1.0';
@@ -28,7 +35,7 @@ export interface StubContext {
   /** Enter no-ack mode after the reply to this packet has been sent. */
   startNoAck(): void;
   /** Resume the target (all-stop) and wait for it to stop. */
-  resume(action: { step: boolean; thread?: number; signal?: number }): Promise<StopReason>;
+  resume(action: ResumeAction): Promise<StopReason>;
   /** Breakpoints and watchpoints this client has inserted (removed when it detaches or goes away). */
   breakpoints: Map<string, BreakpointRecord>;
   /** Detach: the server removes breakpoints and lets the target run once the reply is out. */
@@ -195,10 +202,7 @@ async function monitor(ctx: StubContext, command: string): Promise<string> {
 
 // ---- resume ----
 
-async function resumeReply(
-  ctx: StubContext,
-  action: { step: boolean; thread?: number; signal?: number },
-): Promise<Reply> {
+async function resumeReply(ctx: StubContext, action: ResumeAction): Promise<Reply> {
   const stop = await ctx.resume(action);
   // gdb takes the thread that stopped as the general thread from here on (as gdbserver makes it) and reads its
   // registers without another Hg: an Hg from before the stop must not outlive it
@@ -206,11 +210,11 @@ async function resumeReply(
   return stopReply(stop, ctx);
 }
 
-function parseVCont(args: string): { step: boolean; thread?: number; signal?: number } | 'stop' | undefined {
+function parseVCont(args: string): ResumeAction | 'stop' | undefined {
   // args: ";action[:thread];action..."
   const parts = args.split(';').slice(1);
   if (parts.length === 0) return undefined;
-  let chosen: { step: boolean; thread?: number; signal?: number } | undefined;
+  let chosen: ResumeAction | undefined;
   let onlyStop = true;
   for (const part of parts) {
     const [act, tid] = part.split(':');
@@ -218,13 +222,19 @@ function parseVCont(args: string): { step: boolean; thread?: number; signal?: nu
     const thread = tid !== undefined ? parseThread(tid) : undefined;
     if (tid !== undefined && thread === undefined) return undefined;
     const op = act[0];
-    let action: { step: boolean; thread?: number; signal?: number } | undefined;
+    let action: ResumeAction | undefined;
     if (op === 'c' && act.length === 1) action = { step: false };
     else if (op === 's' && act.length === 1) action = { step: true };
     else if (op === 'C' || op === 'S') {
       const sig = parseHexInt(act.slice(1));
       if (sig === undefined || sig > 0xff) return undefined;
       action = { step: op === 'S', signal: sig };
+    } else if (op === 'r') {
+      const range = /^r([0-9a-fA-F]+),([0-9a-fA-F]+)$/.exec(act);
+      const start = range ? parseHexBig(range[1]!) : undefined;
+      const end = range ? parseHexBig(range[2]!) : undefined;
+      if (start === undefined || end === undefined) return undefined;
+      action = { step: true, range: { start, end } };
     } else if (op === 't' && act.length === 1) continue;
     else return undefined;
     onlyStop = false;
@@ -369,7 +379,7 @@ const commands: Command[] = [
   { cmd: 'qSymbol', handler: () => 'OK' },
   {
     cmd: 'vCont?',
-    handler: () => 'vCont;c;C;s;S;t',
+    handler: (ctx) => (ctx.target.rangeStepping ? 'vCont;c;C;s;S;t;r' : 'vCont;c;C;s;S;t'),
   },
   {
     cmd: 'vCont',
@@ -518,8 +528,8 @@ const commands: Command[] = [
       if (ctx.breakpoints.has(key)) return 'OK';
       try {
         if (!(await ctx.target.insertBreakpoint(bp.type, bp.addr, bp.kind))) return '';
-      } catch {
-        return ERR_FAULT;
+      } catch (err) {
+        return err instanceof Refused ? `E.${err.message}` : ERR_FAULT;
       }
       ctx.breakpoints.set(key, bp);
       return 'OK';

@@ -47,9 +47,18 @@ export async function startGdbStub(target: Target, opts: GdbStubOptions): Promis
  *  silently. `onKill` runs after a client killed the target (stop the guest there). */
 export function connectGuestRsp(
   stream: Duplex,
-  opts: { uml: boolean; log?: (line: string) => void; onKill?: () => Promise<void> | void },
+  opts: {
+    uml: boolean;
+    log?: (line: string) => void;
+    onKill?: () => Promise<void> | void;
+    /** The server's write watchpoints never fire on this host: the relay emulates them (see ProxyOptions). */
+    emulateWatchpoints?: boolean;
+    notice?: (line: string) => void;
+  },
 ): Promise<Target> {
   const proxyOpts: ProxyOptions = {
+    emulateWatchpoints: opts.emulateWatchpoints,
+    notice: opts.notice,
     passSignals: opts.uml ? UML_PASS_SIGNALS : [],
     threadName: opts.uml ? 'UML kernel' : 'thread',
     onKill: opts.onKill,

@@ -2,8 +2,10 @@
 // its channel), or any other stub (QEMU's -s). Lean by design: one request in flight, no Nagle, no-ack mode with the
 // server, thread ids passed through, expedited registers passed through to the stop reply.
 import type { Duplex } from 'node:stream';
-import { decodeBody, frame, frameRaw, PacketReader, toHex, fromHex, escapeBinary } from './packet.js';
+import { decodeBody, frame, frameRaw, PacketReader, toHex, fromHex } from './packet.js';
 import { pollFor } from './poll.js';
+import { runWatched, stepHidingSignals, stopRegister, type StepServer } from './stepping.js';
+import { WatchEmulation, type WatchedRange } from './watch-emulation.js';
 import {
   Unsupported,
   type AddressSpace,
@@ -32,6 +34,11 @@ export interface ProxyOptions {
   signalInterrupt?: NodeJS.Signals;
   /** How long to wait for the server's answers during connect (ms). */
   timeoutMs?: number;
+  /** The server's write watchpoints never fire (debug registers that do not trap on this host): serve them here,
+   *  by single-stepping. */
+  emulateWatchpoints?: boolean;
+  /** Told once, when watchpoints are first emulated (it is slow). */
+  notice?: (line: string) => void;
 }
 
 export class RspError extends Error {}
@@ -83,10 +90,6 @@ export class RspClient {
 
   setNoAck(): void {
     this.noAck = true;
-  }
-
-  get closed(): boolean {
-    return this.closedError !== undefined;
   }
 
   /** Send a packet and wait for its reply (skipOutput: skip `O` console packets, for resume). */
@@ -165,6 +168,8 @@ function hexReply(reply: Buffer): Buffer | undefined {
   return data.length * 2 === reply.length ? data : undefined;
 }
 
+const hex2 = (n: number): string => n.toString(16).padStart(2, '0');
+
 function text(b: Buffer): string {
   return b.toString('latin1');
 }
@@ -220,6 +225,8 @@ export function parseStopReply(
 
 export class ProxyTarget implements Target {
   arch: 'riscv64' | 'x86_64' = 'x86_64';
+  /** The server steps ranges (vCont;r): passed through, a line's loop costs one round trip instead of one a step. */
+  rangeStepping = false;
   private xml = new Map<string, string>();
   private stop: StopReason = { kind: 'signal', thread: 1, signal: 5 };
   /** The server's general thread (Hg): after a stop in all-stop mode it is the thread that stopped. */
@@ -233,22 +240,31 @@ export class ProxyTarget implements Target {
   private killed = false;
   /** The inferior's main process id (the thread of the first stop), for signalInterrupt. */
   private mainPid = 0;
+  /** The client's breakpoints in the server (software and hardware, deferred removals carried out), by key. */
+  private readonly clientBreakpoints = new Map<string, bigint>();
+  private readonly watches?: WatchEmulation;
+  /** Registers written since the last stop: its expedited registers are out of date. */
+  private registersWritten = false;
 
   constructor(
     private readonly rsp: RspClient,
     private readonly opts: ProxyOptions = {},
   ) {
     this.alwaysPass = opts.passSignals ?? [];
+    if (opts.emulateWatchpoints) this.watches = new WatchEmulation(opts.notice ?? opts.log ?? (() => {}));
   }
 
   /** Handshake with the server: features, no-ack mode, the initial stop, signals to pass, the target description. */
   async init(): Promise<void> {
-    const supported = text(await this.rsp.request('qSupported:swbreak+;hwbreak+;vContSupported+'));
+    // xmlRegisters=i386 as gdb says it: without it gdbserver on x86 describes only the architecture, no registers,
+    // which gdb makes up for from its built-in layout but other clients (lldb) cannot
+    const supported = text(await this.rsp.request('qSupported:swbreak+;hwbreak+;vContSupported+;xmlRegisters=i386'));
     const size = /PacketSize=([0-9a-fA-F]+)/.exec(supported);
     if (size) this.packetSize = Number.parseInt(size[1]!, 16);
     if (supported.includes('QStartNoAckMode+')) {
       if (text(await this.rsp.request('QStartNoAckMode')) === 'OK') this.rsp.setNoAck();
     }
+    this.rangeStepping = /;r(;|$)/.test(text(await this.rsp.request('vCont?')));
     this.setStop(text(await this.rsp.request('?')), false);
     this.mainPid = this.stop.thread;
     await this.sendPassSignals();
@@ -291,6 +307,7 @@ export class ProxyTarget implements Target {
   private setStop(reply: string, stepping: boolean): StopReason {
     const stop = parseStopReply(reply, { stepping, interrupted: this.interrupted, thread: this.stop.thread });
     this.stop = stop;
+    this.registersWritten = false;
     this.serverG = stop.thread;
     // the inferior is gone: hang up, as gdb would (gdbserver waits for that before it exits)
     if (stop.kind === 'exited') this.rsp.close();
@@ -319,6 +336,7 @@ export class ProxyTarget implements Target {
 
   async writeRegisters(thread: number, data: Uint8Array): Promise<void> {
     await this.selectThread(thread);
+    this.registersWritten = true;
     const reply = text(await this.rsp.request('G' + toHex(data)));
     if (reply === '') throw new Unsupported('G');
     if (reply !== 'OK') throw new RspError(`writing registers: ${reply}`);
@@ -327,12 +345,14 @@ export class ProxyTarget implements Target {
   async readRegister(thread: number, regno: number): Promise<Uint8Array | undefined> {
     await this.selectThread(thread);
     const reply = text(await this.rsp.request('p' + regno.toString(16)));
-    if (reply === '' || isError(reply)) return undefined;
+    if (reply === '') throw new Unsupported('p'); // the client falls back to g, as it would with the server
+    if (isError(reply)) return undefined;
     return fromHex(reply.replace(/x/g, '0'));
   }
 
   async writeRegister(thread: number, regno: number, value: Uint8Array): Promise<void> {
     await this.selectThread(thread);
+    this.registersWritten = true;
     const reply = text(await this.rsp.request(`P${regno.toString(16)}=${toHex(value)}`));
     if (reply === '') throw new Unsupported('P');
     if (reply !== 'OK') throw new RspError(`writing register ${regno}: ${reply || 'unsupported'}`);
@@ -418,14 +438,6 @@ export class ProxyTarget implements Target {
     }
   }
 
-  /** Binary write (X), for servers that prefer it; not used by default. */
-  async writeMemoryBinary(addr: bigint, data: Uint8Array): Promise<void> {
-    this.memCache = [];
-    const head = Buffer.from(`X${addr.toString(16)},${data.length.toString(16)}:`, 'latin1');
-    const reply = text(await this.rsp.request(Buffer.concat([head, escapeBinary(data)])));
-    if (reply !== 'OK') throw new RspError(`cannot write memory at 0x${addr.toString(16)}`);
-  }
-
   private async breakpoint(op: 'Z' | 'z', type: BreakpointType, addr: bigint, kind: number): Promise<boolean> {
     const reply = text(await this.rsp.request(`${op}${type},${addr.toString(16)},${kind.toString(16)}`));
     if (reply === 'OK') return true;
@@ -439,15 +451,29 @@ export class ProxyTarget implements Target {
   private pendingRemoval = new Set<string>();
 
   async insertBreakpoint(type: BreakpointType, addr: bigint, kind: number): Promise<boolean> {
+    if (type >= 2 && this.watches) {
+      await this.watches.insert(type, addr, kind, async () => Buffer.from(await this.readMemory(addr, kind)));
+      return true;
+    }
     const key = `${type},${addr.toString(16)},${kind.toString(16)}`;
     if (this.pendingRemoval.delete(key)) return true;
-    return this.breakpoint('Z', type, addr, kind);
+    const inserted = await this.breakpoint('Z', type, addr, kind);
+    if (inserted && type <= 1) this.clientBreakpoints.set(key, addr);
+    return inserted;
   }
 
   async removeBreakpoint(type: BreakpointType, addr: bigint, kind: number): Promise<boolean> {
+    if (type >= 2 && this.watches) {
+      this.watches.remove(addr, kind);
+      return true;
+    }
+    const key = `${type},${addr.toString(16)},${kind.toString(16)}`;
     // only software breakpoints: hardware ones occupy scarce debug registers a following insertion may need
-    if (type !== 0) return this.breakpoint('z', type, addr, kind);
-    this.pendingRemoval.add(`${type},${addr.toString(16)},${kind.toString(16)}`);
+    if (type !== 0) {
+      this.clientBreakpoints.delete(key);
+      return this.breakpoint('z', type, addr, kind);
+    }
+    this.pendingRemoval.add(key);
     return true;
   }
 
@@ -456,6 +482,7 @@ export class ProxyTarget implements Target {
     if (this.pendingRemoval.size === 0) return;
     const keys = [...this.pendingRemoval];
     this.pendingRemoval.clear();
+    for (const k of keys) this.clientBreakpoints.delete(k);
     const replies = await this.rsp.requestMany(keys.map((k) => `z${k}`));
     replies.forEach((r, i) => {
       const t = text(r);
@@ -463,35 +490,87 @@ export class ProxyTarget implements Target {
     });
   }
 
+  /** The server as stepping.ts drives it: raw steps and continues, breakpoints of the relay's own. */
+  private stepServer(): StepServer {
+    const ownKind = this.arch === 'x86_64' ? 1 : 4;
+    const clientAt = (addr: bigint) => [...this.clientBreakpoints.values()].includes(addr);
+    return {
+      arch: this.arch,
+      guestSignals: this.alwaysPass,
+      step: async (thread, signal, reads, range) => {
+        const tid = thread.toString(16);
+        const packet =
+          signal !== undefined
+            ? `vCont;S${hex2(signal)}:${tid}`
+            : range && this.rangeStepping
+              ? `vCont;r${range.start.toString(16)},${range.end.toString(16)}:${tid}`
+              : `vCont;s:${tid}`;
+        const replies = await this.rsp.requestMany(
+          [packet, ...reads.map((r) => `m${r.addr.toString(16)},${r.len.toString(16)}`)],
+          true,
+        );
+        const stop = this.setStop(text(replies[0]!), true);
+        return { stop, data: reads.map((_, i) => hexReply(replies[i + 1]!)) };
+      },
+      cont: async (thread, signal) => {
+        const packet = signal !== undefined ? `vCont;C${hex2(signal)}:${thread.toString(16)};c` : 'vCont;c';
+        return this.setStop(text(await this.rsp.request(packet, true)), false);
+      },
+      insertOwnBreakpoint: async (addr) => !clientAt(addr) && this.breakpoint('Z', 0, addr, ownKind),
+      removeOwnBreakpoint: async (addr) => void (await this.breakpoint('z', 0, addr, ownKind)),
+      clientBreakpointAt: clientAt,
+      readRegister: (thread, regno) => this.readRegister(thread, regno),
+    };
+  }
+
   async resume(action: ResumeAction): Promise<StopReason> {
     if (this.killed || this.stop.kind === 'exited') return this.stop;
-    const tid = (action.thread && action.thread > 0 ? action.thread : this.stop.thread).toString(16);
-    const sig = action.signal !== undefined ? action.signal.toString(16).padStart(2, '0') : undefined;
-    let packet: string;
-    if (action.step) packet = sig ? `vCont;S${sig}:${tid}` : `vCont;s:${tid}`;
-    else packet = sig ? `vCont;C${sig}:${tid};c` : 'vCont;c';
+    const thread = action.thread && action.thread > 0 ? action.thread : this.stop.thread;
     await this.flushBreakpoints();
     if (!action.step) this.threadCache = undefined; // threads come and go while it runs; a single step keeps them
+    const server = this.stepServer();
+    // where a step starts (see stepHidingSignals): the last stop's pc, read again if the client wrote registers
+    const from = this.registersWritten ? { ...this.stop, expedited: undefined } : this.stop;
+    const startPc = action.step && this.alwaysPass.length > 0 ? await stopRegister(server, from, 'pc') : undefined;
     this.memCache = [];
     const prefetch = action.step ? this.prefetchRequests() : [];
     this.readsSinceStop = [];
     this.resuming = true;
     this.interrupted = false;
     try {
-      if (prefetch.length === 0) return this.setStop(text(await this.rsp.request(packet, true)), action.step);
-      const replies = await this.rsp.requestMany(
-        [packet, ...prefetch.map((r) => `m${r.addr.toString(16)},${r.len.toString(16)}`)],
-        true,
-      );
-      const stop = this.setStop(text(replies[0]!), action.step);
+      if (!action.step) {
+        if (this.watches?.active) return this.settle(await runWatched(server, this.watches, thread, action.signal));
+        return await server.cont(thread, action.signal);
+      }
+      const watched = this.watches?.ranges() ?? [];
+      // watched memory is compared after every instruction: no range steps then
+      const range = this.watches?.active ? undefined : action.range;
+      const reads = [...watched, ...prefetch];
+      const { stop, data } = await stepHidingSignals(server, thread, action.signal, reads, startPc, range);
       prefetch.forEach((r, i) => {
-        const data = hexReply(replies[i + 1]!);
-        if (data && data.length > 0) this.memCache.push({ addr: r.addr, end: r.addr + BigInt(data.length), data });
+        const d = data[watched.length + i];
+        if (d && d.length > 0) this.memCache.push({ addr: r.addr, end: r.addr + BigInt(d.length), data: d });
       });
-      return stop;
+      if (!this.watches?.active || stop.kind === 'exited') return this.settle(stop);
+      // a step writes watched memory as a continue does (and a handler run on the way may have)
+      const now = data.length > 0 ? data : await this.readRanges(watched);
+      const hit = this.watches.changed(now.slice(0, watched.length));
+      return this.settle(hit ? { ...stop, kind: 'watchpoint', signal: 5, watch: 'write', address: hit.addr } : stop);
     } finally {
       this.resuming = false;
     }
+  }
+
+  /** Record the stop resume() reports when it is not the server's last reply as it came. */
+  private settle(stop: StopReason): StopReason {
+    this.stop = stop;
+    return stop;
+  }
+
+  private async readRanges(ranges: WatchedRange[]): Promise<(Buffer | undefined)[]> {
+    if (ranges.length === 0) return [];
+    const replies = await this.rsp.requestMany(ranges.map((r) => `m${r.addr.toString(16)},${r.len.toString(16)}`));
+    return replies.map(hexReply);
   }
 
   interrupt(): void {

@@ -3,7 +3,7 @@
 // goes away without detaching leaves the guest running), stopping it when a client attaches. A second client is
 // refused, unless the first one looks gone (see TAKEOVER) or the second one insists.
 import { isIP, createServer, type Server, type Socket } from 'node:net';
-import { dispatch, PACKET_SIZE, stopReply, type BreakpointRecord, type StubContext } from './commands.js';
+import { dispatch, PACKET_SIZE, type BreakpointRecord, type StubContext } from './commands.js';
 import { frame, PacketReader, type PacketEvent } from './packet.js';
 import { pollFor } from './poll.js';
 
@@ -193,11 +193,18 @@ export class GdbStubServer {
     const session = new ClientSession(this, sock);
     this.client = session;
     this.log(`gdbstub: client connected from ${sock.remoteAddress}:${sock.remotePort}`);
+    session.start();
+    sock.resume();
+  }
+
+  /** A client's first packet: stop the target for it. Not before, so that a connection that never speaks RSP (a
+   *  port probe) leaves the guest exactly as it was. */
+  holdFor(session: ClientSession): Promise<void> {
+    if (this.client !== session) return Promise.resolve();
     this.holds++;
     const ready = this.transition.then(() => this.stopTarget());
     this.transition = ready.finally(() => this.holds--);
-    session.start(this.transition);
-    sock.resume();
+    return this.transition;
   }
 
   /** Whether a new connection replaces the attached client (see TAKEOVER). */
@@ -215,6 +222,10 @@ export class GdbStubServer {
   release(session: ClientSession, why: string): void {
     if (this.client !== session) return;
     this.client = undefined;
+    if (!session.spoke) {
+      this.log(`gdbstub: a connection closed without a packet (${why}); the guest is left as it was`);
+      return;
+    }
     this.log(`gdbstub: client ${why}`);
     this.holds++;
     this.transition = this.transition
@@ -279,6 +290,8 @@ class ClientSession implements StubContext {
   private queue: Queued[] = [];
   private busy = false;
   private ready = false;
+  /** Whether a packet (or ^C) came: only then is the target stopped for this client, and resumed when it goes. */
+  spoke = false;
   private gone = false;
   private lastReply?: Buffer;
   private resuming = false;
@@ -298,7 +311,7 @@ class ClientSession implements StubContext {
     this.reader = new PacketReader((ev) => this.onEvent(ev), { maxRaw: PACKET_SIZE + 64, maxDecoded: 2 * PACKET_SIZE });
   }
 
-  start(ready: Promise<void>): void {
+  start(): void {
     this.sock.on('data', (chunk: Buffer) => {
       this.lastHeard = Date.now();
       this.reader.feed(chunk);
@@ -309,7 +322,13 @@ class ClientSession implements StubContext {
       this.queue = [];
       this.server.release(this, 'disconnected');
     });
-    void ready.then(() => {
+  }
+
+  /** The first packet (or ^C) arrived: the target is stopped for this client, then its packets are served. */
+  private speak(): void {
+    if (this.spoke) return;
+    this.spoke = true;
+    void this.server.holdFor(this).then(() => {
       this.ready = true;
       this.pump();
     });
@@ -353,6 +372,7 @@ class ClientSession implements StubContext {
       case 'packet':
         if (!this.noAck) this.write('+');
         this.queue.push({ kind: 'packet', data: ev.data });
+        this.speak();
         this.pump();
         break;
       case 'bad':
@@ -361,6 +381,7 @@ class ClientSession implements StubContext {
       case 'overflow':
         if (!this.noAck) this.write('+');
         this.queue.push({ kind: 'overflow' });
+        this.speak();
         this.pump();
         break;
       case 'nak':
@@ -368,6 +389,7 @@ class ClientSession implements StubContext {
         break;
       case 'interrupt':
         if (this.resuming) this.server.interrupt();
+        this.speak();
         break;
       case 'ack':
         break;
@@ -443,10 +465,5 @@ class ClientSession implements StubContext {
       this.gone = true;
       this.sock.end();
     };
-  }
-
-  /** For tests/diagnostics. */
-  stopText(stop: StopReason): string {
-    return stopReply(stop, this);
   }
 }

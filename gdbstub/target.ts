@@ -30,6 +30,8 @@ export interface ResumeAction {
   thread?: number;
   /** GDB signal number to deliver on resume (C/S packets), if any. */
   signal?: number;
+  /** With step: go on stepping while the pc stays in [start, end) (vCont;r), where the target offers it. */
+  range?: { start: bigint; end: bigint };
 }
 
 export interface ThreadInfo {
@@ -41,6 +43,8 @@ export interface ThreadInfo {
 
 export interface Target {
   readonly arch: 'riscv64' | 'x86_64';
+  /** Whether resume() honours ResumeAction.range (the stub then offers vCont;r). */
+  readonly rangeStepping?: boolean;
   /** The target description for qXfer:features:read (annex "target.xml" and any it includes); undefined if none. */
   targetXml(annex: string): string | undefined;
   readRegisters(thread: number): Promise<Uint8Array>;
@@ -80,3 +84,7 @@ export interface Target {
 /** Thrown by a Target method for a request it cannot serve at all: the stub answers with the empty reply (so gdb
  *  falls back, e.g. from P to G), not with an error. */
 export class Unsupported extends Error {}
+
+/** Thrown by a Target method for a request it understands but will not serve: the stub answers `E.message`, which
+ *  gdb shows (gdb 14 and later; older ones say the request failed). */
+export class Refused extends Error {}

@@ -1,6 +1,7 @@
 // Bundle kwb with esbuild: the CLI, the VS Code extension and the debug adapter, each one file in dist/.
 import { build } from 'esbuild';
 import { copyFileSync, existsSync } from 'node:fs';
+import { writeLaunchSchema } from './launch-schema.mjs';
 
 const entries = [
   { in: 'cli/main.ts', out: 'cli', banner: '#!/usr/bin/env node' },
@@ -25,5 +26,8 @@ await Promise.all(
   ),
 );
 
-// kwb compiles this C helper on the user's machine (engine/uml/shim.ts); it ships beside the bundle
-copyFileSync('engine/uml/xstate-shim.c', 'dist/xstate-shim.c');
+// kwb compiles these C helpers on the user's machine (engine/uml/cc.ts); they ship beside the bundle
+for (const helper of ['xstate-shim.c', 'hw-watch-probe.c']) copyFileSync(`engine/uml/${helper}`, `dist/${helper}`);
+
+// the launch.json schema VS Code reads from package.json is generated from kwb's boot option table
+if (await writeLaunchSchema()) console.log('package.json: launch.json schema updated from engine/options.ts');

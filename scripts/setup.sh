@@ -11,8 +11,8 @@ packages=(
   # the rv64 engine: cross compilers for test programs and kernels, QEMU and OpenSBI as references
   gcc-riscv64-linux-gnu gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf binutils-riscv64-unknown-elf
   qemu-system-misc qemu-system-data opensbi device-tree-compiler
-  # terminal tests
-  tmux
+  # tests: terminals, and lldb as a second RSP client
+  tmux lldb
 )
 "$(dirname "$0")/apt-install.sh" setup "${packages[@]}"
 echo "setup: host tools ready" >&2

@@ -1,5 +1,6 @@
 // From one guest run to a git-bisect verdict: good, bad or skip, with the reason. The sources, in order: a run
-// that could not happen (skip), the kernel's own complaints on the console (panic, oops, BUG, optionally WARN),
+// that could not happen (skip), the kernel's own complaints on its console (panic, oops, BUG, optionally WARN; never
+// the command's output),
 // a timeout, KTAP results when asked for, and the command's exit status.
 import type { GuestResult } from '../results.js';
 import { failures, parseKtap } from './ktap.js';
@@ -26,11 +27,20 @@ const KERNEL_COMPLAINTS: [RegExp, string][] = [
 ];
 const WARNING = /^(?:\[[\s\d.]+\]\s*)?(WARNING: .*)$/m;
 
-export function judgeRun(result: GuestResult, console: string, rules: VerdictRules): RunVerdict {
+/** What a run printed: the kernel's console, and the command's own stdout (where a test prints KTAP). */
+export interface RunOutput {
+  console: string;
+  command: string;
+}
+
+export function judgeRun(result: GuestResult, output: RunOutput, rules: VerdictRules): RunVerdict {
+  const { console } = output;
   if (result.kind === 'failed-to-start')
     return { verdict: 'skip', reason: `could not test: ${result.detail ?? 'the guest did not start'}` };
   if (result.kind === 'killed') return { verdict: 'skip', reason: `interrupted: ${result.detail ?? ''}` };
   if (result.kind === 'panic') return { verdict: 'bad', reason: result.detail ?? 'kernel panic' };
+  if (result.kind === 'died')
+    return { verdict: 'bad', reason: result.detail ?? 'the guest died while the command ran' };
   for (const [pattern, what] of KERNEL_COMPLAINTS) {
     const m = pattern.exec(console);
     if (m) return { verdict: 'bad', reason: `kernel ${what}: ${m[1]!.trim()}` };
@@ -41,7 +51,9 @@ export function judgeRun(result: GuestResult, console: string, rules: VerdictRul
   }
   if (result.kind === 'timeout') return { verdict: 'bad', reason: 'timeout: the guest hung or took too long' };
   if (rules.ktap) {
-    const report = parseKtap(console);
+    // KUnit prints its KTAP on the kernel console, kselftests on the command's stdout
+    const fromConsole = parseKtap(console);
+    const report = fromConsole.found ? fromConsole : parseKtap(output.command);
     if (!report.found)
       return {
         verdict: 'skip',

@@ -64,7 +64,7 @@ function placeBusybox(dest: string): void {
 export function writeKwbDir(kwbDir: string, config: InitConfig): void {
   mkdirSync(join(kwbDir, 'bin'), { recursive: true });
   placeBusybox(join(kwbDir, 'bin', 'busybox'));
-  for (const applet of ['sh', 'mount', 'mkdir', 'poweroff', 'setsid', 'cttyhack', 'sync']) {
+  for (const applet of ['sh', 'mount', 'mkdir', 'mknod', 'stty', 'poweroff', 'setsid', 'cttyhack', 'sync']) {
     symlinkSync('busybox', join(kwbDir, 'bin', applet));
   }
   writeFileSync(join(kwbDir, 'init'), INIT_SCRIPT.replace('#!/bin/sh', '#!/kwb/bin/sh'));

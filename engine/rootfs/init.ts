@@ -11,6 +11,8 @@ export function shellQuote(word: string): string {
 export const INIT_SCRIPT = `#!/bin/sh
 # kwb's guest init. $KWB is the directory holding this script, its config and busybox.
 KWB=\${KWB:-/kwb}
+# tell the host kwb's init runs: a root that could not get this far cannot test anything
+: > "$KWB/started"
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$KWB/bin HOME=/root TERM=\${TERM:-linux}
 # every command is a fork+exec under the guest kernel: keep them few, use shell builtins where possible
 mount -t proc proc /proc
@@ -24,11 +26,15 @@ share() { mkdir -p "$2" && mount -t hostfs hostfs "$2" -o "$1" || echo "kwb: can
 # the first boot of a kernel: keep its kernel log, from which the host learns the delay-loop calibration (see lpj.ts)
 [ -n "$learn_lpj" ] && "$KWB/bin/busybox" dmesg > "$KWB/kmsg"
 if [ $# -gt 0 ]; then
+  # the command's stdin and stdout are tty1 and its stderr tty2, host channels of their own: the kernel console
+  # (this script's output) never mixes with them
+  for n in 1 2; do [ -c /dev/tty$n ] || mknod /dev/tty$n c 4 $n; done
   # the command's output should reach the host as it wrote it: no CR added, no echo of forwarded input
-  stty -echo -onlcr 2>/dev/null
-  # tell the host the command starts now (console input sent earlier would be lost before the tty is set up)
+  stty -echo -onlcr < /dev/tty1 2>/dev/null
+  stty -onlcr < /dev/tty2 2>/dev/null
+  # tell the host the command starts now (input sent earlier would be echoed or lost before the tty is set up)
   : > "$KWB/running"
-  "$@"
+  "$@" < /dev/tty1 > /dev/tty1 2> /dev/tty2
   status=$?
 else
   echo "kwb: guest shell; 'poweroff' (or Ctrl-D) ends the guest"

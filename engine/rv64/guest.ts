@@ -5,6 +5,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { PassThrough, Writable } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { kernelLogParams, type BootOptions, type Guest } from '../guest.js';
+import type { KernelInfo } from '../kernel.js';
 import { PanicWatch } from '../panic.js';
 import { ExitCode, KwbError, type GuestResult } from '../results.js';
 import type { Target } from '../../gdbstub/target.js';
@@ -48,6 +49,7 @@ export class Rv64Guest implements Guest, MachineControl {
   private target: Rv64Target | undefined;
 
   constructor(
+    readonly kernel: KernelInfo,
     readonly machine: Machine,
     private readonly opts: BootOptions,
     private readonly realtimeIdle: boolean,
@@ -231,7 +233,7 @@ function readInput(path: string, what: string): Uint8Array {
   return readFileSync(path);
 }
 
-export async function startRv64(opts: BootOptions): Promise<Rv64Guest> {
+export async function startRv64(opts: BootOptions, info: KernelInfo): Promise<Rv64Guest> {
   if (opts.rootfs || opts.share?.length) {
     throw new KwbError('the rv64 engine has no host filesystem: use --initrd FILE (a cpio archive) or --disk IMG');
   }
@@ -267,6 +269,6 @@ export async function startRv64(opts: BootOptions): Promise<Rv64Guest> {
   } catch (err) {
     throw new KwbError((err as Error).message, ExitCode.couldNotTest);
   }
-  sink.guest = new Rv64Guest(machine, opts, opts.console === 'terminal');
+  sink.guest = new Rv64Guest(info, machine, opts, opts.console === 'terminal');
   return sink.guest;
 }

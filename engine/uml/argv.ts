@@ -18,8 +18,11 @@ export interface UmlArgvOptions {
   /** Host directory holding kwb's init for a user root (mounted at /dev/.kwb in the guest); none: the root's own init. */
   kwbDir?: string;
   kernelLog: KernelLog;
-  /** Console file descriptors in the UML process (input, output). */
+  /** Console file descriptors in the UML process (input, output): the kernel's console, /dev/console. */
   consoleFds: [number, number];
+  /** With a command: the lines kwb's init gives it, apart from the kernel console. io: tty1 (its stdin and
+   *  stdout); stderr: tty2 (its input fd is never written). */
+  commandFds?: { io: [number, number]; stderr: [number, number] };
   append: string[];
 }
 
@@ -60,7 +63,10 @@ export function umlArgv(o: UmlArgvOptions): string[] {
   }
   // quiet also silences UML's own host-side start-up notes
   params.push(...kernelLogParams(o.kernelLog));
-  params.push('con=null', `con0=fd:${o.consoleFds[0]},fd:${o.consoleFds[1]}`, ...o.append);
+  const line = (n: number, [input, output]: [number, number]) => `con${n}=fd:${input},fd:${output}`;
+  params.push('con=null', line(0, o.consoleFds));
+  if (o.commandFds) params.push(line(1, o.commandFds.io), line(2, o.commandFds.stderr));
+  params.push(...o.append);
   // everything after `--` is passed to init, so it comes last
   return initArgs.length ? [...params, '--', ...initArgs] : params;
 }

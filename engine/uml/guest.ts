@@ -5,6 +5,7 @@ import { accessSync, constants, existsSync, readFileSync, statSync, watch } from
 import { dirname, join, resolve } from 'node:path';
 import { Duplex, PassThrough, type Readable, type Writable } from 'node:stream';
 import type { BootOptions, Guest } from '../guest.js';
+import type { KernelInfo } from '../kernel.js';
 import { adoptGroup, groupAlive, killGroup, makeTempDir, releaseGroup, removeTempDir, spawnGroup } from '../host.js';
 import { ExitCode, KwbError, type GuestResult } from '../results.js';
 import { buildHostRoot, writeKwbDir } from '../rootfs/hostroot.js';
@@ -14,11 +15,13 @@ import { xstateShim } from './shim.js';
 import { PanicWatch } from '../panic.js';
 
 let guestCounter = 0;
+/** The UML process's file descriptors: 0-2 its stdio (under gdbserver: the RSP pipe and gdbserver's stderr), then
+ *  the kernel console's line and, with a command, the command's lines (argv.ts: commandFds). */
+const FD = { consoleIn: 3, consoleOut: 4, commandIn: 5, commandOut: 6, commandErrIn: 7, commandErrOut: 8 } as const;
+/** The kernel's words for init (the first process) failing or ending. */
+const INIT_DIED = /Attempted to kill init|No working init found|Requested init \S+ failed/;
+const ROOT_NEEDS = 'kwb starts it with /bin/sh and mount -t hostfs from that root';
 const STOP_GRACE_MS = 3000;
-
-export interface UmlStartInfo {
-  dynamic: boolean;
-}
 
 function checkReadable(path: string, what: string): string {
   const abs = resolve(path);
@@ -74,25 +77,45 @@ export class UmlGuest implements Guest {
   /** Under gdbserver: the kernel's own process group. */
   private kernelGroup?: number;
   readonly commandStarted?: Promise<void>;
+  readonly command?: { stdin: Writable; stdout: PassThrough; stderr: PassThrough };
 
   constructor(
+    readonly kernel: KernelInfo,
     private readonly child: ChildProcess & { pid: number },
     private readonly tmp: string,
-    private readonly statusFile: string | undefined,
+    /** kwb's init directory on the host when it runs a command: its markers say how far the guest got. */
+    private readonly initDir: string | undefined,
     private readonly underGdbserver: boolean,
     opts: BootOptions,
     private readonly lpj?: { learner: LpjLearner; kmsg?: string },
   ) {
-    const stdio = child.stdio;
-    const consoleIn = (underGdbserver ? stdio[3] : stdio[0]) as Writable;
-    const consoleOut = (underGdbserver ? stdio[4] : stdio[1]) as Readable;
+    const stdio: readonly unknown[] = child.stdio;
+    const consoleIn = stdio[FD.consoleIn] as Writable;
+    const consoleOut = stdio[FD.consoleOut] as Readable;
     this.input = consoleIn;
     consoleIn.on('error', () => {}); // the guest may be gone while input is still arriving
-    consoleOut.on('data', (chunk: Buffer) => {
+    const kernelSays = (chunk: Buffer) => {
       this.panic.feed(chunk);
       lpj?.learner.feed(chunk.toString('latin1'));
       this.output.write(chunk);
-    });
+    };
+    consoleOut.on('data', kernelSays);
+    // UML's own host-side notes (its stdout) belong with the kernel's console, not with the command's output
+    if (!underGdbserver) (stdio[1] as Readable).on('data', kernelSays);
+    const ours: Readable[] = [consoleOut];
+    if (initDir) {
+      const stdin = stdio[FD.commandIn] as Writable;
+      stdin.on('error', () => {});
+      // read the pipes at once, as the console is read, so that a reader that ignores them never stalls the guest
+      const relay = (fd: number) => {
+        const pipe = stdio[fd] as Readable;
+        const out = new PassThrough();
+        pipe.on('data', (chunk: Buffer) => out.write(chunk));
+        ours.push(pipe);
+        return out;
+      };
+      this.command = { stdin, stdout: relay(FD.commandOut), stderr: relay(FD.commandErrOut) };
+    }
     const hostErr = child.stderr!;
     let stderrTail = '';
     hostErr.on('data', (chunk: Buffer) => {
@@ -115,13 +138,13 @@ export class UmlGuest implements Guest {
       this.panic.feed(chunk);
       this.output.write(chunk);
     });
-    if (statusFile) this.commandStarted = appears(join(dirname(statusFile), 'running'), child);
+    if (initDir) this.commandStarted = appears(join(initDir, 'running'), child);
     if (underGdbserver) this.rsp = Duplex.from({ readable: stdio[1] as Readable, writable: stdio[0] as Writable });
     if (opts.timeoutSec && opts.timeoutSec > 0) {
       this.timer = setTimeout(() => void this.stop('timeout'), opts.timeoutSec * 1000);
     }
     const streamsClosed = Promise.all(
-      [consoleOut, hostErr].map(
+      [...ours, hostErr].map(
         (s) => new Promise<void>((r) => (s.readableEnded || s.destroyed ? r() : s.once('close', () => r()))),
       ),
     );
@@ -136,6 +159,8 @@ export class UmlGuest implements Guest {
           this.lpj?.learner.save(this.lpj.kmsg);
           removeTempDir(this.tmp);
           this.output.end();
+          this.command?.stdout.end();
+          this.command?.stderr.end();
           resolveDone(result);
         });
       });
@@ -144,14 +169,28 @@ export class UmlGuest implements Guest {
 
   private decide(): GuestResult {
     if (this.stopping) return this.stopping;
-    if (this.statusFile && existsSync(this.statusFile)) {
-      const code = Number.parseInt(readFileSync(this.statusFile, 'utf8').trim(), 10);
+    const marker = (name: string) => !!this.initDir && existsSync(join(this.initDir, name));
+    if (this.initDir && marker('status')) {
+      const code = Number.parseInt(readFileSync(join(this.initDir, 'status'), 'utf8').trim(), 10);
       if (Number.isInteger(code)) return { kind: 'exited', code };
     }
     const exit = this.hostExit;
-    if (this.panic.message) return { kind: 'panic', detail: this.panic.message };
+    const panic = this.panic.message;
+    if (panic && this.initDir && !marker('started') && INIT_DIED.test(panic)) {
+      // the root's own /bin/sh could not start kwb's init: this root cannot run a test, whatever the kernel
+      return { kind: 'failed-to-start', detail: `the root cannot start kwb's init (${ROOT_NEEDS}): ${panic}` };
+    }
+    if (panic) return { kind: 'panic', detail: panic };
+    if (marker('running')) {
+      const how = !exit
+        ? 'gdbserver ended'
+        : exit.signal
+          ? `the UML kernel died by ${exit.signal}`
+          : `UML exit status ${exit.code ?? '?'}`;
+      return { kind: 'died', detail: `the guest ended while the command ran, before it finished (${how})` };
+    }
     if (exit?.signal) return { kind: 'panic', detail: `the UML kernel died by ${exit.signal}` };
-    if (this.statusFile) {
+    if (this.initDir) {
       // kwb's init was to run a command but never reported: the guest did not get that far
       return {
         kind: 'failed-to-start',
@@ -196,7 +235,7 @@ export class UmlGuest implements Guest {
   }
 }
 
-export async function startUml(opts: BootOptions, info: UmlStartInfo): Promise<UmlGuest> {
+export async function startUml(opts: BootOptions, info: KernelInfo): Promise<UmlGuest> {
   const kernel = checkReadable(opts.kernel, 'kernel');
   const rootChoices = [opts.initrd, opts.rootfs, opts.disk].filter((x) => x !== undefined);
   if (rootChoices.length > 1) throw new KwbError('choose one of --initrd, --rootfs and --disk');
@@ -246,6 +285,7 @@ export async function startUml(opts: BootOptions, info: UmlStartInfo): Promise<U
       kwbDir = join(tmp, 'kwb');
       writeKwbDir(kwbDir, initConfig);
     }
+    const runsCommand = !!kwbDir && !!opts.command?.length;
     const argv = umlArgv({
       umid,
       umlDir: tmp,
@@ -253,7 +293,10 @@ export async function startUml(opts: BootOptions, info: UmlStartInfo): Promise<U
       root,
       kwbDir: root.kind === 'kwb' ? undefined : kwbDir,
       kernelLog,
-      consoleFds: debug ? [3, 4] : [0, 1],
+      consoleFds: [FD.consoleIn, FD.consoleOut],
+      commandFds: runsCommand
+        ? { io: [FD.commandIn, FD.commandOut], stderr: [FD.commandErrIn, FD.commandErrOut] }
+        : undefined,
       append: lpj ? [`lpj=${lpj}`, ...append] : append,
     });
     const env: NodeJS.ProcessEnv = { ...process.env, TERM: process.env.TERM || 'linux' };
@@ -267,16 +310,24 @@ export async function startUml(opts: BootOptions, info: UmlStartInfo): Promise<U
     const child = spawnGroup('/bin/sh', [...launcher, ...command], {
       cwd: tmp,
       env,
-      stdio: debug ? ['pipe', 'pipe', 'pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'],
+      // fd 0 is gdbserver's RSP input, or unused; the command's four fds only when there is one
+      stdio: [debug ? 'pipe' : 'ignore', ...Array<'pipe'>(runsCommand ? 8 : 4).fill('pipe')],
     });
     const spawnError = await new Promise<Error | undefined>((r) => {
       child.once('spawn', () => r(undefined));
       child.once('error', (err) => r(err));
     });
     if (spawnError) throw new KwbError(`cannot start the UML kernel: ${spawnError.message}`, ExitCode.couldNotTest);
-    const statusFile = kwbDir && opts.command?.length ? join(kwbDir, 'status') : undefined;
     const kmsg = kwbDir && initConfig.learnLpj ? join(kwbDir, 'kmsg') : undefined;
-    return new UmlGuest(child, tmp, statusFile, debug, opts, learner && { learner, kmsg });
+    return new UmlGuest(
+      info,
+      child,
+      tmp,
+      opts.command?.length ? kwbDir : undefined,
+      debug,
+      opts,
+      learner && { learner, kmsg },
+    );
   } catch (err) {
     removeTempDir(tmp);
     throw err;

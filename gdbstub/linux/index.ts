@@ -2,14 +2,17 @@
 // ps/dmesg/lsmod monitor commands. Anything missing (no debug info, no gdb, an unknown layout) leaves the target as
 // it was, with one warning.
 import type { Target } from '../target.js';
+import type { LinuxArch } from './arch/types.js';
 import { riscv64Arch } from './arch/riscv64.js';
 import { umlArch } from './arch/uml.js';
-import { COMMON_QUERIES, loadOffsets } from './offsets.js';
-import { registerLayout } from './registers.js';
+import { DeferredLinuxTarget } from './deferred.js';
+import { COMMON_QUERIES, loadOffsets, type Offsets } from './offsets.js';
+import { registerLayout, type RegisterLayout } from './registers.js';
 import { TASK_QUERIES_REQUIRED } from './tasks.js';
 import { LinuxTarget } from './target.js';
 
 export { LinuxTarget, CPU_THREAD_ID, IDLE_THREAD_ID } from './target.js';
+export { DeferredLinuxTarget } from './deferred.js';
 export { loadOffsets, Offsets } from './offsets.js';
 
 /** The Linux arch for an inner target: x86_64 targets kwb serves are UML kernels. */
@@ -17,23 +20,59 @@ export function linuxArchFor(arch: Target['arch']) {
   return arch === 'x86_64' ? umlArch : riscv64Arch;
 }
 
+/** What the kernel-aware layer needs besides the inner target: learnt once per kernel build. */
+export interface LinuxKnowledge {
+  arch: LinuxArch;
+  layout: RegisterLayout;
+  offsets: Offsets;
+}
+
+/** Learn what `inner` needs to be made kernel-aware with the symbols of `vmlinux` (gdb reads its debug info on the
+ *  first run for a build: seconds; cached by build-id after that). Throws, saying why, when it cannot be. */
+export async function learnLinux(inner: Target, vmlinux: string): Promise<LinuxKnowledge> {
+  const arch = linuxArchFor(inner.arch);
+  const layout = registerLayout((annex) => inner.targetXml(annex));
+  if (!layout) throw new Error('the target describes no registers');
+  const offsets = await loadOffsets(vmlinux, { ...COMMON_QUERIES, ...arch.queries });
+  const missing = [...TASK_QUERIES_REQUIRED, ...arch.required].filter((k) => !offsets.has(k));
+  if (missing.length)
+    throw new Error(`its debug info lacks ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', ...' : ''}`);
+  return { arch, layout, offsets };
+}
+
+/** The kernel-aware target over a stopped `inner` (it looks at the CPU once to name the thread of the stop). */
+export async function linuxTarget(inner: Target, known: LinuxKnowledge): Promise<LinuxTarget> {
+  const target = new LinuxTarget(inner, known.offsets, known.arch, known.layout);
+  await target.init();
+  return target;
+}
+
+function awarenessOff(vmlinux: string, err: unknown): string {
+  const why = err instanceof Error ? err.message : String(err);
+  return `kernel awareness is off (${vmlinux}: ${why}); gdb sees the plain CPU`;
+}
+
 /** `inner` made kernel-aware with the symbols of `vmlinux`, or `inner` itself (after `warn`) when that fails. */
 export async function linuxAware(inner: Target, vmlinux: string, warn: (message: string) => void): Promise<Target> {
   try {
-    const arch = linuxArchFor(inner.arch);
-    const layout = registerLayout((annex) => inner.targetXml(annex));
-    if (!layout) throw new Error('the target describes no registers');
-    const offsets = await loadOffsets(vmlinux, { ...COMMON_QUERIES, ...arch.queries });
-    const missing = [...TASK_QUERIES_REQUIRED, ...arch.required].filter((k) => !offsets.has(k));
-    if (missing.length)
-      throw new Error(`its debug info lacks ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', ...' : ''}`);
-    const target = new LinuxTarget(inner, offsets, arch, layout);
-    await target.init();
-    return target;
+    return await linuxTarget(inner, await learnLinux(inner, vmlinux));
   } catch (err) {
-    warn(
-      `kernel awareness is off (${vmlinux}: ${err instanceof Error ? err.message : String(err)}); gdb sees the plain CPU`,
-    );
+    warn(awarenessOff(vmlinux, err));
     return inner;
   }
+}
+
+/** `inner` served at once, made kernel-aware when what that needs has been learnt (in the background, starting now):
+ *  a client never waits for gdb reading the debug info. `warn` is told once if it cannot be. */
+export function linuxAwareWhenReady(
+  inner: Target,
+  vmlinux: string,
+  warn: (message: string) => void,
+): DeferredLinuxTarget {
+  const off = (err: unknown) => warn(awarenessOff(vmlinux, err));
+  const upgrade = learnLinux(inner, vmlinux).then(
+    (known) => () => linuxTarget(inner, known),
+    (err: unknown) => void off(err),
+  );
+  return new DeferredLinuxTarget(inner, upgrade, off);
 }

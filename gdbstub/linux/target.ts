@@ -61,6 +61,9 @@ const STACK_PREFETCH = { below: 128n, size: 768 };
 /** pid_max can be at most 4M (PID_MAX_LIMIT): a larger pid is not a task. */
 const PID_MAX_LIMIT = 0x400000;
 
+/** The monitor commands kernel awareness adds (their first words). */
+export const LINUX_MONITOR_COMMANDS = ['ps', 'dmesg', 'lsmod', 'threads'];
+
 export const LINUX_MONITOR_HELP = [
   "  ps                   the kernel's tasks: pid, state, comm",
   '  dmesg                the kernel log, read from the printk ring buffer',
@@ -74,6 +77,7 @@ export function threadIdOf(task: Task): number {
 
 export class LinuxTarget implements Target {
   readonly arch: 'riscv64' | 'x86_64';
+  readonly rangeStepping?: boolean;
   private mode: 'tasks' | 'cpu' = 'tasks';
   private cpu?: CpuState;
   private learningCpu?: Promise<CpuState>;
@@ -93,6 +97,7 @@ export class LinuxTarget implements Target {
     private readonly layout: RegisterLayout,
   ) {
     this.arch = inner.arch;
+    this.rangeStepping = inner.rangeStepping;
     this.stop = inner.lastStop();
     this.walker = new TaskWalker(offsets, archInfo.switchContext(offsets), this.readGuest);
     // only when the inner target has it: the stub advertises QPassSignals by its presence

@@ -115,7 +115,9 @@ export async function bootDebugUml(
   })) as DebugUml['guest'];
   t.after(() => guest.stop());
   let output = '';
-  guest.output.on('data', (d: Buffer) => (output += d.toString()));
+  // the kernel console and the command's own output, as they come
+  for (const stream of [guest.output, guest.command?.stdout])
+    stream?.on('data', (d: Buffer) => (output += d.toString()));
   // the same call the CLI makes (kwb boot --gdb)
   const stub = await serveGuest(guest, { port: 0, waitGdb: opts.waitGdb, log: opts.log });
   t.after(() => stub.close());

@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { freePort } from '../../extension/adapter/launch.js';
+import { recordEventOrder } from '../helpers/dap.js';
 import { buildProgram, hasQemu, hasToolchain } from '../rv64/build.js';
 
 const ADAPTER = join(__dirname, '..', '..', 'dist', 'debugAdapter.js');
@@ -54,6 +55,7 @@ describe(
 
     it('attaches, breaks in a function, reads variables and registers, steps', async () => {
       await dc.initializeRequest({ adapterID: 'kwb', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path' });
+      const order = recordEventOrder(dc);
       const initialized = dc.waitForEvent('initialized');
       await dc.attachRequest({
         target: `127.0.0.1:${port}`,
@@ -64,8 +66,10 @@ describe(
       const bp = await dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'add', condition: 'b == 3' }] });
       assert.equal(bp.body.breakpoints[0]!.verified, true);
       const entry = dc.waitForEvent('stopped');
-      await dc.configurationDoneRequest();
-      assert.equal(((await entry) as DebugProtocol.StoppedEvent).body.reason, 'entry');
+      await order.configurationDone();
+      await entry;
+      // the stop gdb finds the target in shows once, as the entry, after configurationDone
+      assert.deepEqual(order.events, ['initialized', 'configurationDone', 'stopped entry']);
 
       await dc.continueRequest({ threadId: 1 });
       const hit = (await dc.waitForEvent('stopped')) as DebugProtocol.StoppedEvent;

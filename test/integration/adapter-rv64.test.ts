@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
+import { recordEventOrder } from '../helpers/dap';
 import { FIXTURE_TIMEOUT_MS } from '../helpers/fixtures';
 import { INIT_MARKER, rv64Fixture, rv64QemuSkipReason } from '../helpers/rv64';
 
@@ -32,14 +33,16 @@ describe('debug adapter on the rv64 engine', { skip, timeout: FIXTURE_TIMEOUT_MS
     await dc.start();
     dc.on('output', (e: DebugProtocol.OutputEvent) => outputs.push(e.body.output));
     await dc.initializeRequest({ adapterID: 'kwb', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path' });
+    const order = recordEventOrder(dc);
     const initialized = dc.waitForEvent('initialized');
     await dc.launchRequest({ kernel: image, initrd: initramfs } as DebugProtocol.LaunchRequestArguments);
     await initialized;
     const bp = await dc.setBreakpointsRequest({ source: { path: mainc }, breakpoints: [{ line }] });
     assert.equal(bp.body.breakpoints[0]!.verified, true);
-    await dc.configurationDoneRequest();
+    await order.configurationDone();
     const stopped = (await dc.waitForEvent('stopped')) as DebugProtocol.StoppedEvent;
-    assert.equal(stopped.body.reason, 'breakpoint');
+    // the guest held at its first instruction until gdb came is not a stop; the breakpoint stops every hart
+    assert.deepEqual(order.events, ['initialized', 'configurationDone', 'stopped breakpoint']);
     const st = await dc.stackTraceRequest({ threadId: stopped.body.threadId! });
     const top = st.body.stackFrames[0]!;
     assert.equal(top.name, 'start_kernel');

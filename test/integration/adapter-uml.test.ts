@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
+import { recordEventOrder } from '../helpers/dap.js';
 import { FIXTURE_TIMEOUT_MS, fixtureTree } from '../helpers/fixtures.js';
 
 const ADAPTER = join(__dirname, '..', '..', 'dist', 'debugAdapter.js');
@@ -54,6 +55,7 @@ describe('debug adapter on UML', { timeout: FIXTURE_TIMEOUT_MS }, () => {
   it('launches, stops in the syscall handler the guest command runs, and inspects it', async (t) => {
     const t0 = Date.now();
     await dc.initializeRequest({ adapterID: 'kwb', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path' });
+    const order = recordEventOrder(dc);
     // the guest calls uname once a second, forever
     const initialized = dc.waitForEvent('initialized');
     await dc.launchRequest({
@@ -67,7 +69,7 @@ describe('debug adapter on UML', { timeout: FIXTURE_TIMEOUT_MS }, () => {
       breakpoints: [{ line, logMessage: 'uname from the guest: {utsname()->sysname}' }],
     });
     assert.equal(log.body.breakpoints[0]!.verified, true);
-    await dc.configurationDoneRequest();
+    await order.configurationDone();
     while (!outputs.some((o) => /uname from the guest: "Linux"/.test(o))) await new Promise((r) => setTimeout(r, 100));
 
     // a breakpoint set while the guest runs, with a condition that holds and a hit count
@@ -79,6 +81,8 @@ describe('debug adapter on UML', { timeout: FIXTURE_TIMEOUT_MS }, () => {
     assert.equal(bp.body.breakpoints[0]!.line, line);
     const { thread, frames } = await stoppedAt('breakpoint');
     t.diagnostic(`launch to first breakpoint: ${Date.now() - t0} ms`);
+    // no stop before VS Code has configured the session (the guest waits for gdb at ld.so's _start: not a stop)
+    assert.deepEqual(order.events, ['initialized', 'configurationDone', 'stopped breakpoint']);
     assert.equal(frames[0]!.name, '__do_sys_newuname');
     assert.equal(frames[0]!.line, line);
     assert.equal(frames[0]!.source?.path, sysc);
@@ -187,6 +191,12 @@ describe('debug adapter on UML', { timeout: FIXTURE_TIMEOUT_MS }, () => {
     await dc.customRequest('restart', {});
     const again = await stoppedAt('breakpoint');
     assert.equal(again.frames[0]!.line, line);
+
+    // gdb runs all-stop: every stop says so, so that VS Code shows no task as running
+    assert.deepEqual(
+      order.events.filter((e) => e.endsWith('(some threads)')),
+      [],
+    );
 
     // terminate: nothing is left
     await dc.terminateRequest();

@@ -139,3 +139,47 @@ describe('gdbstub robustness on UML', { timeout: 300_000 }, () => {
     assert.doesNotMatch(u.output(), /Kernel panic/);
   });
 });
+
+// Issue 14 D2: a step could stop on one of UML's own signals; the stop reached the client and, once it detached or
+// hung up, the signal was never delivered: the guest froze for good. Each case ends with the guest finishing its
+// command, which needs every timer signal.
+describe("gdbstub on UML: stepping never shows or loses UML's own signals", { timeout: 300_000 }, () => {
+  /** The guest's result; a failure if it has not finished within 60 s (a frozen guest never does). */
+  const finished = (u: Awaited<ReturnType<typeof bootDebugUml>>) =>
+    Promise.race([
+      u.guest.wait(),
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error('the guest did not finish its command within 60 s')), 60_000).unref(),
+      ),
+    ]);
+  const command = ['sh', '-c', 'i=0; while [ $i -lt 20 ]; do sleep 0.1; i=$((i+1)); done; echo done-ticking; exit 3'];
+
+  it('stepi 3000 with `handle SIGALRM stop print`, then detach: no signal seen, the guest finishes', async (t) => {
+    const u = await bootDebugUml(t, { waitGdb: false, command });
+    await until(() => u.stub.running, 30_000);
+    const r = await runGdb(
+      u.vmlinux,
+      ['handle SIGALRM stop print', `target remote 127.0.0.1:${u.stub.port}`, 'stepi 3000', 'p $pc', 'detach'],
+      { t, timeoutMs: 200_000 },
+    );
+    assert.match(r.out, /\$1 = /, r.out + r.err);
+    assert.doesNotMatch(r.out + r.err, /received signal|SIGALRM/);
+    assert.match(r.out, /\[Inferior 1 \(Remote target\) detached\]/);
+    assert.deepEqual(await finished(u), { kind: 'exited', code: 3 });
+    assert.match(u.output(), /done-ticking/);
+  });
+
+  it('a raw client steps twice and hangs up: the guest finishes', async (t) => {
+    const u = await bootDebugUml(t, { waitGdb: false, command });
+    await until(() => u.stub.running, 30_000);
+    const c = await RawClient.connect(u.stub.port);
+    t.after(() => c.close());
+    assert.match(await c.request('?', 30_000), /^T/);
+    for (let i = 0; i < 2; i++) {
+      await new Promise((r) => setTimeout(r, 50)); // UML's timer signal comes due meanwhile
+      assert.match(await c.request('s', 30_000), /^T05/);
+    }
+    c.close();
+    assert.deepEqual(await finished(u), { kind: 'exited', code: 3 });
+  });
+});

@@ -43,7 +43,9 @@ async function bootAware(t: TestContext, command: string[], waitGdb = false) {
   });
   t.after(() => guest.stop());
   let output = '';
-  guest.output.on('data', (d: Buffer) => (output += d.toString()));
+  // the kernel console and the command's own output, as they come
+  for (const stream of [guest.output, guest.command?.stdout])
+    stream?.on('data', (d: Buffer) => (output += d.toString()));
   const warnings: string[] = [];
   const stub = await serveGuest(guest, { port: 0, waitGdb, vmlinux: kernel, log: (l) => warnings.push(l) });
   t.after(() => stub.close());

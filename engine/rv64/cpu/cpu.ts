@@ -292,11 +292,6 @@ export class Cpu {
     return this.haltReq ? Stop.Halted : Stop.Budget;
   }
 
-  /** Execute exactly n instructions unless something stops earlier (single step is step()). */
-  step(n = 1): Stop {
-    return this.run(n);
-  }
-
   mip(): number {
     return this.mipSw | this.mipHw;
   }

@@ -143,6 +143,10 @@ describe('gdbstub commands', () => {
     assert.deepEqual(target.resumes.at(-1), { step: true, signal: 11, thread: undefined });
     assert.equal(await c.request('vCont;S0e:1'), 'T05thread:1;');
     assert.deepEqual(target.resumes.at(-1), { step: true, signal: 14, thread: 1 });
+    // a range step (offered only by targets that step ranges; one that does not steps once, which gdb accepts)
+    assert.equal(await c.request('vCont;r1100,1180:1'), 'T05thread:1;');
+    assert.deepEqual(target.resumes.at(-1), { step: true, range: { start: 0x1100n, end: 0x1180n }, thread: 1 });
+    assert.match(await c.request('vCont;r1100:1'), /^E/);
     assert.match(await c.request('vCont;x'), /^E/);
     assert.match(await c.request('vCont'), /^E/);
     // C with a signal: runs until ^C
@@ -258,10 +262,28 @@ describe('gdbstub commands', () => {
     const { c, target, stub } = await setup(t);
     c.raw('$m1000,');
     c.close();
-    await until(() => target.running);
+    await until(() => !stub.attached);
+    assert.equal(target.running, false); // no packet came: the held guest is still held
     const c2 = await RawClient.connect(stub.port);
     t.after(() => c2.close());
     assert.equal(await c2.request('qAttached'), '1');
+  });
+
+  it('a connection that never sends a packet (a port probe) changes nothing', async (t) => {
+    for (const waitGdb of [true, false]) {
+      const { c, target, stub } = await setup(t, waitGdb);
+      await until(() => stub.attached);
+      c.close();
+      await until(() => !stub.attached);
+      await tick();
+      // held stays held, running stays running: not stopped, resumed or detached for the probe
+      assert.equal(target.running, !waitGdb);
+      assert.equal(target.resumes.length, waitGdb ? 0 : 1);
+      assert.equal(target.detached, 0);
+      const gdb = await RawClient.connect(stub.port);
+      t.after(() => gdb.close());
+      assert.equal(await gdb.request('?'), waitGdb ? 'T05thread:1;' : 'T02thread:1;');
+    }
   });
 
   it('a second client is refused with a message while the first goes on', async (t) => {

@@ -1,0 +1,146 @@
+// Stepping a target whose own signals must never reach the client: UML's kernel is a host process, and its timers,
+// I/O and page faults are host signals to it. gdbserver passes such signals silently while the target runs, but
+// reports every signal that comes during a single step (passed or not), before the instruction ran. So:
+// - a client's step lets the signal's handler run at full speed (a breakpoint of the relay's own where the signal
+//   came, continue with the signal) and then steps again: the client sees one instruction, the guest gets its signal;
+// - a continue with emulated watchpoints steps into the handlers instead: writes there count (the timer's handler
+//   writes jiffies).
+// No signal is held back across a resume: each is delivered before the resume returns, so none is pending when a
+// client detaches, disconnects or dies.
+import type { ResumeAction, StopReason } from './target.js';
+import type { WatchedRange, WatchEmulation } from './watch-emulation.js';
+
+export interface StepServer {
+  readonly arch: 'riscv64' | 'x86_64';
+  /** Signals the guest uses itself (GDB numbering): always delivered, never reported. */
+  readonly guestSignals: readonly number[];
+  /** One single step of `thread` delivering `signal` (or, with `range` and no signal, steps while the pc stays in
+   *  it), with `reads` answered right after the stop (undefined where unreadable). */
+  step(
+    thread: number,
+    signal: number | undefined,
+    reads: WatchedRange[],
+    range?: ResumeAction['range'],
+  ): Promise<{ stop: StopReason; data: (Buffer | undefined)[] }>;
+  /** Run until the server reports a stop, delivering `signal`. */
+  cont(thread: number, signal: number | undefined): Promise<StopReason>;
+  /** Insert a software breakpoint of the relay's own, unless the client has one there; whether it did. */
+  insertOwnBreakpoint(addr: bigint): Promise<boolean>;
+  removeOwnBreakpoint(addr: bigint): Promise<void>;
+  /** Whether the client has a breakpoint (software or hardware) at `addr`. */
+  clientBreakpointAt(addr: bigint): boolean;
+  readRegister(thread: number, regno: number): Promise<Uint8Array | undefined>;
+}
+
+/** gdb's register numbers of the pc and the stack pointer. */
+const PC_SP = { x86_64: { pc: 16, sp: 7 }, riscv64: { pc: 32, sp: 2 } } as const;
+
+function littleEndian(bytes: Uint8Array): bigint {
+  let v = 0n;
+  for (let i = bytes.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(bytes[i]!);
+  return v;
+}
+
+/** A register at a stop: from the registers the stop reply carried (gdbserver expedites pc and sp), else read. */
+export async function stopRegister(
+  s: Pick<StepServer, 'arch' | 'readRegister'>,
+  stop: StopReason,
+  which: 'pc' | 'sp',
+): Promise<bigint | undefined> {
+  const regno = PC_SP[s.arch][which];
+  for (const m of (stop.expedited ?? '').matchAll(/([0-9a-fA-F]+):([0-9a-fA-F]+);/g)) {
+    if (Number.parseInt(m[1]!, 16) === regno) return littleEndian(Buffer.from(m[2]!, 'hex'));
+  }
+  const bytes = await s.readRegister(stop.thread, regno);
+  return bytes ? littleEndian(bytes) : undefined;
+}
+
+function isGuestSignal(s: StepServer, stop: StopReason): stop is StopReason & { signal: number } {
+  return stop.kind === 'signal' && stop.signal !== undefined && s.guestSignals.includes(stop.signal);
+}
+
+/** A client's step: one instruction of `thread` (or a range step), the guest's own signals delivered on the way,
+ *  unseen. `startPc` (where the step starts, if known) tells an instruction a signal interrupted (a blocking
+ *  syscall, done once the handler returns) from one a signal came before. `data` holds `reads` after the last step,
+ *  if any. */
+export async function stepHidingSignals(
+  s: StepServer,
+  thread: number,
+  signal: number | undefined,
+  reads: WatchedRange[],
+  startPc: bigint | undefined,
+  range?: ResumeAction['range'],
+): Promise<{ stop: StopReason; data: (Buffer | undefined)[] }> {
+  for (;;) {
+    const r = await s.step(thread, signal, reads, range);
+    signal = undefined;
+    if (!isGuestSignal(s, r.stop)) return r;
+    const at = await stopRegister(s, r.stop, 'pc');
+    const after = await runHandler(s, r.stop);
+    if (after.kind !== 'back') return { stop: after.stop, data: [] };
+    const inRange = range !== undefined && at !== undefined && at >= range.start && at < range.end;
+    // back after an interrupted instruction: it has completed, and a single step with it
+    if (startPc !== undefined && at !== startPc && !inRange) return { stop: { ...after.stop, kind: 'step' }, data: [] };
+    thread = after.stop.thread;
+  }
+}
+
+/** Let the handler of the signal `stop` reports run at full speed, until the target is back where the signal came
+ *  ('back'), or stops for a reason of its own (a client's breakpoint, an interrupt, its end). */
+async function runHandler(
+  s: StepServer,
+  stop: StopReason & { signal: number },
+): Promise<{ kind: 'back' | 'other'; stop: StopReason }> {
+  const pc = await stopRegister(s, stop, 'pc');
+  const sp = await stopRegister(s, stop, 'sp');
+  if (pc === undefined || sp === undefined) {
+    // nowhere to come back to: deliver the signal while stepping into its handler (seen as a step)
+    return { kind: 'other', stop: (await s.step(stop.thread, stop.signal, [])).stop };
+  }
+  const own = await s.insertOwnBreakpoint(pc);
+  try {
+    let next = await s.cont(stop.thread, stop.signal);
+    for (;;) {
+      if (isGuestSignal(s, next)) {
+        next = await s.cont(next.thread, next.signal);
+        continue;
+      }
+      if (next.kind !== 'breakpoint' || (await stopRegister(s, next, 'pc')) !== pc)
+        return { kind: 'other', stop: next };
+      if ((await stopRegister(s, next, 'sp')) === sp) return { kind: 'back', stop: next };
+      if (!own) return { kind: 'other', stop: next }; // the client's breakpoint, reached by another task
+      // another task reached the same instruction: take it past the relay's breakpoint, then go on
+      await s.removeOwnBreakpoint(pc);
+      const past = await stepHidingSignals(s, next.thread, undefined, [], pc);
+      await s.insertOwnBreakpoint(pc);
+      if (past.stop.kind !== 'step') return { kind: 'other', stop: past.stop };
+      next = await s.cont(past.stop.thread, undefined);
+    }
+  } finally {
+    if (own) await s.removeOwnBreakpoint(pc);
+  }
+}
+
+/** A continue with emulated write watchpoints: single steps (into the guest's signal handlers too) until a watched
+ *  range changes, a client's breakpoint is reached, or the target stops by itself (an interrupt, its end). */
+export async function runWatched(
+  s: StepServer,
+  watches: WatchEmulation,
+  thread: number,
+  signal: number | undefined,
+): Promise<StopReason> {
+  for (;;) {
+    const { stop, data } = await s.step(thread, signal, watches.ranges());
+    signal = undefined;
+    thread = stop.thread;
+    if (isGuestSignal(s, stop)) {
+      signal = stop.signal; // delivered by the next step, which stops at the handler's first instruction
+      continue;
+    }
+    const hit = watches.changed(data);
+    if (hit) return { ...stop, kind: 'watchpoint', signal: 5, watch: 'write', address: hit.addr };
+    if (stop.kind !== 'step') return stop;
+    const pc = await stopRegister(s, stop, 'pc');
+    if (pc !== undefined && s.clientBreakpointAt(pc)) return { ...stop, kind: 'breakpoint', hw: false };
+  }
+}
