@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { FIXTURE_TIMEOUT_MS, umlKernel } from '../helpers/fixtures.js';
-import { Sandbox } from '../helpers/kwb.js';
+import { Sandbox, until } from '../helpers/kwb.js';
 import { fuzzSeed, RspFuzzer } from '../helpers/rsp-fuzz.js';
 import { runServed, UML_TEXT } from '../helpers/served.js';
 
@@ -26,6 +26,11 @@ describe('gdb stub fuzz (UML)', { timeout: FIXTURE_TIMEOUT_MS }, () => {
     });
     const command = ['sh', '-c', `while [ ! -e ${shared}/over ]; do sleep 0.1; done; exit ${STATUS}`];
     const guest = await runServed(box, umlKernel(), command, { extra: ['--share', shared] });
+    let ended = false;
+    void guest.result.then(() => (ended = true));
+    t.after(() => {
+      if (!ended) process.kill(guest.pid, 'SIGTERM'); // a failed run: the guest is not to outlive the test
+    });
     const fuzzer = new RspFuzzer(guest.port, { seed, packets: 3000, timeLimitMs: 150_000, memoryBase: UML_TEXT });
     const stats = await fuzzer.run().catch((err: unknown) => {
       t.diagnostic(`kwb's stderr:\n${guest.stderr().slice(-2000)}`);
@@ -36,6 +41,7 @@ describe('gdb stub fuzz (UML)', { timeout: FIXTURE_TIMEOUT_MS }, () => {
         `${((stats.packets * 1000) / stats.ms).toFixed(0)} packets/s`,
     );
     writeFileSync(join(shared, 'over'), '');
+    await until(() => ended, `the guest to finish its command after the fuzz (seed ${seed})`, 60_000);
     const r = await guest.result;
     assert.equal(r.code, STATUS, `seed ${seed}: ${r.stderr}`);
     assert.deepEqual(box.leftovers(), { files: [], processes: [] });
