@@ -2,9 +2,10 @@
 // every exit path: the normal one (release()), and process exit (the 'exit' hook kills groups and removes dirs
 // synchronously, for when kwb is ending because of a signal or an uncaught error).
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { processAlive } from './sessions.js';
 
 const liveGroups = new Set<number>();
 const liveDirs = new Set<string>();
@@ -36,12 +37,29 @@ export function runtimeDir(): string {
   return tmpdir();
 }
 
-/** A fresh private temp dir, removed by removeTempDir() or at process exit. */
+/** A fresh private temp dir, removed by removeTempDir() or at process exit; its name carries kwb's pid, so that a
+ *  later kwb can tell when its owner died without cleaning up (SIGKILL) and remove it (sweepDeadDirs). */
 export function makeTempDir(prefix: string, parent = runtimeDir()): string {
   hookExit();
-  const dir = mkdtempSync(join(parent, `kwb-${prefix}-`));
+  const dir = mkdtempSync(join(parent, `kwb-${prefix}-${process.pid}-`));
   liveDirs.add(dir);
   return dir;
+}
+
+const OWNED_DIR = /^kwb-[\w-]+?-(\d+)-\w{6}$/;
+
+/** Remove the temp dirs in `parent` whose kwb is gone. */
+export function sweepDeadDirs(parent = runtimeDir()): void {
+  let names: string[];
+  try {
+    names = readdirSync(parent);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const owner = OWNED_DIR.exec(name)?.[1];
+    if (owner && !processAlive(Number(owner))) rmSync(join(parent, name), { recursive: true, force: true });
+  }
 }
 
 export function removeTempDir(dir: string): void {

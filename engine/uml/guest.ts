@@ -1,15 +1,26 @@
 // The UML engine: a User-mode Linux kernel run as a host process in a process group of its own, with kwb's root
 // filesystem (or the user's), its console on pipes, and everything it creates on the host inside one temp dir.
 import type { ChildProcess } from 'node:child_process';
-import { accessSync, constants, existsSync, readFileSync, statSync, watch } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync, symlinkSync, watch } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Duplex, PassThrough, type Readable, type Writable } from 'node:stream';
 import type { BootOptions, Guest } from '../guest.js';
 import type { KernelInfo } from '../kernel.js';
-import { adoptGroup, groupAlive, killGroup, makeTempDir, releaseGroup, removeTempDir, spawnGroup } from '../host.js';
+import {
+  adoptGroup,
+  groupAlive,
+  killGroup,
+  makeTempDir,
+  releaseGroup,
+  removeTempDir,
+  spawnGroup,
+  sweepDeadDirs,
+} from '../host.js';
+import { liveSessions } from '../sessions.js';
 import { ExitCode, KwbError, type GuestResult } from '../results.js';
 import { buildHostRoot, writeKwbDir } from '../rootfs/hostroot.js';
 import { umlArgv, type UmlRoot } from './argv.js';
+import { confinedCommand, type Bind } from './confine.js';
 import { LpjLearner, presetLpj, userSetLpj } from './lpj.js';
 import { xstateShim } from './shim.js';
 import { PanicWatch } from '../panic.js';
@@ -74,9 +85,9 @@ export class UmlGuest implements Guest {
   private hostExit?: { code: number | null; signal: string | null };
   private readonly rsp?: Duplex;
   private readonly timer?: NodeJS.Timeout;
+  readonly commandStarted?: Promise<void>;
   /** Under gdbserver: the kernel's own process group. */
   private kernelGroup?: number;
-  readonly commandStarted?: Promise<void>;
   readonly command?: { stdin: Writable; stdout: PassThrough; stderr: PassThrough };
 
   constructor(
@@ -151,8 +162,8 @@ export class UmlGuest implements Guest {
     this.done = new Promise<GuestResult>((resolveDone) => {
       child.once('exit', (code, signal) => {
         if (this.timer) clearTimeout(this.timer);
-        if (!underGdbserver) this.hostExit = { code, signal };
         if (this.kernelGroup) releaseGroup(this.kernelGroup, 'SIGKILL');
+        if (!underGdbserver) this.hostExit = { code, signal };
         // drain what the guest printed last (a panic message, the command's final output) before deciding
         void Promise.race([streamsClosed, new Promise((r) => setTimeout(r, 500))]).then(() => {
           const result = this.decide();
@@ -211,7 +222,7 @@ export class UmlGuest implements Guest {
           ? { kind: 'timeout', detail: 'the guest did not finish within the timeout' }
           : { kind: 'killed', detail: reason === 'killed' ? 'stopped by kwb' : reason };
       const pgid = this.child.pid;
-      // UML's SIGTERM handler kills its helper processes and removes its umid dir; SIGKILL the group if it lingers
+      // UML's SIGTERM handler stops it cleanly; SIGKILL the group if it lingers (at once under gdbserver)
       killGroup(pgid, 'SIGTERM');
       if (this.kernelGroup) killGroup(this.kernelGroup, 'SIGKILL');
       const deadline = setTimeout(() => killGroup(pgid, 'SIGKILL'), this.underGdbserver ? 0 : STOP_GRACE_MS);
@@ -256,6 +267,9 @@ export async function startUml(opts: BootOptions, info: KernelInfo): Promise<Uml
     shim = built.path;
   }
 
+  // what a kwb killed by SIGKILL left behind: its session dirs, its gdb session records (liveSessions prunes them)
+  sweepDeadDirs(opts.tmpdir);
+  liveSessions();
   const tmp = makeTempDir('uml', opts.tmpdir);
   try {
     const umid = `kwb-${process.pid}-${++guestCounter}`;
@@ -266,8 +280,23 @@ export async function startUml(opts: BootOptions, info: KernelInfo): Promise<Uml
     // learn on a kernel's first boot here; not under gdb, where a stop during calibration would skew it
     const learner = lpj === undefined && !debug && !userSetLpj(append) ? new LpjLearner(kernel) : undefined;
     const consoleHidesCalibration = kernelLog === 'quiet' || kernelLog === 'warnings';
+    // the guest's view of the host is the session dir `tmp` (confine.ts): what it needs is placed in it, and the
+    // kernel is given paths inside it. Under gdbserver (which needs the host's /proc) kwb cannot confine the guest:
+    // UML's hostfs prefix and symlinks lay out the same view there, and a guest can walk out of it (README).
+    const binds: Bind[] = [];
+    const inSession = (bind: Bind & { hostfs?: boolean }) => {
+      if (!debug) return (binds.push(bind), `/${bind.at}`);
+      if (!bind.hostfs) return bind.host;
+      mkdirSync(dirname(join(tmp, bind.at)), { recursive: true });
+      symlinkSync(bind.host, join(tmp, bind.at));
+      return `/${bind.at}`;
+    };
+    const kernelPath = inSession({ host: kernel, at: 'kernel', writable: false });
     const initConfig = {
-      shares,
+      shares: shares.map((s, i) => ({
+        host: inSession({ host: s.host, at: `share/${i}`, writable: true }),
+        guest: s.guest,
+      })),
       cwd: guestCwd({ ...opts, share: shares }),
       command: opts.command,
       learnLpj: !!learner && consoleHidesCalibration,
@@ -275,12 +304,13 @@ export async function startUml(opts: BootOptions, info: KernelInfo): Promise<Uml
     const wantsKwbInit = !!opts.command?.length || shares.length > 0;
     let root: UmlRoot;
     let kwbDir: string | undefined;
-    if (rootfs) root = { kind: 'hostfs', dir: rootfs };
-    else if (disk) root = { kind: 'disk', image: disk, cow: join(tmp, 'disk.cow') };
-    else root = { kind: 'kwb', dir: join(tmp, 'root') };
+    if (rootfs) root = { kind: 'hostfs', dir: inSession({ host: rootfs, at: 'rootfs', writable: true, hostfs: true }) };
+    else if (disk)
+      root = { kind: 'disk', image: inSession({ host: disk, at: 'disk', writable: false }), cow: '/disk.cow' };
+    else root = { kind: 'kwb', dir: '/root' };
     if (root.kind === 'kwb') {
-      buildHostRoot(root.dir, initConfig);
-      kwbDir = join(root.dir, 'kwb');
+      buildHostRoot(join(tmp, 'root'), initConfig);
+      kwbDir = join(tmp, 'root', 'kwb');
     } else if (wantsKwbInit) {
       kwbDir = join(tmp, 'kwb');
       writeKwbDir(kwbDir, initConfig);
@@ -288,26 +318,30 @@ export async function startUml(opts: BootOptions, info: KernelInfo): Promise<Uml
     const runsCommand = !!kwbDir && !!opts.command?.length;
     const argv = umlArgv({
       umid,
-      umlDir: tmp,
+      umlDir: debug ? tmp : '/',
       mem: opts.mem ?? '256M',
       root,
-      kwbDir: root.kind === 'kwb' ? undefined : kwbDir,
+      kwbDir: root.kind === 'kwb' || !kwbDir ? undefined : '/kwb',
       kernelLog,
       consoleFds: [FD.consoleIn, FD.consoleOut],
       commandFds: runsCommand
         ? { io: [FD.commandIn, FD.commandOut], stderr: [FD.commandErrIn, FD.commandErrOut] }
         : undefined,
-      append: lpj ? [`lpj=${lpj}`, ...append] : append,
+      append: [...(debug ? [`hostfs=${tmp}`] : []), ...(lpj ? [`lpj=${lpj}`] : []), ...append],
     });
     const env: NodeJS.ProcessEnv = { ...process.env, TERM: process.env.TERM || 'linux' };
-    delete env.TMPDIR; // UML puts its memory file in $TMPDIR when set; /dev/shm (its default) is RAM
-    // core dumps of a panicking UML would land in the cwd (a user's directory) and take seconds: none
-    const launcher = ['-c', 'ulimit -c 0; exec "$@"', 'kwb-uml'];
-    const preload = shim ? ['env', `LD_PRELOAD=${shim}`] : [];
+    delete env.TMPDIR; // UML puts its memory file in $TMPDIR when set; /dev/shm (the session's own) is RAM
+    const preload = shim
+      ? ['env', `LD_PRELOAD=${inSession({ host: shim, at: 'xstate-shim.so', writable: false })}`]
+      : [];
     const command = debug
-      ? ['gdbserver', '--once', ...(preload.length ? ['--wrapper', ...preload, '--'] : []), '-', kernel, ...argv]
-      : [...preload, kernel, ...argv];
-    const child = spawnGroup('/bin/sh', [...launcher, ...command], {
+      ? ['gdbserver', '--once', ...(preload.length ? ['--wrapper', ...preload, '--'] : []), '-', kernelPath, ...argv]
+      : ['chroot', tmp, ...preload, kernelPath, ...argv];
+    // core dumps of a panicking UML would land in its cwd and take seconds: none
+    const [launcher, ...launcherArgs] = debug
+      ? ['/bin/sh', '-c', 'ulimit -c 0; exec "$@"', 'kwb-uml', ...command]
+      : confinedCommand(tmp, binds, command);
+    const child = spawnGroup(launcher!, launcherArgs, {
       cwd: tmp,
       env,
       // fd 0 is gdbserver's RSP input, or unused; the command's four fds only when there is one

@@ -1,7 +1,7 @@
 // Run the real `kwb` CLI (dist/cli.js, built by `npm test`) the way a user does, with a private TMPDIR so each
 // test can prove that nothing was left behind: no temp dir, no process.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -43,7 +43,9 @@ export class Sandbox {
     for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
       try {
         const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-        if (cmdline.includes(this.tmp)) processes.push(`${pid}: ${cmdline.slice(0, 120)}`);
+        // a confined guest's processes name paths inside their session dir, which is their root
+        const root = readlinkSync(`/proc/${pid}/root`);
+        if (cmdline.includes(this.tmp) || root.startsWith(this.tmp)) processes.push(`${pid}: ${cmdline.slice(0, 120)}`);
       } catch {
         // exited meanwhile
       }

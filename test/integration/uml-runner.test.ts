@@ -2,7 +2,8 @@
 // honest verdicts for roots that cannot test and guests that die mid-command, bad --log paths, SIGKILL to kwb,
 // and hostfs confined to kwb's own session directory. Real fixture kernel, real kwb CLI.
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { FIXTURE_TIMEOUT_MS, umlKernel } from '../helpers/fixtures.js';
@@ -107,5 +108,63 @@ describe('uml runner', { timeout: FIXTURE_TIMEOUT_MS }, () => {
     const r = await done;
     assert.equal(r.code, EXIT.panic, r.stderr);
     assert.match(r.stderr, /the guest ended while the command ran, before it finished \(gdbserver ended\)/);
+  });
+
+  it('ends every guest process when kwb is killed with SIGKILL; the next kwb removes what it left', async () => {
+    const child = sandbox().start(['run', '--kernel', kernel, '--', 'sh', '-c', 'echo started; sleep 300']);
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    await until(() => out.includes('started'), 'the command to start', 60_000);
+    assert.ok(box.leftovers().processes.length > 1, 'the guest runs');
+    child.kill('SIGKILL');
+    await until(() => box.leftovers().processes.length === 0, 'the guest processes to end', 10_000);
+    assert.equal(box.leftovers().files.length, 1); // its session dir: nobody was left to remove it
+    // a session record of a gdb server whose kwb is gone
+    const dead = spawnSync('true').pid!;
+    const sessions = join(box.tmp, 'cache', 'sessions');
+    mkdirSync(sessions, { recursive: true });
+    writeFileSync(join(sessions, `${dead}-1234.json`), JSON.stringify({ pid: dead, host: '127.0.0.1', port: 1234 }));
+    const next = await box.run(['run', '--kernel', kernel, '--', 'true'], {
+      env: { KWB_CACHE: join(box.tmp, 'cache') },
+    });
+    assert.equal(next.code, 0, next.stderr);
+    assert.deepEqual(readdirSync(sessions), []);
+    assert.deepEqual(box.leftovers().files, ['cache']);
+    box.dispose();
+    box = new Sandbox();
+  });
+
+  /** A guest command that tries to reach the host's files through hostfs, the plain way and walking out with `..`. */
+  const escape = (secretDir: string) => [
+    'sh',
+    '-c',
+    `mkdir -p /m1 /m2 /m3; mount -t hostfs none /m1 -o ${secretDir}; mount -t hostfs none /m2 -o /; ` +
+      `mount -t hostfs none /m3 -o ../../../../../../..${secretDir}; ` +
+      'cat /m1/secret.txt /m3/secret.txt /m2/secret.txt 2>/dev/null; echo x > /m2/usr/kwb-was-here; ls /m2',
+  ];
+
+  it("confines hostfs to kwb's session directory: no host file outside it, system directories read-only", async () => {
+    const secretDir = join(sandbox().tmp, 'host-secret');
+    mkdirSync(secretDir);
+    writeFileSync(join(secretDir, 'secret.txt'), 'host secret\n');
+    const r = await box.run(['run', '--kernel', kernel, '--', ...escape(secretDir)]);
+    assert.doesNotMatch(r.stdout, /host secret/);
+    assert.match(r.stderr, /can't create \/m2\/usr\/kwb-was-here: Read-only file system/);
+    assert.match(r.stdout, /\broot\b/); // what it does reach: its own session dir
+    assert.ok(!existsSync('/usr/kwb-was-here'));
+  });
+
+  it('with a root of your own and no share, the guest reaches no host file', async () => {
+    const secretDir = join(sandbox().tmp, 'host-secret');
+    mkdirSync(secretDir);
+    writeFileSync(join(secretDir, 'secret.txt'), 'host secret\n');
+    const root = join(box.tmp, 'busybox-root'); // busybox alone: its sh runs every applet
+    mkdirSync(join(root, 'bin'), { recursive: true });
+    copyFileSync('/bin/busybox', join(root, 'bin', 'busybox'));
+    symlinkSync('busybox', join(root, 'bin', 'sh'));
+    for (const dir of ['proc', 'sys', 'dev', 'tmp']) mkdirSync(join(root, dir));
+    const r = await box.run(['run', '--kernel', kernel, '--rootfs', root, '--', ...escape(secretDir)]);
+    assert.doesNotMatch(r.stdout, /host secret/);
+    assert.match(r.stdout, /\brootfs\b/);
   });
 });
