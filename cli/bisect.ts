@@ -1,7 +1,7 @@
 // `kwb bisect`: find the commit that broke a test. Build, boot and test each commit git bisect picks; the tree
 // and branch are restored at the end; Ctrl-C leaves a state that --resume continues.
 import { resolve } from 'node:path';
-import { readFragment } from '../engine/build/build.js';
+import { readFragment } from '../engine/build/config.js';
 import { Bisect, loadState, resetBisect, stateDir, type BisectConfig } from '../engine/bisect/bisect.js';
 import { Git } from '../engine/bisect/git.js';
 import type { Verdict } from '../engine/bisect/verdict.js';

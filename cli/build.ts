@@ -1,50 +1,106 @@
 // `kwb build`: make the kernel of a tree (the one here by default) with kwb's debugging config.
 import { resolve } from 'node:path';
-import { buildKernel, readFragment, type BuildArch } from '../engine/build/build.js';
-import { findKernelTree } from '../engine/kernel.js';
+import { buildKernel, type BuildArch, type BuildResult } from '../engine/build/build.js';
+import { hitRate } from '../engine/build/ccache.js';
+import { checkBase, readFragment } from '../engine/build/config.js';
+import { describeProgress, formatSeconds, type BuildStage } from '../engine/build/progress.js';
+import { defaultLog } from '../engine/build/record.js';
+import { findKernelTree, findTreeDir } from '../engine/kernel.js';
 import { KwbError } from '../engine/results.js';
 import { one, type OptionTable, type ParsedArgs } from './args.js';
 import { Progress } from './progress.js';
 
 export const buildOptions: OptionTable = {
   tree: { value: 'DIR', help: 'the kernel source tree (default: the one around the current directory)' },
+  out: { value: 'DIR', help: "build out of tree, as make's O=DIR (also: kwb build O=DIR, or KBUILD_OUTPUT)" },
   arch: { value: 'um|riscv', help: "the architecture (default: the tree's .config, else um)" },
-  config: { value: 'FRAGMENT', help: 'extra config lines to merge (a Kconfig fragment file)' },
+  base: { value: 'TARGET', help: 'the config target for a tree with no .config (default defconfig; e.g. tinyconfig)' },
+  config: { value: 'FRAGMENT', help: "extra config lines to merge with kwb's debug fragment (a Kconfig fragment)" },
   jobs: { value: 'N', help: 'parallel jobs (default: the number of CPUs)' },
-  log: { value: 'FILE', help: 'full build output (default: TREE/kwb-build.log)' },
-  quiet: { help: 'no progress line' },
+  log: { value: 'FILE', help: "full build output (default: in kwb's cache, ~/.cache/kwb/builds/)" },
+  'no-ccache': { help: 'compile without ccache (also KWB_CCACHE=0); by default ccache is used when installed' },
+  stats: { help: 'print objects compiled and the ccache hit rate at the end' },
+  quiet: { help: 'no progress' },
 };
 
-export async function buildCommand(args: ParsedArgs): Promise<number> {
-  const treeArg = one(args, 'tree');
-  const found = findKernelTree(treeArg ? resolve(treeArg) : undefined);
-  const tree = treeArg ? resolve(treeArg) : found?.source;
-  if (!tree) throw new KwbError('not in a kernel tree; run kwb build inside one or pass --tree DIR');
-  const archArg = one(args, 'arch');
+/** `O=DIR` as make takes it is `--out DIR` (before any `--`). */
+export function makeStyleArgs(argv: string[]): string[] {
+  const dashes = argv.indexOf('--');
+  const end = dashes < 0 ? argv.length : dashes;
+  return argv.flatMap((w, i) => (i < end && w.startsWith('O=') ? ['--out', w.slice(2)] : [w]));
+}
+
+/** The source tree and output directory: from --tree/--out/O=, else the tree (or O= directory) around here. */
+function locate(treeArg?: string, outArg?: string): { source: string; out: string } {
+  const found = findTreeDir(treeArg ? resolve(treeArg) : undefined);
+  if (!found) throw new KwbError('not in a kernel tree; run kwb build inside one or pass --tree DIR');
+  if (treeArg && found.dir !== resolve(treeArg))
+    throw new KwbError(`${resolve(treeArg)} is not a kernel source tree (no Makefile and Kconfig)`);
+  const out = outArg ?? process.env.KBUILD_OUTPUT;
+  return { source: found.source, out: out ? resolve(out) : found.dir };
+}
+
+function archOf(archArg: string | undefined, out: string): BuildArch {
   if (archArg !== undefined && archArg !== 'um' && archArg !== 'riscv')
     throw new KwbError(`--arch ${archArg}: use um or riscv`);
-  const arch: BuildArch = (archArg as BuildArch | undefined) ?? (found?.arch === 'riscv' ? 'riscv' : 'um');
+  if (archArg) return archArg;
+  return findKernelTree(out)?.arch === 'riscv' ? 'riscv' : 'um';
+}
+
+const STAGE_LINE: Record<BuildStage, string> = {
+  configure: 'configuring',
+  compile: 'compiling',
+  link: 'linking',
+};
+
+function statsLines(r: BuildResult): string[] {
+  const lines = [`objects compiled: ${r.objects}`, `time: ${formatSeconds(r.seconds)}`];
+  if (!r.ccache) return [...lines, 'ccache: not used'];
+  const rate = hitRate(r.ccache);
+  const percent = rate === undefined ? 'no cacheable compiles' : `${Math.round(rate * 100)}% hit rate`;
+  return [...lines, `ccache: ${r.ccache.hits} hits, ${r.ccache.misses} misses (${percent})`];
+}
+
+export async function buildCommand(args: ParsedArgs): Promise<number> {
+  const { source, out } = locate(one(args, 'tree'), one(args, 'out'));
+  const arch = archOf(one(args, 'arch'), out);
+  const baseArg = one(args, 'base');
+  const base = baseArg === undefined ? undefined : checkBase(baseArg);
   const fragment = readFragment(one(args, 'config'));
   const jobs = one(args, 'jobs') ? Number(one(args, 'jobs')) : undefined;
   if (jobs !== undefined && !(Number.isInteger(jobs) && jobs > 0))
     throw new KwbError('--jobs N: give a positive whole number');
-  const log = resolve(one(args, 'log') ?? `${tree}/kwb-build.log`);
+  const log = resolve(one(args, 'log') ?? defaultLog(out));
   const progress = new Progress(!args.flags.has('quiet'));
+  let stage: BuildStage | undefined;
   const result = await buildKernel({
-    tree,
+    source,
+    out,
     arch,
+    base,
     fragment,
     jobs,
     log,
-    progress: (line) => progress.update(`building ${arch}: ${line}`),
+    ccache: !args.flags.has('no-ccache'),
+    onProgress: (p) => {
+      if (p.stage !== stage) {
+        stage = p.stage;
+        const known = p.expected ? ` (${p.expected} objects last time)` : '';
+        progress.stage(`kwb build: ${p.stage === 'configure' && p.step ? p.step : STAGE_LINE[p.stage]}${known}`);
+      }
+      progress.update(`building ${arch}: ${describeProgress(p)}`);
+    },
   });
   progress.done();
+  for (const line of result.dropped)
+    process.stderr.write(`kwb: warning: '${line}' did not stick in .config (unmet dependencies)\n`);
+  if (args.flags.has('stats')) process.stderr.write(statsLines(result).join('\n') + '\n');
   if (!result.ok) {
     process.stderr.write(
-      `${result.tail ?? ''}\nkwb: build failed after ${result.seconds.toFixed(0)}s; full log: ${log}\n`,
+      `${result.tail ?? ''}\nkwb: build failed after ${formatSeconds(result.seconds)}; full log: ${log}\n`,
     );
     return 1;
   }
-  process.stderr.write(`kwb: built ${result.kernel} in ${result.seconds.toFixed(0)}s\n`);
+  process.stderr.write(`kwb: built ${result.kernel} in ${formatSeconds(result.seconds)} (log: ${log})\n`);
   return 0;
 }

@@ -1,10 +1,12 @@
 // `kwb doctor`: check this host for what kwb needs and say how to fix each missing piece.
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { arch, platform } from 'node:os';
+import { join } from 'node:path';
 import { xstateShim } from '../engine/uml/shim.js';
 import { BUSYBOX } from '../engine/rootfs/hostroot.js';
 import { DEBIAN_UML } from '../engine/kernel.js';
+import { findOnPath } from '../engine/which.js';
 
 interface Check {
   name: string;
@@ -14,17 +16,6 @@ interface Check {
   optional?: boolean;
 }
 
-function onPath(tool: string): boolean {
-  return (process.env.PATH ?? '').split(':').some((dir) => {
-    try {
-      accessSync(`${dir}/${tool}`, constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
-
 function mountOptions(target: string): string[] | undefined {
   const line = readFileSync('/proc/mounts', 'utf8')
     .split('\n')
@@ -32,12 +23,20 @@ function mountOptions(target: string): string[] | undefined {
   return line?.split(' ')[3]?.split(',');
 }
 
-const SETUP = 'run: sudo scripts/setup.sh';
+/** kwb's own setup script, by absolute path: in a kernel tree, `scripts/setup.sh` would be the kernel's scripts/. */
+const SETUP_SCRIPT = join(__dirname, '..', 'scripts', 'setup.sh');
 
-function tool(name: string, pkg: string, why: string, optional = false): Check {
+/** The groups of scripts/setup.sh: the default installs what UML debugging and kwb build need. */
+type SetupGroup = 'default' | '--riscv' | '--test';
+
+function setup(group: SetupGroup = 'default'): string {
+  return `run: sudo ${SETUP_SCRIPT}${group === 'default' ? '' : ` ${group}`}`;
+}
+
+function tool(name: string, pkg: string, why: string, group: SetupGroup = 'default', optional = false): Check {
   return {
     name: `${name} (${why})`,
-    problem: onPath(name) ? undefined : `${name} is missing; ${SETUP} (Debian package ${pkg})`,
+    problem: findOnPath(name) ? undefined : `${name} is missing; ${setup(group)} (Debian package ${pkg})`,
     optional,
   };
 }
@@ -75,30 +74,39 @@ export function hostChecks(): Check[] {
     const shim = xstateShim();
     checks.push({
       name: "kwb's xstate shim compiles (UML on hosts with large XSAVE areas, e.g. AMX)",
-      problem: 'error' in shim ? `${shim.error}; install gcc (${SETUP})` : undefined,
+      problem: 'error' in shim ? `${shim.error}; install gcc (${setup()})` : undefined,
     });
     const bb = spawnSync('file', ['-L', BUSYBOX], { encoding: 'utf8' });
     checks.push({
       name: `${BUSYBOX} is static (kwb's default guest root)`,
       problem: !existsSync(BUSYBOX)
-        ? `${BUSYBOX} is missing; ${SETUP} (busybox-static)`
+        ? `${BUSYBOX} is missing; ${setup()} (busybox-static)`
         : bb.status === 0 && !/statically linked/.test(bb.stdout)
           ? `${BUSYBOX} is dynamically linked; install busybox-static`
           : undefined,
     });
     checks.push({
       name: `Debian's User-mode Linux (${DEBIAN_UML}, the default kernel)`,
-      problem: existsSync(DEBIAN_UML) ? undefined : `${SETUP} (user-mode-linux)`,
+      problem: existsSync(DEBIAN_UML) ? undefined : `${setup()} (Debian package user-mode-linux)`,
       optional: true,
     });
   }
   checks.push(tool('gdb', 'gdb', 'kwb gdb, VS Code'));
   checks.push(tool('gdbserver', 'gdbserver', 'debugging UML'));
-  checks.push(tool('gdb-multiarch', 'gdb-multiarch', 'debugging RISC-V kernels', true));
-  checks.push(tool('make', 'make', 'kwb build', true));
-  for (const t of ['flex', 'bison', 'bc']) checks.push(tool(t, t, 'kernel builds', true));
-  checks.push(tool('riscv64-linux-gnu-gcc', 'gcc-riscv64-linux-gnu', 'ARCH=riscv builds', true));
-  checks.push(tool('qemu-system-riscv64', 'qemu-system-misc', 'reference runs', true));
+  checks.push(tool('make', 'make', 'kwb build', 'default', true));
+  for (const t of ['flex', 'bison', 'bc']) checks.push(tool(t, t, 'kernel builds', 'default', true));
+  checks.push(tool('ccache', 'ccache', 'faster rebuilds in kwb build and bisect', 'default', true));
+  checks.push(tool('gdb-multiarch', 'gdb-multiarch', 'debugging RISC-V kernels', '--riscv', true));
+  checks.push(tool('riscv64-linux-gnu-gcc', 'gcc-riscv64-linux-gnu', 'ARCH=riscv builds', '--riscv', true));
+  checks.push(tool('qemu-system-riscv64', 'qemu-system-misc', 'reference runs', '--riscv', true));
+  checks.push(tool('lldb', 'lldb', "kwb's tests: lldb as a client", '--test', true));
+  checks.push({
+    name: "Debian's kernel source (kwb's test kernels)",
+    problem: existsSync('/usr/src/linux-source-6.1.tar.xz')
+      ? undefined
+      : `${setup('--test')} (Debian package linux-source-6.1)`,
+    optional: true,
+  });
   return checks;
 }
 

@@ -25,6 +25,8 @@ export interface Command {
   /** Exit code for a usage error, when not 2 (kwb test: 125, so git bisect run never takes a typo for "bad"). */
   usageExit?: number;
   run(args: ParsedArgs, argv: string[]): Promise<number>;
+  /** Words in another tool's syntax turned into options before parsing (kwb build's make-style O=DIR). */
+  rewrite?: (argv: string[]) => string[];
 }
 
 // Each command's module is loaded only when that command runs: kwb's start-up is part of every boot's wall time.
@@ -38,10 +40,11 @@ const commands: Record<string, () => Promise<Command>> = {
     return { usage: 'kwb run [options] -- CMD...', options: bootOptions, run: (a) => bootCommand('run', a) };
   },
   build: async () => {
-    const { buildCommand, buildOptions } = await import('./build.js');
+    const { buildCommand, buildOptions, makeStyleArgs } = await import('./build.js');
     return {
-      usage: 'kwb build [--tree DIR] [--arch um|riscv] [--config FRAGMENT]',
+      usage: 'kwb build [--tree DIR] [O=DIR | --out DIR] [--arch um|riscv] [--config FRAGMENT]',
       options: buildOptions,
+      rewrite: makeStyleArgs,
       run: buildCommand,
     };
   },
@@ -106,7 +109,7 @@ async function main(argv: string[]): Promise<number> {
   const command = await load(name);
   let args: ParsedArgs;
   try {
-    args = parseArgs(rest, command.options);
+    args = parseArgs(command.rewrite ? command.rewrite(rest) : rest, command.options);
   } catch (err) {
     if (err instanceof KwbError && command.usageExit !== undefined) throw new KwbError(err.message, command.usageExit);
     throw err;

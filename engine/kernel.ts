@@ -72,6 +72,15 @@ function describeTree(build: string, source: string): KernelTree {
   return { source, build, arch, kernel, vmlinux };
 }
 
+/** The source tree or `make O=` build directory containing `from`, configured or not (what kwb build builds). */
+export function findTreeDir(from = process.cwd()): { dir: string; source: string } | undefined {
+  for (let dir = resolve(from); ; dir = dirname(dir)) {
+    const source = existsSync(join(dir, 'Makefile')) ? sourceOf(dir) : undefined;
+    if (source) return { dir, source };
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
 /** The configured kernel build containing `from` (in-tree, or an `O=` build directory), if any. */
 export function findKernelTree(from = process.cwd()): KernelTree | undefined {
   for (let dir = resolve(from); ; dir = dirname(dir)) {

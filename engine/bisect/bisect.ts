@@ -4,6 +4,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildKernel, kernelOutput, type BuildArch } from '../build/build.js';
+import { describeProgress } from '../build/progress.js';
 import { ExitCode, KwbError } from '../results.js';
 import { Git } from './git.js';
 import type { Verdict } from './verdict.js';
@@ -112,11 +113,11 @@ export class Bisect {
     const testLog = log.replace(/\.build\.log$/, '.test.log');
     this.hooks.progress(`building ${short} ${subject}`);
     const build = await buildKernel({
-      tree: this.state.config.tree,
+      source: this.state.config.tree,
       arch: this.state.config.arch,
       fragment: this.state.config.fragment,
       log,
-      progress: (line) => this.hooks.progress(`${this.where(index)} building ${short}: ${line}`),
+      onProgress: (p) => this.hooks.progress(`${this.where(index)} building ${short}: ${describeProgress(p)}`),
       signal: this.hooks.signal,
     });
     this.checkAborted();

@@ -1,31 +1,34 @@
-// `kwb build`: configure a kernel tree with kwb's debugging fragment (and the user's) and make the bootable
-// kernel, incrementally, with a progress line on a TTY and the full output in a log file.
-import { createWriteStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
+// `kwb build`: configure a kernel tree (in-tree or O=) with kwb's debugging fragment and the user's, and make the
+// bootable kernel incrementally, through ccache when it is installed; progress as events, full output in a log.
+import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { killGroup, spawnGroup } from '../host.js';
 import { KwbError } from '../results.js';
+import { findCcache, readCcacheStats, statsSince, type CcacheStats } from './ccache.js';
+import { configure, DEFAULT_BASE, KWB_FRAGMENT } from './config.js';
+import { makeEnv } from './env.js';
+import type { BuildProgress, BuildStage } from './progress.js';
+import { readRecord, writeRecord } from './record.js';
 
 export type BuildArch = 'um' | 'riscv';
 
-/** What every kwb kernel gets: DWARF for gdb, the kernel's gdb scripts, frame pointers for backtraces. */
-export const KWB_FRAGMENT = [
-  'CONFIG_DEBUG_KERNEL=y',
-  'CONFIG_DEBUG_INFO_DWARF5=y',
-  'CONFIG_GDB_SCRIPTS=y',
-  'CONFIG_FRAME_POINTER=y',
-];
-
 export interface BuildOptions {
-  tree: string;
+  /** The kernel source tree. */
+  source: string;
+  /** Where objects and the kernel go (make's O=); the source tree itself by default. */
+  out?: string;
   arch: BuildArch;
+  /** The make target for a first .config (default defconfig). */
+  base?: string;
   /** Extra config lines (a fragment file's lines). */
   fragment?: string[];
   jobs?: number;
   /** Full make output goes here. */
   log: string;
-  /** Called with a short status line while building (files compiled so far). */
-  progress?: (line: string) => void;
+  /** Compile through ccache when it is installed (default true; KWB_CCACHE=0 in the environment turns it off). */
+  ccache?: boolean;
+  onProgress?: (p: BuildProgress) => void;
   /** Aborting stops make and everything it started. */
   signal?: AbortSignal;
 }
@@ -34,46 +37,31 @@ export interface BuildResult {
   ok: boolean;
   kernel: string;
   seconds: number;
+  /** Objects this build compiled. */
+  objects: number;
+  /** What this build added to ccache's counters; undefined without ccache. */
+  ccache?: CcacheStats;
+  /** Config lines asked for that the kernel's dependencies dropped. */
+  dropped: string[];
   /** The last lines of output when the build failed. */
   tail?: string;
 }
 
-export function kernelOutput(tree: string, arch: BuildArch): string {
-  return join(tree, arch === 'um' ? 'linux' : 'arch/riscv/boot/Image');
+export function kernelOutput(out: string, arch: BuildArch): string {
+  return join(out, arch === 'um' ? 'linux' : 'arch/riscv/boot/Image');
 }
 
-function makeArgs(arch: BuildArch, jobs: number): string[] {
-  return [`ARCH=${arch}`, ...(arch === 'riscv' ? ['CROSS_COMPILE=riscv64-linux-gnu-'] : []), `-j${jobs}`];
-}
+const CROSS: Record<BuildArch, string> = { um: '', riscv: 'riscv64-linux-gnu-' };
 
-/** The config lines of a Kconfig fragment file (`CONFIG_X=y` and `# CONFIG_X is not set`); none without a file. */
-export function readFragment(file: string | undefined): string[] {
-  if (!file) return [];
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    throw new KwbError(`cannot read config fragment ${file}`);
-  }
-  return text
-    .split('\n')
-    .map((l) => l.trim())
-    .filter(isConfigLine);
-}
+/** A compile step in make's short output ("  CC      kernel/fork.o", "  CC [M]  fs/x.o", "  AS ..."). */
+const OBJECT_STEP = /^\s+(CC|AS)(?:\s+\[M\])?\s+(\S+)/;
+/** The start of the final link ("  LD      vmlinux.o"). */
+const LINK_STEP = /^\s+LD\s+vmlinux\.o$/;
 
-function isConfigLine(line: string): boolean {
-  return line !== '' && (!line.startsWith('#') || / is not set$/.test(line));
-}
-
-/** Lines of `fragment` that .config does not have yet (`# CONFIG_X is not set` counts as a line). */
-export function missingConfig(config: string, fragment: string[]): string[] {
-  const have = new Set(config.split('\n'));
-  return fragment.filter((line) => isConfigLine(line.trim()) && !have.has(line));
-}
-
-function run(
+function runMake(
   args: string[],
-  tree: string,
+  source: string,
+  env: NodeJS.ProcessEnv,
   log: NodeJS.WritableStream,
   signal?: AbortSignal,
   onLine?: (line: string) => void,
@@ -81,7 +69,7 @@ function run(
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve(130);
     // make in a process group of its own, so that an abort stops the compilers it started too
-    const child = spawnGroup('make', args, { cwd: tree, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnGroup('make', args, { cwd: source, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const abort = () => killGroup(child.pid, 'SIGTERM');
     signal?.addEventListener('abort', abort, { once: true });
     child.on('close', () => signal?.removeEventListener('abort', abort));
@@ -100,36 +88,77 @@ function run(
   });
 }
 
+function checkTrees(source: string, out: string): void {
+  if (!existsSync(join(source, 'Makefile')) || !existsSync(join(source, 'Kconfig')))
+    throw new KwbError(`${source} is not a kernel source tree (no Makefile and Kconfig); pass --tree DIR`);
+  if (out !== source && existsSync(join(source, '.config')))
+    throw new KwbError(
+      `${source} is configured for in-tree builds, which an O= build cannot share; run make mrproper there, or build without O=`,
+    );
+}
+
 export async function buildKernel(o: BuildOptions): Promise<BuildResult> {
-  if (!existsSync(join(o.tree, 'Makefile')) || !existsSync(join(o.tree, 'Kconfig'))) {
-    throw new KwbError(`${o.tree} is not a kernel source tree (no Makefile and Kconfig); pass --tree DIR`);
-  }
+  const out = o.out ?? o.source;
+  checkTrees(o.source, out);
   const t0 = performance.now();
-  const jobs = o.jobs ?? cpus().length;
+  const seconds = () => (performance.now() - t0) / 1000;
   const log = createWriteStream(o.log);
-  const args = makeArgs(o.arch, jobs);
-  const fragment = [...KWB_FRAGMENT, ...(o.fragment ?? [])];
-  const configPath = join(o.tree, '.config');
-  const finish = async (ok: boolean): Promise<BuildResult> => {
+  const cross = CROSS[o.arch];
+  const ccache = findCcache(o.ccache ?? true, ['gcc', `${cross}gcc`]);
+  const env = makeEnv(o.source, ccache);
+  const args = [
+    `ARCH=${o.arch}`,
+    ...(cross ? [`CROSS_COMPILE=${cross}`] : []),
+    ...(out !== o.source ? [`O=${out}`] : []),
+    `-j${o.jobs ?? cpus().length}`,
+  ];
+  const make = (targets: string[], onLine?: (line: string) => void) =>
+    runMake([...args, ...targets], o.source, env, log, o.signal, onLine);
+  let stage: BuildStage = 'configure';
+  let objects = 0;
+  let expected: number | undefined;
+  let step: string | undefined;
+  const report = () => o.onProgress?.({ stage, objects, expected, seconds: seconds(), step });
+  const before = ccache && readCcacheStats(ccache, env);
+  const finish = async (ok: boolean, dropped: string[] = []): Promise<BuildResult> => {
     await new Promise<void>((r) => log.end(r));
     const tail = ok ? undefined : readFileSync(o.log, 'utf8').split('\n').slice(-15).join('\n');
-    return { ok, kernel: kernelOutput(o.tree, o.arch), seconds: (performance.now() - t0) / 1000, tail };
+    const after = ccache && readCcacheStats(ccache, env);
+    const stats = before && after ? statsSince(before, after) : undefined;
+    return { ok, kernel: kernelOutput(out, o.arch), seconds: seconds(), objects, ccache: stats, dropped, tail };
   };
-  if (!existsSync(configPath)) {
-    o.progress?.(`configuring ${o.arch} defconfig + kwb's debug fragment`);
-    if ((await run([...args, 'defconfig'], o.tree, log, o.signal)) !== 0) return finish(false);
-  }
-  const missing = missingConfig(readFileSync(configPath, 'utf8'), fragment);
-  if (missing.length) {
-    // append and let olddefconfig resolve dependencies; only when something is missing, so builds stay incremental
-    writeFileSync(configPath, readFileSync(configPath, 'utf8') + missing.join('\n') + '\n');
-    if ((await run([...args, 'olddefconfig'], o.tree, log, o.signal)) !== 0) return finish(false);
-  }
-  let compiled = 0;
+
+  const config = await configure(
+    out,
+    o.base ?? DEFAULT_BASE,
+    [...KWB_FRAGMENT, ...(o.fragment ?? [])],
+    (targets) => make(targets),
+    (what) => {
+      step = what;
+      report();
+    },
+  );
+  if (!config.ok) return finish(false);
+
+  // a build that starts with no linked objects compiles the whole tree: as many objects as the last such build
+  const fromScratch = !existsSync(join(out, 'vmlinux.o'));
+  expected = fromScratch ? readRecord(out)?.objects : undefined;
+  stage = 'compile';
+  step = undefined;
+  report();
   const targets = o.arch === 'um' ? ['linux'] : ['Image', 'vmlinux'];
-  const code = await run([...args, ...targets, 'scripts_gdb'], o.tree, log, o.signal, (line) => {
-    const step = /^\s+(CC|LD|AR|AS|LINK|OBJCOPY|GEN)\s+(\S+)/.exec(line);
-    if (step && o.progress) o.progress(`${++compiled} steps, ${step[1]} ${step[2]}`);
+  const code = await make([...targets, 'scripts_gdb'], (line) => {
+    if (stage === 'compile' && LINK_STEP.test(line)) {
+      stage = 'link';
+      step = undefined;
+      report();
+    }
+    const object = OBJECT_STEP.exec(line);
+    if (!object) return;
+    objects++;
+    step = `${object[1]} ${object[2]}`;
+    report();
   });
-  return finish(code === 0);
+  if (code === 0 && fromScratch) writeRecord(out, { objects, seconds: seconds() });
+  return finish(code === 0, config.dropped);
 }
