@@ -35,7 +35,9 @@ while [ "$1" != -- ]; do
 done
 shift
 ulimit -c 0   # a panicking UML would dump core
-exec "$@"
+# not exec: the namespace's first process ignores signals it sends itself (UML's abort() on a panic), so UML must
+# not be it; this shell waits and exits with its status (128+N: killed by signal N)
+"$@"
 `;
 
 let checked: string | undefined;

@@ -2,6 +2,7 @@
 // filesystem (or the user's), its console on pipes, and everything it creates on the host inside one temp dir.
 import type { ChildProcess } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync, symlinkSync, watch } from 'node:fs';
+import { constants as os } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Duplex, PassThrough, type Readable, type Writable } from 'node:stream';
 import type { BootOptions, Guest } from '../guest.js';
@@ -26,6 +27,10 @@ import { xstateShim } from './shim.js';
 import { PanicWatch } from '../panic.js';
 
 let guestCounter = 0;
+
+function signalName(n: number): string | undefined {
+  return Object.entries(os.signals).find(([, v]) => v === n)?.[0];
+}
 /** The UML process's file descriptors: 0-2 its stdio (under gdbserver: the RSP pipe and gdbserver's stderr), then
  *  the kernel console's line and, with a command, the command's lines (argv.ts: commandFds). */
 const FD = { consoleIn: 3, consoleOut: 4, commandIn: 5, commandOut: 6, commandErrIn: 7, commandErrOut: 8 } as const;
@@ -163,7 +168,9 @@ export class UmlGuest implements Guest {
       child.once('exit', (code, signal) => {
         if (this.timer) clearTimeout(this.timer);
         if (this.kernelGroup) releaseGroup(this.kernelGroup, 'SIGKILL');
-        if (!underGdbserver) this.hostExit = { code, signal };
+        // confined (confine.ts), a signal that killed UML comes as the waiting shell's status 128+N
+        const byName = code !== null && code > 128 ? signalName(code - 128) : undefined;
+        if (!underGdbserver) this.hostExit = byName ? { code: null, signal: byName } : { code, signal };
         // drain what the guest printed last (a panic message, the command's final output) before deciding
         void Promise.race([streamsClosed, new Promise((r) => setTimeout(r, 500))]).then(() => {
           const result = this.decide();
