@@ -1,6 +1,7 @@
 // Structure offsets, sizes and symbol addresses of one kernel build, asked of gdb once (batch mode on the vmlinux,
 // which reads the DWARF for us) and cached by the vmlinux's build-id: nothing is hard-coded per kernel version.
 import { execFile } from 'node:child_process';
+import { setPriority } from 'node:os';
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { cacheDir, cacheKey } from '../../engine/cache.js';
@@ -84,7 +85,7 @@ export function queryGdb(vmlinux: string, queries: Queries, timeoutMs = 120_000)
   args.push(vmlinux);
   return new Promise((resolve, reject) => {
     const program = gdbProgram();
-    execFile(program, args, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout) => {
+    const child = execFile(program, args, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout) => {
       // gdb exits non-zero when its last command failed: that only means that expression was not there
       if (err && (err.killed || typeof err.code === 'string')) {
         reject(
@@ -98,6 +99,12 @@ export function queryGdb(vmlinux: string, queries: Queries, timeoutMs = 120_000)
       for (const m of stdout.matchAll(/^KWB (\S+) (\d+)$/gm)) values[m[1]!] = BigInt(m[2]!);
       resolve(values);
     });
+    // learning runs while the guest boots and clients are served: those come first on a busy machine
+    try {
+      if (child.pid) setPriority(child.pid, 19);
+    } catch {
+      // already gone: its callback says why
+    }
   });
 }
 

@@ -54,19 +54,21 @@ describe('stock gdb on a fresh build', { timeout: FIXTURE_TIMEOUT_MS }, () => {
       { t, timeoutMs: 120_000 },
     );
     assert.doesNotMatch(attach.err, /timed out|Remote communication error|Ignoring packet error/, attach.err);
-    const seconds = Number(/KWB-ATTACH ([\d.]+)/.exec(attach.out)?.[1] ?? NaN);
-    t.diagnostic(`attach took ${seconds} s`);
-    assert.ok(seconds < 2, `attach took ${seconds} s: ${attach.out}\n${attach.err}`);
-    assert.match(attach.out, /^\* 1 +Thread /m, attach.out);
+    assert.match(attach.out, /^KWB-ATTACH [\d.]+$/m, attach.out);
+    t.diagnostic(`target remote took ${/KWB-ATTACH ([\d.]+)/.exec(attach.out)![1]} s (bench attach compares it)`);
+    // served while kwb was still learning the kernel (seconds of gdb reading vmlinux): the plain CPU view
+    assert.match(attach.out, /^\* 1 +Thread \d+ "UML kernel \d+"/m, attach.out);
 
-    // meanwhile kwb learns the offsets from vmlinux; a later attach sees the kernel's tasks
+    // meanwhile kwb learns the offsets from vmlinux (at low priority: long on a busy machine); a later attach sees
+    // the kernel's tasks
     let ps = '';
-    for (const deadline = Date.now() + 90_000; !/^ +1 [A-Z] \S+$/m.test(ps);) {
+    for (const deadline = Date.now() + 240_000; !/^ +1 [A-Z] \S+$/m.test(ps);) {
       assert.ok(Date.now() < deadline, `the kernel's tasks never showed: ${ps}`);
-      ps = (await runGdb(vmlinux, [`target remote 127.0.0.1:${port}`, 'monitor ps', 'detach'], { t })).out;
+      const r = await runGdb(vmlinux, [`target remote 127.0.0.1:${port}`, 'monitor ps', 'detach'], { t });
+      ps = r.out + r.err; // gdb -batch prints monitor output on stderr
     }
     const tasks = await runGdb(vmlinux, [`target remote 127.0.0.1:${port}`, 'info threads', 'kill'], { t });
-    assert.match(tasks.out, /Thread 1 "init"|Thread 1 \(pid 1/, tasks.out);
+    assert.match(tasks.out, /^ +\d+ +Thread 1 "[^"]+" \(pid 1 /m, tasks.out);
     const r = await done;
     assert.match(r.stderr, /killed by gdb/);
     assert.deepEqual(box.leftovers(), { files: [], processes: [] });

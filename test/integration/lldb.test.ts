@@ -37,7 +37,9 @@ function lldb(t: TestContext, commands: string[]): Promise<{ code: number | null
 describe('lldb against the stub', { timeout: FIXTURE_TIMEOUT_MS }, () => {
   it('registers, memory, disassembly, a breakpoint hit, kill; the guest then ends', async (t) => {
     const kernel = join(umlTree(), 'linux');
-    const symbol = /^([0-9a-f]+) [Tt] __do_sys_newuname$/m.exec(execFileSync('nm', [kernel], { encoding: 'utf8' }));
+    const symbol = /^([0-9a-f]+) [Tt] __do_sys_newuname$/m.exec(
+      execFileSync('nm', [kernel], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }),
+    );
     assert.ok(symbol, 'the fixture kernel has __do_sys_newuname');
     const address = `0x${symbol[1]!.replace(/^0+/, '')}`;
     const guest = await bootGuest({
