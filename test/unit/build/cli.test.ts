@@ -24,9 +24,9 @@ describe('kwb build usage errors', () => {
 
   it('outside a kernel tree', () => refuses([], /not in a kernel tree/));
 
-  it('O= twice, or O= with --out', async () => {
-    await refuses(['O=a', 'O=b'], /O= given twice/);
-    await refuses(['O=a', '--out', 'b'], /not both/);
+  it('O= twice, or O= with --out (O=DIR is --out DIR)', async () => {
+    await refuses(['O=a', 'O=b'], /--out given twice/);
+    await refuses(['O=a', '--out', 'b'], /--out given twice/);
   });
 
   it('a base that is not a config target, and an unknown arch', async () => {
