@@ -351,6 +351,18 @@ export class ProxyTarget implements Target {
     return fromHex(reply.replace(/x/g, '0'));
   }
 
+  /** One register for the relay's own use: `p`, or where the server has no `p` (gdbserver answers it empty), its
+   *  slot in `g`; the registers the relay reads (pc, sp) come after 8-byte ones only, on both architectures. */
+  private async readRegisterAnyway(thread: number, regno: number): Promise<Uint8Array | undefined> {
+    try {
+      return await this.readRegister(thread, regno);
+    } catch (err) {
+      if (!(err instanceof Unsupported)) throw err;
+      const all = await this.readRegisters(thread);
+      return all.length >= (regno + 1) * 8 ? all.subarray(regno * 8, (regno + 1) * 8) : undefined;
+    }
+  }
+
   async writeRegister(thread: number, regno: number, value: Uint8Array): Promise<void> {
     await this.selectThread(thread);
     this.registersWritten = true;
@@ -520,7 +532,7 @@ export class ProxyTarget implements Target {
       insertOwnBreakpoint: async (addr) => !clientAt(addr) && this.breakpoint('Z', 0, addr, ownKind),
       removeOwnBreakpoint: async (addr) => void (await this.breakpoint('z', 0, addr, ownKind)),
       clientBreakpointAt: clientAt,
-      readRegister: (thread, regno) => this.readRegister(thread, regno),
+      readRegister: (thread, regno) => this.readRegisterAnyway(thread, regno),
       readMemory: async (addr, len) => hexReply(await this.rsp.request(`m${addr.toString(16)},${len.toString(16)}`)),
       vdso: () => (this.vdso ??= this.findVdso()) || undefined,
     };

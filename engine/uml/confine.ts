@@ -6,7 +6,6 @@
 // at once when kwb dies, even by SIGKILL (setpriv's parent-death signal ends unshare, whose child, the namespace's
 // first process, is then killed and takes the rest with it).
 import { spawnSync } from 'node:child_process';
-import { ExitCode, KwbError } from '../results.js';
 
 /** A host file or directory placed at `at` (a path inside the session directory, no leading slash). */
 export interface Bind {
@@ -40,27 +39,26 @@ ulimit -c 0   # a panicking UML would dump core
 "$@"
 `;
 
-let checked: string | undefined;
+let refusal: string | null | undefined;
 
-/** Fails with a one-line reason when this host does not let kwb create the namespaces. */
-function checkNamespaces(): void {
-  if (checked === undefined) {
+/** Why this host does not let kwb create the namespaces (Ubuntu's AppArmor policy, a sysctl), or null if it does. */
+export function namespacesRefused(): string | null {
+  if (refusal === undefined) {
     const r = spawnSync('unshare', ['--user', '--map-root-user', '--mount', '--pid', '--fork', 'true'], {
       encoding: 'utf8',
     });
-    checked = r.status === 0 ? '' : (r.stderr || r.error?.message || 'unshare failed').trim().split('\n')[0]!;
+    refusal = r.status === 0 ? null : (r.stderr || r.error?.message || 'unshare failed').trim().split('\n')[0]!;
   }
-  if (checked) {
-    throw new KwbError(
-      `kwb confines a UML guest in a user namespace, which this host refuses (${checked}); allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1, or on Ubuntu kernel.apparmor_restrict_unprivileged_userns=0)`,
-      ExitCode.couldNotTest,
-    );
-  }
+  return refusal;
+}
+
+/** The one-line warning for a guest kwb cannot confine here. */
+export function unconfinedWarning(why: string): string {
+  return `warning: this host refuses unprivileged user namespaces (${why}), so the guest is confined only by UML's hostfs= prefix, which it can walk out of; allow them (sysctl kernel.unprivileged_userns_clone=1, or on Ubuntu kernel.apparmor_restrict_unprivileged_userns=0) to confine it`;
 }
 
 /** The command line that runs `command` (`chroot SESSION ...`) in the namespaces, with `binds` placed in `session`. */
 export function confinedCommand(session: string, binds: Bind[], command: string[]): string[] {
-  checkNamespaces();
   const bindArgs = binds.flatMap((b) => [b.writable ? 'rw' : 'ro', b.host, b.at]);
   return [
     'setpriv',

@@ -21,7 +21,7 @@ import { liveSessions } from '../sessions.js';
 import { ExitCode, KwbError, type GuestResult } from '../results.js';
 import { buildHostRoot, writeKwbDir } from '../rootfs/hostroot.js';
 import { umlArgv, type UmlRoot } from './argv.js';
-import { confinedCommand, type Bind } from './confine.js';
+import { confinedCommand, namespacesRefused, unconfinedWarning, type Bind } from './confine.js';
 import { LpjLearner, presetLpj, userSetLpj } from './lpj.js';
 import { xstateShim } from './shim.js';
 import { PanicWatch } from '../panic.js';
@@ -288,11 +288,15 @@ export async function startUml(opts: BootOptions, info: KernelInfo): Promise<Uml
     const learner = lpj === undefined && !debug && !userSetLpj(append) ? new LpjLearner(kernel) : undefined;
     const consoleHidesCalibration = kernelLog === 'quiet' || kernelLog === 'warnings';
     // the guest's view of the host is the session dir `tmp` (confine.ts): what it needs is placed in it, and the
-    // kernel is given paths inside it. Under gdbserver (which needs the host's /proc) kwb cannot confine the guest:
-    // UML's hostfs prefix and symlinks lay out the same view there, and a guest can walk out of it (README).
+    // kernel is given paths inside it. Under gdbserver (which needs the host's /proc), or on a host that refuses
+    // user namespaces, kwb cannot confine the guest: UML's hostfs prefix and symlinks lay out the same view there,
+    // and a guest can walk out of it (README).
+    const refused = debug ? null : namespacesRefused();
+    if (refused) process.stderr.write(`kwb: ${unconfinedWarning(refused)}\n`);
+    const confined = !debug && !refused;
     const binds: Bind[] = [];
     const inSession = (bind: Bind & { hostfs?: boolean }) => {
-      if (!debug) return (binds.push(bind), `/${bind.at}`);
+      if (confined) return (binds.push(bind), `/${bind.at}`);
       if (!bind.hostfs) return bind.host;
       mkdirSync(dirname(join(tmp, bind.at)), { recursive: true });
       symlinkSync(bind.host, join(tmp, bind.at));
@@ -325,7 +329,7 @@ export async function startUml(opts: BootOptions, info: KernelInfo): Promise<Uml
     const runsCommand = !!kwbDir && !!opts.command?.length;
     const argv = umlArgv({
       umid,
-      umlDir: debug ? tmp : '/',
+      umlDir: confined ? '/' : tmp,
       mem: opts.mem ?? '256M',
       root,
       kwbDir: root.kind === 'kwb' || !kwbDir ? undefined : '/kwb',
@@ -334,7 +338,7 @@ export async function startUml(opts: BootOptions, info: KernelInfo): Promise<Uml
       commandFds: runsCommand
         ? { io: [FD.commandIn, FD.commandOut], stderr: [FD.commandErrIn, FD.commandErrOut] }
         : undefined,
-      append: [...(debug ? [`hostfs=${tmp}`] : []), ...(lpj ? [`lpj=${lpj}`] : []), ...append],
+      append: [...(confined ? [] : [`hostfs=${tmp}`]), ...(lpj ? [`lpj=${lpj}`] : []), ...append],
     });
     const env: NodeJS.ProcessEnv = { ...process.env, TERM: process.env.TERM || 'linux' };
     delete env.TMPDIR; // UML puts its memory file in $TMPDIR when set; /dev/shm (the session's own) is RAM
@@ -343,11 +347,11 @@ export async function startUml(opts: BootOptions, info: KernelInfo): Promise<Uml
       : [];
     const command = debug
       ? ['gdbserver', '--once', ...(preload.length ? ['--wrapper', ...preload, '--'] : []), '-', kernelPath, ...argv]
-      : ['chroot', tmp, ...preload, kernelPath, ...argv];
+      : [...(confined ? ['chroot', tmp] : []), ...preload, kernelPath, ...argv];
     // core dumps of a panicking UML would land in its cwd and take seconds: none
-    const [launcher, ...launcherArgs] = debug
-      ? ['/bin/sh', '-c', 'ulimit -c 0; exec "$@"', 'kwb-uml', ...command]
-      : confinedCommand(tmp, binds, command);
+    const [launcher, ...launcherArgs] = confined
+      ? confinedCommand(tmp, binds, command)
+      : ['/bin/sh', '-c', 'ulimit -c 0; exec "$@"', 'kwb-uml', ...command];
     const child = spawnGroup(launcher!, launcherArgs, {
       cwd: tmp,
       env,
