@@ -70,7 +70,10 @@ describe('debug adapter on UML', { timeout: FIXTURE_TIMEOUT_MS }, () => {
     });
     assert.equal(log.body.breakpoints[0]!.verified, true);
     await order.configurationDone();
-    while (!outputs.some((o) => /uname from the guest: "Linux"/.test(o))) await new Promise((r) => setTimeout(r, 100));
+    for (let waited = 0; !outputs.some((o) => /uname from the guest: "Linux"/.test(o)); waited += 100) {
+      assert.ok(waited < 60_000, `the log point printed nothing in 60 s; output:\n${outputs.join('')}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
 
     // a breakpoint set while the guest runs, with a condition that holds and a hit count
     const bp = await dc.setBreakpointsRequest({
