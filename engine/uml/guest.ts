@@ -305,7 +305,7 @@ export async function startUml(opts: BootOptions, info: KernelInfo): Promise<Uml
     const kernelPath = inSession({ host: kernel, at: 'kernel', writable: false });
     const initConfig = {
       shares: shares.map((s, i) => ({
-        host: inSession({ host: s.host, at: `share/${i}`, writable: true }),
+        host: inSession({ host: s.host, at: `share/${i}`, writable: true, hostfs: true }),
         guest: s.guest,
       })),
       cwd: guestCwd({ ...opts, share: shares }),
