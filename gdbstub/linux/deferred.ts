@@ -154,6 +154,11 @@ export class DeferredLinuxTarget implements Target {
     return (await this.view()).threads();
   }
 
+  async hasThread(id: number): Promise<boolean> {
+    const target = await this.view();
+    return target.hasThread ? target.hasThread(id) : (await target.threads()).some((t) => t.id === id);
+  }
+
   async monitor(command: string): Promise<string | undefined> {
     const target = await this.view();
     const word = command.trim().split(/\s+/)[0] ?? '';

@@ -358,7 +358,16 @@ export class LinuxTarget implements Target {
 
   /** Whether `id` names a thread of the current view, without walking the task list (a resume must not wait: UML's
    *  timer signals pile up meanwhile and a step would then stop for them, over and over). */
+  /** Threads of either view: after `monitor threads ...` gdb names those of the other view until it lists them
+   *  again, and their registers read (running one is refused: see resume). */
   async hasThread(id: number): Promise<boolean> {
+    if (await this.inView(id)) return true;
+    if (this.tasksShown) return (await this.inner.threads()).some((t) => t.id === id);
+    return id <= PID_MAX_LIMIT || id === IDLE_THREAD_ID;
+  }
+
+  /** A thread of the view shown now. */
+  private async inView(id: number): Promise<boolean> {
     if (!this.tasksShown) return (await this.inner.threads()).some((t) => t.id === id);
     if (id === this.cpuThreadId(await this.cpuState())) return true;
     if (this.list) return this.list.byId.has(id);
@@ -371,7 +380,7 @@ export class LinuxTarget implements Target {
     if (action.thread !== undefined && action.thread > 0) {
       // whichever task gdb names, it is the CPU that runs; an id of the other view (gdb has not listed the threads
       // since `monitor threads ...`) is refused: gdb would take the stop that follows for some other thread's
-      if (!(await this.hasThread(action.thread))) {
+      if (!(await this.inView(action.thread))) {
         throw new Error(`no thread ${action.thread} in the ${this.mode} view; list the threads again (info threads)`);
       }
       inner = { ...action, thread: this.tasksShown ? this.inner.lastStop().thread : action.thread };
