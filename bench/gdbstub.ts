@@ -131,7 +131,7 @@ async function viaRelay(kernel: string, vmlinux: string, pyFile: string): Promis
   });
   guest.output.resume();
   try {
-    const channel = await guest.debugChannel!();
+    const channel = await guest.debugChannel!((line) => console.error(line));
     if (channel.kind !== 'rsp') throw new Error('expected an RSP channel');
     const stream = channel.stream;
     stream.on('error', () => {});

@@ -2,6 +2,7 @@
 // gdb stub and the bisect driver use only this interface.
 import type { Readable, Writable, Duplex } from 'node:stream';
 import type { Target } from '../gdbstub/target.js';
+import type { RelayFacts } from '../gdbstub/index.js';
 import type { KernelInfo } from './kernel.js';
 import type { GuestResult } from './results.js';
 
@@ -74,5 +75,7 @@ export interface Guest {
   /** Shut the guest down (SIGTERM-then-SIGKILL for a process); resolves when wait() would. */
   stop(reason?: string): Promise<GuestResult>;
   /** For a guest started with `debug`: the debug interface, either an in-process Target or an RSP channel. */
-  debugChannel?(): Promise<{ kind: 'target'; target: Target } | { kind: 'rsp'; stream: Duplex }>;
+  debugChannel?(
+    warn: (line: string) => void,
+  ): Promise<{ kind: 'target'; target: Target } | { kind: 'rsp'; stream: Duplex; relay: RelayFacts }>;
 }

@@ -4,14 +4,6 @@ import { connectGuestRsp, startGdbStub, type GdbStubHandle, type Target } from '
 import { linuxAwareWhenReady } from '../gdbstub/linux/index.js';
 import type { Guest } from './guest.js';
 import { KwbError } from './results.js';
-import { hardwareWatchpoints } from './uml/hw-watch.js';
-
-/** Whether the host's debug registers do not fire (gdbserver's watchpoints on UML would never trigger). */
-function watchpointsNeedEmulation(warn: (line: string) => void): boolean {
-  const hw = hardwareWatchpoints();
-  if (typeof hw === 'object') warn(`cannot tell whether hardware watchpoints fire here (${hw.unknown}); trusting them`);
-  return hw === 'silent';
-}
 
 export interface ServeOptions {
   host?: string;
@@ -33,15 +25,13 @@ export interface ServedGuest extends GdbStubHandle {
  *  stops the guest. */
 export async function serveGuest(guest: Guest, opts: ServeOptions): Promise<ServedGuest> {
   if (!guest.debugChannel) throw new KwbError(`the ${guest.engine} engine cannot be debugged`);
-  const channel = await guest.debugChannel();
   const warn = opts.log ?? ((line: string) => void process.stderr.write(`kwb: ${line}\n`));
+  const channel = await guest.debugChannel(warn);
   const target: Target =
     channel.kind === 'rsp'
-      ? await connectGuestRsp(channel.stream, {
-          uml: guest.engine === 'uml',
+      ? await connectGuestRsp(channel.stream, channel.relay, {
           onKill: () => void guest.stop('killed by gdb'),
           log: opts.log,
-          emulateWatchpoints: guest.engine === 'uml' && watchpointsNeedEmulation(warn),
           notice: warn,
         })
       : channel.target;

@@ -1,12 +1,12 @@
 // The gdb stub's entry for the CLI and the engines: serve a Target over RSP on a TCP port.
 import type { Duplex } from 'node:stream';
 import { GdbStubServer, type GdbStubOptions } from './server.js';
-import { connectProxy, UML_PASS_SIGNALS, type ProxyOptions } from './proxy.js';
+import { connectProxy, type ProxyOptions } from './proxy.js';
 import type { Target } from './target.js';
 
 export type { Target, StopReason } from './target.js';
 export { GdbStubServer, BUSY_MESSAGE, TAKEOVER } from './server.js';
-export { connectProxy, ProxyTarget, UML_PASS_SIGNALS } from './proxy.js';
+export { connectProxy, ProxyTarget } from './proxy.js';
 
 export interface GdbStubHandle {
   host: string;
@@ -43,27 +43,15 @@ export async function startGdbStub(target: Target, opts: GdbStubOptions): Promis
   };
 }
 
-/** The relay for a guest whose debugChannel() is an RSP stream (UML under gdbserver), with UML's own signals passed
- *  silently. `onKill` runs after a client killed the target (stop the guest there). */
+/** What the engine behind an RSP channel tells the relay about its inferior (engine/uml/debug.ts for UML). */
+export type RelayFacts = Pick<ProxyOptions, 'passSignals' | 'threadName' | 'signalInterrupt' | 'emulateWatchpoints'>;
+
+/** The relay for a guest whose debugChannel() is an RSP stream (UML under gdbserver), as its engine describes it.
+ *  `onKill` runs after a client killed the target (stop the guest there). */
 export function connectGuestRsp(
   stream: Duplex,
-  opts: {
-    uml: boolean;
-    log?: (line: string) => void;
-    onKill?: () => Promise<void> | void;
-    /** The server's write watchpoints never fire on this host: the relay emulates them (see ProxyOptions). */
-    emulateWatchpoints?: boolean;
-    notice?: (line: string) => void;
-  },
+  relay: RelayFacts,
+  opts: Pick<ProxyOptions, 'log' | 'onKill' | 'notice'>,
 ): Promise<Target> {
-  const proxyOpts: ProxyOptions = {
-    emulateWatchpoints: opts.emulateWatchpoints,
-    notice: opts.notice,
-    passSignals: opts.uml ? UML_PASS_SIGNALS : [],
-    threadName: opts.uml ? 'UML kernel' : 'thread',
-    onKill: opts.onKill,
-    signalInterrupt: opts.uml ? 'SIGINT' : undefined,
-    log: opts.log,
-  };
-  return connectProxy(stream, proxyOpts);
+  return connectProxy(stream, { ...relay, ...opts });
 }

@@ -17,10 +17,6 @@ import {
   type ThreadInfo,
 } from './target.js';
 
-/** UML's own signals, in GDB's numbering (gdb/signals.def): SEGV 11, ALRM 14, CHLD 20, IO 23, VTALRM 26, WINCH 28,
- *  USR1 30. UML uses them internally (page faults, timers, I/O); passed back silently, a client never sees them. */
-export const UML_PASS_SIGNALS = [11, 14, 20, 23, 26, 28, 30];
-
 export interface ProxyOptions {
   /** Signals (GDB numbering) the server should deliver without stopping, always. */
   passSignals?: number[];

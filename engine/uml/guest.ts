@@ -24,6 +24,8 @@ import { umlArgv, type UmlRoot } from './argv.js';
 import { confinedCommand, namespacesRefused, unconfinedWarning, type Bind } from './confine.js';
 import { LpjLearner, presetLpj, userSetLpj } from './lpj.js';
 import { xstateShim } from './shim.js';
+import { umlRelayFacts } from './debug.js';
+import type { RelayFacts } from '../../gdbstub/index.js';
 import { PanicWatch } from '../panic.js';
 
 let guestCounter = 0;
@@ -238,9 +240,9 @@ export class UmlGuest implements Guest {
     return this.done;
   }
 
-  async debugChannel(): Promise<{ kind: 'rsp'; stream: Duplex }> {
+  async debugChannel(warn: (line: string) => void): Promise<{ kind: 'rsp'; stream: Duplex; relay: RelayFacts }> {
     if (!this.rsp) throw new Error('this guest was not started for debugging (BootOptions.debug)');
-    return { kind: 'rsp', stream: this.rsp };
+    return { kind: 'rsp', stream: this.rsp, relay: umlRelayFacts(warn) };
   }
 
   /** For tests and diagnostics: is any process of this guest still alive? */
