@@ -3,7 +3,17 @@
 // and hostfs confined to kwb's own session directory. Real fixture kernel, real kwb CLI.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { FIXTURE_TIMEOUT_MS, umlKernel } from '../helpers/fixtures.js';
@@ -24,6 +34,14 @@ describe('uml runner', { timeout: FIXTURE_TIMEOUT_MS }, () => {
   });
   after(() => box?.dispose());
   const sandbox = () => (box = new Sandbox());
+  // the tests' own host files, outside the sandbox (whose every file counts as something kwb left behind)
+  const scratchDirs: string[] = [];
+  const scratch = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kwb-runner-test-'));
+    scratchDirs.push(dir);
+    return dir;
+  };
+  after(() => scratchDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
   it("keeps the command's stdout, its stderr and the kernel console apart", async () => {
     const r = await sandbox().run([
@@ -67,7 +85,8 @@ describe('uml runner', { timeout: FIXTURE_TIMEOUT_MS }, () => {
   });
 
   it('calls a root that cannot start kwb\'s init "could not test" (125) with the reason, not a kernel panic', async () => {
-    const root = join(sandbox().tmp, 'empty-root'); // no /bin/sh
+    const root = join(scratch(), 'empty-root'); // no /bin/sh
+    sandbox();
     mkdirSync(root);
     const run = await box.run(['run', '--kernel', kernel, '--rootfs', root, '--', 'true']);
     assert.equal(run.code, EXIT.couldNotTest, run.stderr);
@@ -83,7 +102,7 @@ describe('uml runner', { timeout: FIXTURE_TIMEOUT_MS }, () => {
     assert.match(run.stderr, /the guest ended while the command ran/);
     const test = await box.run(['test', '--kernel', kernel, '--', 'sh', '-c', 'poweroff -f']);
     assert.equal(test.code, VERDICT.bad, test.stderr);
-    assert.match(test.stderr, /kwb test: bad: the guest ended while the command ran/);
+    assert.match(test.stderr, /kwb test: bad: .*the guest ended while the command ran/);
   });
 
   it('reports a guest whose gdbserver is killed while the command runs as dead mid-command, not unstarted', async () => {
@@ -144,7 +163,8 @@ describe('uml runner', { timeout: FIXTURE_TIMEOUT_MS }, () => {
   ];
 
   it("confines hostfs to kwb's session directory: no host file outside it, system directories read-only", async () => {
-    const secretDir = join(sandbox().tmp, 'host-secret');
+    const secretDir = join(scratch(), 'host-secret');
+    sandbox();
     mkdirSync(secretDir);
     writeFileSync(join(secretDir, 'secret.txt'), 'host secret\n');
     const r = await box.run(['run', '--kernel', kernel, '--', ...escape(secretDir)]);
@@ -155,15 +175,17 @@ describe('uml runner', { timeout: FIXTURE_TIMEOUT_MS }, () => {
   });
 
   it('with a root of your own and no share, the guest reaches no host file', async () => {
-    const secretDir = join(sandbox().tmp, 'host-secret');
+    const secretDir = join(scratch(), 'host-secret');
+    sandbox();
     mkdirSync(secretDir);
     writeFileSync(join(secretDir, 'secret.txt'), 'host secret\n');
-    const root = join(box.tmp, 'busybox-root'); // busybox alone: its sh runs every applet
+    const root = join(box.tmp, 'busybox-root'); // busybox and the applets kwb's init and the test use
     mkdirSync(join(root, 'bin'), { recursive: true });
     copyFileSync('/bin/busybox', join(root, 'bin', 'busybox'));
-    symlinkSync('busybox', join(root, 'bin', 'sh'));
+    for (const applet of ['sh', 'mount', 'mkdir', 'cat', 'ls']) symlinkSync('busybox', join(root, 'bin', applet));
     for (const dir of ['proc', 'sys', 'dev', 'tmp']) mkdirSync(join(root, dir));
     const r = await box.run(['run', '--kernel', kernel, '--rootfs', root, '--', ...escape(secretDir)]);
+    rmSync(root, { recursive: true }); // the test's own, not something kwb left
     assert.doesNotMatch(r.stdout, /host secret/);
     assert.match(r.stdout, /\brootfs\b/);
   });
