@@ -293,9 +293,11 @@ export async function startUml(opts: BootOptions, info: KernelInfo): Promise<Uml
     // kernel is given paths inside it. Under gdbserver (which needs the host's /proc), or on a host that refuses
     // user namespaces, kwb cannot confine the guest: UML's hostfs prefix and symlinks lay out the same view there,
     // and a guest can walk out of it (README).
-    const refused = debug ? null : namespacesRefused();
+    // a --disk root is not confined yet: UML fails to create its copy-on-write file for an image bound into the
+    // namespace (EINVAL reading the new COW header), so a disk guest gets the hostfs= view (README: limits)
+    const refused = debug || disk ? null : namespacesRefused();
     if (refused) process.stderr.write(`kwb: ${unconfinedWarning(refused)}\n`);
-    const confined = !debug && !refused;
+    const confined = !debug && !disk && !refused;
     const binds: Bind[] = [];
     const inSession = (bind: Bind & { hostfs?: boolean }) => {
       if (confined) return (binds.push(bind), `/${bind.at}`);
@@ -319,7 +321,11 @@ export async function startUml(opts: BootOptions, info: KernelInfo): Promise<Uml
     let kwbDir: string | undefined;
     if (rootfs) root = { kind: 'hostfs', dir: inSession({ host: rootfs, at: 'rootfs', writable: true, hostfs: true }) };
     else if (disk)
-      root = { kind: 'disk', image: inSession({ host: disk, at: 'disk', writable: false }), cow: '/disk.cow' };
+      root = {
+        kind: 'disk',
+        image: inSession({ host: disk, at: 'disk', writable: false }),
+        cow: join(tmp, 'disk.cow'),
+      };
     else root = { kind: 'kwb', dir: '/root' };
     if (root.kind === 'kwb') {
       buildHostRoot(join(tmp, 'root'), initConfig);
