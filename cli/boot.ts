@@ -36,6 +36,7 @@ export function bootOptionsFrom(
     share: (args.options.get('share') ?? []).map(parseShare),
     mem: one(args, 'mem')?.toUpperCase(),
     bios: one(args, 'bios'),
+    record: one(args, 'record'),
     append: (args.options.get('append') ?? []).flatMap((a) => a.split(/\s+/).filter(Boolean)),
     command,
     timeoutSec: timeout === undefined ? undefined : parseTimeout(timeout),

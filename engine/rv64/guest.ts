@@ -8,6 +8,7 @@ import { kernelLogParams, type BootOptions, type Guest } from '../guest.js';
 import type { KernelInfo } from '../kernel.js';
 import { PanicWatch } from '../panic.js';
 import { ExitCode, KwbError, type GuestResult } from '../results.js';
+import { parseRecord } from '../options.js';
 import type { Target } from '../../gdbstub/target.js';
 import { warmUp } from './cpu/warmup.js';
 import { parseKernelImage } from './kernel-image.js';
@@ -60,7 +61,8 @@ export class Rv64Guest implements Guest, MachineControl {
   ) {
     this.held = !!opts.debug;
     // a debugged guest is recorded from its first instruction, so gdb can go back to anything it ran
-    if (opts.debug) this.recording = new Recording(machine);
+    const record = opts.record === undefined ? undefined : parseRecord(opts.record);
+    if (opts.debug && record !== 'off') this.recording = new Recording(machine, { capBytes: record });
     this.input = new Writable({
       write: (chunk: Buffer, _enc, cb) => {
         machine.input(chunk);

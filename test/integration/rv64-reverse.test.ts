@@ -5,16 +5,20 @@
 // and after all that the guest runs on to the same console output and power-off as a run never reversed.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
+import { DebugClient } from '@vscode/debugadapter-testsupport';
+import type { DebugProtocol } from '@vscode/debugprotocol';
 import { bootGuest } from '../../engine/boot';
 import { serveGuest } from '../../engine/serve.js';
 import { runGdb } from '../helpers/gdb';
 import { buildProgram, hasToolchain } from '../rv64/build';
 
 const GDB = 'gdb-multiarch';
+const ADAPTER = join(__dirname, '..', '..', 'dist', 'debugAdapter.js');
+const SOURCE = join(__dirname, '..', 'rv64', 'supervisor', 'timetravel.c');
 const skip =
   spawnSync(GDB, ['--version'], { stdio: 'ignore' }).status !== 0
     ? `${GDB} is not installed`
@@ -29,13 +33,20 @@ function value(out: string, n: number): string {
   return m[1]!;
 }
 
+/** The guest built with debug info, and a placeholder initramfs (the guest has no use for one; the engine wants a
+ *  root filesystem). */
+function guestFiles(t: TestContext): { elf: string; initrd: string } {
+  const elf = buildProgram(['supervisor/timetravel.c'], ['-g', '-O1'], 'supervisor');
+  const scratch = mkdtempSync(join(tmpdir(), 'kwb-reverse-'));
+  t.after(() => rmSync(scratch, { recursive: true, force: true }));
+  const initrd = join(scratch, 'empty.cpio');
+  writeFileSync(initrd, Buffer.alloc(512));
+  return { elf, initrd };
+}
+
 describe('reverse execution in gdb-multiarch on the rv64 machine', { skip, timeout: 600_000 }, () => {
   it('steps and continues back, finishes back to the caller, finds the last writer; then runs on as before', async (t) => {
-    const elf = buildProgram(['supervisor/timetravel.c'], ['-g', '-O1'], 'supervisor');
-    const scratch = mkdtempSync(join(tmpdir(), 'kwb-reverse-'));
-    t.after(() => rmSync(scratch, { recursive: true, force: true }));
-    const initrd = join(scratch, 'empty.cpio');
-    writeFileSync(initrd, Buffer.alloc(512)); // the guest has no use for one; the engine wants a root filesystem
+    const { elf, initrd } = guestFiles(t);
     const boot = async () => {
       const guest = await bootGuest({
         kernel: elf,
@@ -122,5 +133,49 @@ describe('reverse execution in gdb-multiarch on the rv64 machine', { skip, timeo
     assert.match(out, /exited normally/);
     assert.deepEqual(await guest.wait(), { kind: 'exited', code: 0 });
     assert.equal(output(), plain.output(), 'the same console, shown once');
+  });
+
+  it('the debug adapter offers Step Back: it lands on the line before, Reverse Continue on the last breakpoint hit', async (t) => {
+    const { elf, initrd } = guestFiles(t);
+    const line =
+      readFileSync(SOURCE, 'utf8')
+        .split('\n')
+        .findIndex((l) => l.includes('counter = i;')) + 1;
+    const caller =
+      readFileSync(SOURCE, 'utf8')
+        .split('\n')
+        .findIndex((l) => l.includes('bump(i);')) + 1;
+    const dc = new DebugClient('node', ADAPTER, 'kwb');
+    dc.defaultTimeout = 120_000;
+    t.after(() => dc.stop().catch(() => {}));
+    await dc.start();
+    await dc.initializeRequest({ adapterID: 'kwb', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path' });
+    const capabilities = dc.waitForEvent('capabilities');
+    const initialized = dc.waitForEvent('initialized');
+    await dc.launchRequest({ kernel: elf, initrd } as DebugProtocol.LaunchRequestArguments);
+    const caps = (await capabilities) as DebugProtocol.CapabilitiesEvent;
+    assert.equal(caps.body.capabilities.supportsStepBack, true);
+    await initialized;
+    await dc.setBreakpointsRequest({ source: { path: SOURCE }, breakpoints: [{ line }] });
+    const stops = async (run: () => Promise<unknown>) => {
+      const stopped = dc.waitForEvent('stopped');
+      await run();
+      const e = (await stopped) as DebugProtocol.StoppedEvent;
+      const top = (await dc.stackTraceRequest({ threadId: e.body.threadId! })).body.stackFrames[0]!;
+      const i = await dc.evaluateRequest({ expression: 'i', frameId: top.id, context: 'watch' });
+      return { reason: e.body.reason, thread: e.body.threadId!, name: top.name, line: top.line, i: i.body.result };
+    };
+    const first = await stops(() => dc.configurationDoneRequest());
+    assert.deepEqual(first, { reason: 'breakpoint', thread: first.thread, name: 'bump', line, i: '0' });
+    const second = await stops(() => dc.continueRequest({ threadId: first.thread }));
+    assert.equal(second.i, '97');
+    const back = await stops(() => dc.stepBackRequest({ threadId: second.thread }));
+    assert.deepEqual(back, { reason: 'step', thread: back.thread, name: 'work', line: caller, i: '97' });
+    const again = await stops(() => dc.reverseContinueRequest({ threadId: back.thread }));
+    assert.deepEqual(again, { reason: 'breakpoint', thread: again.thread, name: 'bump', line, i: '0' });
+    await dc.setBreakpointsRequest({ source: { path: SOURCE }, breakpoints: [] });
+    const terminated = dc.waitForEvent('terminated');
+    await dc.continueRequest({ threadId: again.thread });
+    await terminated;
   });
 });
