@@ -64,6 +64,8 @@ export async function runGuest(
     capture?: (chunk: Buffer, from: 'console' | 'command') => void;
     /** Called once the guest runs (and its gdb stub listens, with the stub's port): kwb watch stops it from here. */
     onStart?: (guest: Guest, gdbPort?: number) => void;
+    /** A debugger runs in this terminal (kwb kunit --gdb): Ctrl-C is for it, not a reason to stop the guest. */
+    debuggerHere?: boolean;
   },
 ): Promise<{ result: GuestResult; timings: Timings }> {
   const t0 = performance.now();
@@ -71,7 +73,7 @@ export async function runGuest(
   // the kernel's facts, decided once per boot (a rebuilt kernel under kwb watch is a new kernel)
   const guest: Guest = await bootGuest(opts, kernelInfo(opts.kernel));
   const startMs = performance.now() - t0;
-  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  const signals: NodeJS.Signals[] = how.debuggerHere ? ['SIGTERM', 'SIGHUP'] : ['SIGINT', 'SIGTERM', 'SIGHUP'];
   const onSignal = (sig: NodeJS.Signals) => void guest.stop(`interrupted by ${sig}`);
   for (const sig of signals) process.on(sig, onSignal);
   try {

@@ -12,6 +12,7 @@ usage: kwb <command> [options]      (kwb help <command>, or kwb <command> --help
   run     boot, run a command in the guest, exit with its status (kwb run [options] -- CMD...)
   gdb     start gdb on the kernel's symbols, attached to a guest served by kwb boot --gdb
   test    boot, run CMD, verdict for git bisect run: 0 good, 1 bad, 125 skip
+  kunit   build KUnit tests with kunit.py, boot them, print the results (--gdb: debug the failing test)
   bisect  find the commit that broke a test: build, boot and test each step (--resume, --reset)
   watch   boot, and boot again each time the kernel is rebuilt (same gdb port)
   doctor  check this host and say how to fix what is missing
@@ -55,6 +56,15 @@ const commands: Record<string, () => Promise<Command>> = {
       options: testOptions,
       usageExit: ExitCode.couldNotTest,
       run: (_a, argv) => testCommand(argv),
+    };
+  },
+  kunit: async () => {
+    const { kunitCommand, kunitOptions, filterWord } = await import('./kunit.js');
+    return {
+      usage: 'kwb kunit [--kunitconfig FILE|DIR] [--gdb [HOST:]PORT] [options] [FILTER_GLOB]',
+      options: kunitOptions,
+      rewrite: filterWord,
+      run: kunitCommand,
     };
   },
   bisect: async () => {

@@ -9,11 +9,11 @@ import {
   type RunVerdict,
   type VerdictRules,
 } from '../engine/bisect/verdict.js';
-import type { BootOptions } from '../engine/guest.js';
+import type { BootOptions, Guest } from '../engine/guest.js';
 import { kernelInfo } from '../engine/kernel.js';
 import { casesRun, kunitSuites } from '../engine/kunit/suites.js';
 import { KwbError } from '../engine/results.js';
-import { bootOptionTable, one, parseArgs, type OptionTable } from './args.js';
+import { bootOptionTable, one, parseArgs, type OptionTable, type ParsedArgs } from './args.js';
 import { bootOptionsFrom, describeResult, runGuest } from './boot.js';
 import { formatKtap } from './ktap-print.js';
 
@@ -71,7 +71,22 @@ export async function testKernel(
   say: (line: string) => void,
   consoleTo: 'stdout' | 'stderr' | 'none',
 ): Promise<TestOutcome> {
-  const args = parseArgs(argv, testOptions);
+  return testWith(parseArgs(argv, testOptions), say, consoleTo);
+}
+
+/** A debugger for a test run (kwb kunit --gdb): the stub's address, and what to start once it listens. */
+export interface TestDebug {
+  gdb: string;
+  onStart: (guest: Guest, port: number) => void;
+}
+
+/** `kwb test` on parsed arguments (kwb kunit passes its own, with --ktap and --kernel set). */
+export async function testWith(
+  args: ParsedArgs,
+  say: (line: string) => void,
+  consoleTo: 'stdout' | 'stderr' | 'none',
+  debug?: TestDebug,
+): Promise<TestOutcome> {
   const ktap = args.flags.has('ktap');
   if (!args.rest.length && !ktap)
     throw new KwbError('needs a guest command after -- (or --ktap for a KUnit kernel), e.g. kwb test -- ./my-test.sh');
@@ -81,6 +96,7 @@ export async function testKernel(
   const quiet = args.flags.has('quiet');
   const opts = bootOptionsFrom(args, args.rest.length ? args.rest : undefined, (s) => !quiet && say(s));
   if (ktap) kunitBoot(opts);
+  if (debug) opts.debug = { wait: true };
   const rules: VerdictRules = {
     warnIsBad: !args.flags.has('warn-ok'),
     ktap,
@@ -97,6 +113,9 @@ export async function testKernel(
       runMode: true,
       note: say,
       capture: (chunk, from) => (seen[from] += chunk.toString()),
+      gdb: debug?.gdb,
+      onStart: debug && ((guest, port) => debug.onStart(guest, port!)),
+      debuggerHere: !!debug,
     });
     const message = describeResult(result);
     if (message && !quiet) say(message.replace(/^kwb: /, ''));
@@ -110,6 +129,17 @@ export async function testKernel(
   return { verdict, runs: results, ktap: named?.ktap };
 }
 
+/** The outcome as --json prints it. */
+export function outcomeJson(outcome: TestOutcome): string {
+  return JSON.stringify({
+    verdict: outcome.verdict.verdict,
+    reason: outcome.verdict.reason,
+    exitCode: VERDICT_EXIT[outcome.verdict.verdict],
+    ...(outcome.ktap ? { ktap: outcome.ktap } : {}),
+    runs: outcome.runs,
+  });
+}
+
 export async function testCommand(argv: string[]): Promise<number> {
   const json = argv.slice(0, argv.includes('--') ? argv.indexOf('--') : undefined).includes('--json');
   const say = (line: string) => process.stderr.write(`kwb test: ${line}\n`);
@@ -117,16 +147,7 @@ export async function testCommand(argv: string[]): Promise<number> {
     const outcome = await testKernel(argv, say, json ? 'stderr' : 'stdout');
     if (outcome.ktap) for (const line of formatKtap(outcome.ktap)) process.stderr.write(`${line}\n`);
     say(`${outcome.verdict.verdict}: ${outcome.verdict.reason}`);
-    if (json)
-      process.stdout.write(
-        JSON.stringify({
-          verdict: outcome.verdict.verdict,
-          reason: outcome.verdict.reason,
-          exitCode: VERDICT_EXIT[outcome.verdict.verdict],
-          ...(outcome.ktap ? { ktap: outcome.ktap } : {}),
-          runs: outcome.runs,
-        }) + '\n',
-      );
+    if (json) process.stdout.write(outcomeJson(outcome) + '\n');
     return VERDICT_EXIT[outcome.verdict.verdict];
   } catch (err) {
     if (!(err instanceof KwbError)) throw err;
