@@ -71,7 +71,7 @@ const commands: Record<string, () => Promise<Command>> = {
     const { bisectCommand, bisectOptions } = await import('./bisect.js');
     return {
       usage:
-        'kwb bisect --good REV --bad REV [--tree DIR] [--config FRAGMENT] [test options] -- CMD...\n' +
+        'kwb bisect --good REV --bad REV [--tree DIR] [--config FRAGMENT] [--kunitconfig FILE|DIR] [test options] [-- CMD...]\n' +
         '       kwb bisect --resume | --reset',
       options: bisectOptions,
       run: bisectCommand,

@@ -19,7 +19,7 @@ export interface KunitBuildOptions {
   source: string;
   buildDir: string;
   arch: BuildArch;
-  /** --kunitconfig paths (files or directories); none: kunit.py's BUILD_DIR/.kunitconfig. */
+  /** --kunitconfig paths (files or directories, relative to the source tree); none: BUILD_DIR/.kunitconfig. */
   kunitconfigs: string[];
   /** Config lines beyond kwb's debug fragment. */
   kconfigAdd: string[];
@@ -60,15 +60,18 @@ const STEP = /^\[\d\d:\d\d:\d\d\] /;
 export async function kunitBuild(o: KunitBuildOptions): Promise<KunitBuildResult> {
   const script = join(o.source, KUNIT_PY);
   if (!existsSync(script)) throw new KwbError(`${o.source} has no ${KUNIT_PY}; KUnit needs Linux 5.5 or newer`);
-  for (const k of o.kunitconfigs) {
+  // relative to the source tree, as kunit.py takes them (it runs from the tree's top)
+  const kunitconfigs = o.kunitconfigs.map((k) => resolve(o.source, k));
+  for (const [i, k] of kunitconfigs.entries()) {
     const file = existsSync(join(k, '.kunitconfig')) ? join(k, '.kunitconfig') : k;
-    if (!existsSync(file)) throw new KwbError(`--kunitconfig ${k}: no such file, nor a directory with .kunitconfig`);
+    if (!existsSync(file))
+      throw new KwbError(`--kunitconfig ${o.kunitconfigs[i]}: no such file, nor a directory with .kunitconfig`);
   }
   const t0 = performance.now();
   const log = createWriteStream(o.log);
   const cross = CROSS[o.arch];
   const env = makeEnv(o.source, findCcache(true, ['gcc', `${cross}gcc`]));
-  const args = kunitBuildArgs({ ...o, kunitconfigs: o.kunitconfigs.map((k) => resolve(k)) });
+  const args = kunitBuildArgs({ ...o, kunitconfigs });
   const code = await runBuildTool('python3', [script, ...args], o.source, env, log, o.signal, (line) => {
     if (STEP.test(line)) o.onStep?.(line);
   });
