@@ -4,7 +4,7 @@
 // building through kunit.py, and the failing test opened in gdb and in the debug adapter.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -154,5 +154,56 @@ describe('the debug adapter in KUnit mode', { timeout: FIXTURE_TIMEOUT_MS }, () 
     assert.match(test!.source!.path!, /lib\/kunit\/kunit-example-test\.c$/);
     assert.equal(test!.source?.presentationHint, undefined);
     await dc.terminateRequest().catch(() => {});
+  });
+});
+
+describe('kwb bisect on a KUnit regression', { timeout: FIXTURE_TIMEOUT_MS }, () => {
+  const box = new Sandbox();
+  let repo: string;
+  const git = (...args: string[]) => execFileSync('git', ['-C', repo, ...args], { encoding: 'utf8' }).trim();
+  before(async () => {
+    repo = execFileSync('bash', [join(__dirname, '..', 'fixtures', 'bisect-repo.sh'), 'kunit'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }).trim();
+    // a previous run that died halfway must not leak into this one
+    await box.run(['bisect', '--tree', repo, '--reset']);
+    git('checkout', '--quiet', 'main');
+    rmSync(join(repo, '.git', 'kwb-bisect'), { recursive: true, force: true });
+  });
+  after(() => {
+    assert.deepEqual(box.leftovers(), { files: [], processes: [] });
+    box.dispose();
+  });
+
+  it('builds each step with kunit.py, judges it by KTAP, skips the commit that does not build', async () => {
+    const culprit = git('log', '--format=%H', '--grep=expect 1 + 1 to be 3', 'main');
+    const broken = git('log', '--format=%H', '--grep=breaks the build', 'main');
+    const r = await box.run([
+      'bisect',
+      '--tree',
+      repo,
+      '--good',
+      'main~5',
+      '--bad',
+      'main',
+      '--kunitconfig',
+      'lib/kunit',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`first bad commit: ${culprit.slice(0, 12)} kunit: example: expect 1 \\+ 1`));
+    const report = JSON.parse(readFileSync(join(repo, '.git', 'kwb-bisect', 'report.json'), 'utf8')) as {
+      firstBad: string;
+      steps: { commit: string; verdict: string; reason: string }[];
+    };
+    assert.equal(report.firstBad, culprit);
+    assert.match(
+      report.steps[1]!.reason,
+      /^KTAP: \d+ passed, 1 failed, \d+ skipped; failed: example\.example_simple_test$/,
+    );
+    const skipped = report.steps.find((s) => s.commit === broken);
+    assert.deepEqual([skipped?.verdict, skipped?.reason], ['skip', 'the kernel does not build']);
+    assert.equal(git('symbolic-ref', '--short', 'HEAD'), 'main');
+    assert.equal(git('status', '--porcelain', '--untracked-files=no'), '');
   });
 });
