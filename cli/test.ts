@@ -52,6 +52,7 @@ function kunitBoot(opts: BootOptions): void {
     opts.append = [...(opts.append ?? []), 'kunit_shutdown=halt'];
   const engine = opts.engine ?? kernelInfo(opts.kernel).engine;
   if (!opts.command && engine === 'uml') opts.command = ['true'];
+  opts.rootless = !opts.command;
 }
 
 /** Names the case a crash or hang happened in, from the kernel's suite tables (read once, only when needed). */

@@ -37,6 +37,9 @@ export interface BootOptions {
   mem?: string;
   /** Extra kernel command line arguments. */
   append?: string[];
+  /** The kernel stops before it mounts a root (KUnit with kunit_shutdown=halt): an engine that needs a root
+   *  filesystem (rv64) boots without one. */
+  rootless?: boolean;
   /** A command to run in the guest (kwb's init runs it, then powers off with its status); none: a shell. */
   command?: string[];
   /** How much of the kernel log reaches the console: 'quiet' (errors), 'warnings' (and WARN splats), 'info'

@@ -242,7 +242,7 @@ export async function startRv64(opts: BootOptions, info: KernelInfo): Promise<Rv
       "the rv64 engine runs your own init (--initrd or --disk); kwb's command runner is UML-only for now: use kwb boot",
     );
   }
-  if (!opts.initrd && !opts.disk) {
+  if (!opts.initrd && !opts.disk && !opts.rootless) {
     throw new KwbError('the rv64 engine needs a root filesystem: pass --initrd FILE (a cpio archive) or --disk IMG');
   }
   const kernel = parseKernelImage(readInput(opts.kernel, 'kernel'));
