@@ -107,15 +107,16 @@ export async function runGuest(
       if (consoleSink) shown.pipe(consoleSink, { end: false });
       else shown.resume();
       // input for the command waits until it runs; the guest console is a tty, so the end of our input reaches the
-      // command as a tty EOF (^D) and `cat` ends
-      void (guest.commandStarted ?? Promise.resolve()).then(() => {
-        let lastByte = 0x0a;
-        process.stdin.on('data', (chunk: Buffer) => (lastByte = chunk[chunk.length - 1] ?? lastByte));
-        const input = command?.stdin ?? guest.input;
-        process.stdin.pipe(input, { end: false });
-        // a ^D after a partial line only hands that line over; a second one is the EOF
-        if (how.runMode) process.stdin.once('end', () => input.write(lastByte === 0x0a ? '\x04' : '\x04\x04'));
-      });
+      // command as a tty EOF (^D) and `cat` ends. A debugger in this terminal reads our stdin itself.
+      if (!how.debuggerHere)
+        void (guest.commandStarted ?? Promise.resolve()).then(() => {
+          let lastByte = 0x0a;
+          process.stdin.on('data', (chunk: Buffer) => (lastByte = chunk[chunk.length - 1] ?? lastByte));
+          const input = command?.stdin ?? guest.input;
+          process.stdin.pipe(input, { end: false });
+          // a ^D after a partial line only hands that line over; a second one is the EOF
+          if (how.runMode) process.stdin.once('end', () => input.write(lastByte === 0x0a ? '\x04' : '\x04\x04'));
+        });
     }
     const stub = gdbAddress ? await attachGdbStub(guest, gdbAddress, opts.debug?.wait ?? false, how.note) : undefined;
     how.onStart?.(guest, stub?.port);
