@@ -3,7 +3,7 @@
 // busybox and tcpdump; the host's interfaces must be the same afterwards.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, connect } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -225,5 +225,52 @@ describe('networked uml guests', { timeout: FIXTURE_TIMEOUT_MS }, () => {
     assert.equal(c.code, 0, c.stderr);
     assert.equal(s.code, 0, s.stderr);
     assert.equal(s.stdout, 'sent-under-gdb\n');
+  });
+
+  it('kwb lab: three guests on two LANs route across the middle one; status, console and down', async () => {
+    box = new Sandbox();
+    const file = join(scratch, 'lab.yaml');
+    const [left, right] = [`${lan}l`, `${lan}r`];
+    // the router has no command: its shell is on the console, and kwb lab console turns forwarding on
+    writeFileSync(
+      file,
+      [
+        `kernel: ${kernel}`,
+        `lans: [${left}, ${right}]`,
+        'guests:',
+        '  a:',
+        `    net: ["lan=${left},ip=10.1.0.1/24"]`,
+        '    command: ip route add 10.2.0.0/24 via 10.1.0.254 && for i in $(seq 90); do echo across-the-router | nc 10.2.0.2 5000 && exit 0; sleep 1; done; exit 1',
+        '  router:',
+        '    net:',
+        `      - lan=${left},ip=10.1.0.254/24`,
+        `      - { lan: ${right}, ip: 10.2.0.254/24 }`,
+        '  b:',
+        `    net: ["lan=${right},ip=10.2.0.2/24"]`,
+        '    command: [sh, -c, "ip route add 10.1.0.0/24 via 10.2.0.254 && nc -l -p 5000"]',
+      ].join('\n'),
+    );
+    const lab = (...args: string[]) => box.run(['lab', ...args, '--file', file]);
+    const up = box.start(['lab', 'up', '--file', file]);
+    const upDone = collect(up);
+    let out = '';
+    up.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    for (let i = 0; i < 600 && !/^router\s*\| kwb: guest shell/m.test(out); i++) await sleep(200);
+    const status = await lab('status');
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, /^ {2}router\trunning$/m);
+    const consoleRun = box.start(['lab', 'console', 'router', '--file', file]);
+    const consoleDone = collect(consoleRun);
+    consoleRun.stdin!.write('echo 1 > /proc/sys/net/ipv4/ip_forward && echo forwarding-on\n');
+    for (let i = 0; i < 600 && !/^b\s*\| across-the-router/m.test(out); i++) await sleep(200);
+    consoleRun.kill('SIGTERM');
+    const c = await consoleDone;
+    const down = await lab('down');
+    const u = await upDone;
+    assert.match(c.stdout, /forwarding-on/);
+    assert.match(out, /^b\s*\| across-the-router$/m, out.slice(-3000));
+    assert.equal(down.code, 0, down.stderr);
+    assert.equal(u.code, 122, u.stderr);
+    assert.match((await lab('status')).stdout, /: down$/m);
   });
 });
