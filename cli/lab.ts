@@ -145,7 +145,9 @@ async function up(lab: Lab): Promise<number> {
     // one at a time: a guest that cannot start stops the lab before the next one boots
     for (const g of lab.guests) {
       if (interrupted) break;
-      const guest = await bootGuest(g.boot);
+      const guest = await bootGuest(g.boot).catch((err: unknown) => {
+        throw err instanceof KwbError ? new KwbError(`guest ${g.name}: ${err.message}`, err.exitCode) : err;
+      });
       guests.push(guest);
       for (const s of [guest.output, guest.command?.stdout, guest.command?.stderr]) if (s) prefixed(s, g.name, width);
       const server = consoleServer(guest, join(dir, `${g.name}.console`));

@@ -79,8 +79,10 @@ export function readLab(file: string, fallbackKernel: () => string): Lab {
   try {
     doc = load(readFileSync(path, 'utf8'), { filename: path });
   } catch (err) {
-    const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message.split('\n')[0];
-    throw new KwbError(`lab file ${file}: ${why}`);
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new KwbError(
+      `lab file ${file}: ${code ? `cannot read it (${code})` : (err as Error).message.split('\n')[0]}`,
+    );
   }
   if (!isFields(doc) || !isFields(doc.guests) || !Object.keys(doc.guests).length) {
     throw new KwbError(`lab file ${file}: give a 'guests:' map of guest names to their settings`);
