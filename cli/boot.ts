@@ -4,6 +4,7 @@ import { bootGuest } from '../engine/boot.js';
 import type { BootOptions, EngineName, Guest } from '../engine/guest.js';
 import { defaultKernel, kernelInfo } from '../engine/kernel.js';
 import { parseShare, parseTimeout } from '../engine/options.js';
+import { parseNet } from '../engine/net.js';
 import { KwbError, exitCodeFor, type GuestResult } from '../engine/results.js';
 import { bootOptionTable, one, type ParsedArgs } from './args.js';
 import { dropLines } from './lines.js';
@@ -34,6 +35,8 @@ export function bootOptionsFrom(
     rootfs: one(args, 'rootfs'),
     disk: one(args, 'disk'),
     share: (args.options.get('share') ?? []).map(parseShare),
+    net: (args.options.get('net') ?? []).map(parseNet),
+    pcap: one(args, 'pcap'),
     mem: one(args, 'mem')?.toUpperCase(),
     bios: one(args, 'bios'),
     append: (args.options.get('append') ?? []).flatMap((a) => a.split(/\s+/).filter(Boolean)),

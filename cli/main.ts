@@ -15,6 +15,7 @@ usage: kwb <command> [options]      (kwb help <command>, or kwb <command> --help
   kunit   build KUnit tests with kunit.py, boot them, print the results (--gdb: debug the failing test)
   bisect  find the commit that broke a test: build, boot and test each step (--resume, --reset)
   watch   boot, and boot again each time the kernel is rebuilt (same gdb port)
+  lab     several networked guests from one file: kwb lab up|down|status|console NAME|gdb NAME
   doctor  check this host and say how to fix what is missing
 
 Exit codes: the guest command's status; 2 usage error; 122 interrupted; 123 kernel panic; 124 timeout;
@@ -84,6 +85,15 @@ const commands: Record<string, () => Promise<Command>> = {
   gdb: async () => {
     const { gdbCommand, gdbOptions } = await import('./gdb.js');
     return { usage: 'kwb gdb [--port N] [-- GDB ARGS...]', options: gdbOptions, run: gdbCommand };
+  },
+  lab: async () => {
+    const { labCommand, labOptions, labArgs } = await import('./lab.js');
+    return {
+      usage: 'kwb lab up|down|status|console NAME|gdb NAME [--file lab.yaml]',
+      options: labOptions,
+      rewrite: labArgs,
+      run: labCommand,
+    };
   },
   doctor: async () => {
     const { doctorCommand } = await import('./doctor.js');

@@ -4,6 +4,7 @@ import type { Readable, Writable, Duplex } from 'node:stream';
 import type { Target } from '../gdbstub/target.js';
 import type { RelayFacts } from '../gdbstub/index.js';
 import type { KernelInfo } from './kernel.js';
+import type { NetSpec } from './net.js';
 import type { GuestResult } from './results.js';
 
 export type EngineName = 'uml' | 'rv64';
@@ -30,6 +31,10 @@ export interface BootOptions {
   rootfs?: string;
   disk?: string;
   share?: ShareSpec[];
+  /** Network interfaces, eth0 first. */
+  net?: NetSpec[];
+  /** Record every frame of the guest's interfaces in this pcap file. */
+  pcap?: string;
   /** rv64 firmware: an M-mode image to run first (OpenSBI), or 'none' (bare metal: the ELF runs in M-mode itself).
    *  Default: kwb's built-in SBI. */
   bios?: string;
