@@ -8,6 +8,7 @@ import type { Verdict } from '../engine/bisect/verdict.js';
 import { findKernelTree } from '../engine/kernel.js';
 import { ExitCode, KwbError } from '../engine/results.js';
 import { one, type OptionTable, type ParsedArgs } from './args.js';
+import { farmFrom, farmOptions } from './build.js';
 import { Progress } from './progress.js';
 import { testKernel, testOptions } from './test.js';
 
@@ -17,6 +18,7 @@ const ownOptions: OptionTable = {
   bad: { value: 'REV', help: 'a commit where the test fails' },
   config: { value: 'FRAGMENT', help: 'extra config lines to merge for every build (as kwb build --config)' },
   arch: { value: 'um|riscv', help: 'the architecture to build (default um)' },
+  ...farmOptions,
   resume: { help: 'continue an interrupted bisect' },
   reset: { help: 'abandon a bisect: restore the branch and forget the state' },
 };
@@ -108,6 +110,7 @@ export async function bisectCommand(args: ParsedArgs, argv: string[]): Promise<n
       badCommit,
       arch,
       fragment,
+      ...farmFrom(args),
       testArgs: testArgsFrom(argv),
       original: git.branch() ?? git.head(),
     };

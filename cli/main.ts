@@ -76,8 +76,8 @@ const commands: Record<string, () => Promise<Command>> = {
     return { usage: 'kwb gdb [--port N] [-- GDB ARGS...]', options: gdbOptions, run: gdbCommand };
   },
   doctor: async () => {
-    const { doctorCommand } = await import('./doctor.js');
-    return { usage: 'kwb doctor', options: {}, run: () => doctorCommand() };
+    const { doctorCommand, doctorOptions } = await import('./doctor.js');
+    return { usage: 'kwb doctor [--distcc HOSTS]', options: doctorOptions, run: doctorCommand };
   },
 };
 

@@ -11,8 +11,8 @@ minimal=(
   gdb gdbserver
   # the uml engine: Debian's ready-made UML kernel, busybox for kwb's guest root, cc for kwb's xstate shim
   user-mode-linux busybox-static gcc libc6-dev e2fsprogs
-  # kwb build: the kernel's build tools, and ccache for repeated builds
-  make flex bison bc cpio xz-utils libelf-dev libssl-dev dwarves python3 rsync ccache
+  # kwb build: the kernel's build tools, ccache for repeated builds, distcc for build farms (its daemon stays off)
+  make flex bison bc cpio xz-utils libelf-dev libssl-dev dwarves python3 rsync ccache distcc
 )
 riscv=(
   gdb-multiarch gcc-riscv64-linux-gnu gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf

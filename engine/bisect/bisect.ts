@@ -4,6 +4,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildKernel, kernelOutput, type BuildArch } from '../build/build.js';
+import type { CcacheStats } from '../build/ccache.js';
 import { describeProgress } from '../build/progress.js';
 import { ExitCode, KwbError } from '../results.js';
 import { Git } from './git.js';
@@ -18,6 +19,10 @@ export interface BisectConfig {
   badCommit: string;
   arch: BuildArch;
   fragment: string[];
+  /** Compile through ccache (absent in states saved before kwb had the switch: on). */
+  ccache?: boolean;
+  /** The distcc host list every step's build uses. */
+  distcc?: string;
   /** `kwb test` arguments for each step, without --kernel (kwb adds the step's build). */
   testArgs: string[];
   /** The original branch (or commit, when detached) to restore at the end. */
@@ -33,6 +38,8 @@ export interface Step {
   reason: string;
   buildSeconds: number;
   testSeconds: number;
+  /** What the build asked of ccache (absent without ccache). */
+  ccache?: CcacheStats;
   /** The build's output, and the guest console of the test (absent when the build failed). */
   logs: { build: string; test?: string };
 }
@@ -116,6 +123,8 @@ export class Bisect {
       source: this.state.config.tree,
       arch: this.state.config.arch,
       fragment: this.state.config.fragment,
+      ccache: this.state.config.ccache,
+      distcc: this.state.config.distcc,
       log,
       onProgress: (p) => this.hooks.progress(`${this.where(index)} building ${short}: ${describeProgress(p)}`),
       signal: this.hooks.signal,
@@ -131,6 +140,7 @@ export class Bisect {
         reason: 'the kernel does not build',
         buildSeconds: build.seconds,
         testSeconds: 0,
+        ccache: build.ccache,
         logs: { build: log },
       };
     } else {
@@ -145,13 +155,15 @@ export class Bisect {
         reason: test.reason,
         buildSeconds: build.seconds,
         testSeconds: test.seconds,
+        ccache: build.ccache,
         logs: { build: log, test: testLog },
       };
     }
     this.state.steps.push(step);
     saveState(this.state.config.tree, this.state);
+    const cached = step.ccache ? ` (ccache ${step.ccache.hits} hits, ${step.ccache.misses} misses)` : '';
     this.hooks.say(
-      `${short} ${step.verdict.padEnd(4)} ${subject}  (${step.reason}; build ${step.buildSeconds.toFixed(0)}s, test ${step.testSeconds.toFixed(1)}s)`,
+      `${short} ${step.verdict.padEnd(4)} ${subject}  (${step.reason}; build ${step.buildSeconds.toFixed(0)}s${cached}, test ${step.testSeconds.toFixed(1)}s)`,
     );
     return step;
   }
