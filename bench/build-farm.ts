@@ -1,8 +1,8 @@
 // What ccache and distcc buy kwb's builds, each against a reference measured in the same run:
 //  - kwb bisect over the fixture series (test/fixtures/bisect-repo.sh): cold ccache (a fresh CCACHE_DIR), then warm
 //    (the same dir again), then with two distccd daemons on loopback ports and a cold ccache;
-//  - a full build of the small fixture kernel (tinyconfig + uml-tiny.config, O= from Debian's linux-source-6.1):
-//    cold ccache, then warm ccache into a fresh O= directory.
+//  - a full build of the small fixture kernel (tinyconfig + uml-tiny.config, O= from Debian's linux-source-6.1) into
+//    a fresh O= directory each: cold ccache, warm ccache, and cold ccache with two loopback distcc hosts.
 // Loopback distcc hosts run on this machine's own cores: they show distcc's overhead and that the plumbing scales
 // -j, not a farm's speed-up (a farm of N real hosts divides the compile part, not preprocessing and linking).
 import { execFileSync } from 'node:child_process';
@@ -20,9 +20,9 @@ const fixture = (script: string) =>
     stdio: ['ignore', 'pipe', 'inherit'],
   }).trim();
 
-function kwb(args: string[], env: NodeJS.ProcessEnv): { seconds: number; stderr: string } {
+function kwb(args: string[], env: NodeJS.ProcessEnv, extra: string[] = []): { seconds: number; stderr: string } {
   const t0 = performance.now();
-  const stderr = execFileSync(process.execPath, [cli, ...args], {
+  const stderr = execFileSync(process.execPath, [cli, ...args, ...extra], {
     encoding: 'utf8',
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -50,26 +50,37 @@ function bisect(repo: string, env: NodeJS.ProcessEnv, extra: string[] = []): Bis
   return { seconds, culprit: report.firstBad.slice(0, 12), hits: sum('hits'), misses: sum('misses') };
 }
 
-export async function benchBuildFarm(): Promise<BenchRow[]> {
-  const dir = mkdtempSync(join(tmpdir(), 'kwb-bench-farm-'));
+/** Two distccd daemons on loopback ports and a DISTCC_DIR of their own, for `body`; stopped after it. */
+async function withFarm<T>(dir: string, body: (hosts: string, distccDir: string) => T): Promise<T> {
   const farm = new DistccFarm();
-  const rows: BenchRow[] = [];
+  const distccDir = join(dir, 'distcc');
+  mkdirSync(distccDir, { recursive: true });
   try {
-    const distccDir = join(dir, 'distcc');
-    mkdirSync(distccDir);
     await farm.start(2);
-    const hosts = farm.hosts(2);
+    return body(farm.hosts(2), distccDir);
+  } finally {
+    await farm.stop();
+  }
+}
 
+/** kwb bisect over the fixture series: cold ccache, warm ccache, cold ccache with two loopback distcc hosts. */
+export async function benchFarmBisect(): Promise<BenchRow[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'kwb-bench-farm-'));
+  try {
     const repo = fixture('bisect-repo.sh');
-    const warmDir = join(dir, 'ccache-bisect');
+    const warmDir = join(dir, 'ccache');
     const cold = bisect(repo, { CCACHE_DIR: warmDir });
     const warm = bisect(repo, { CCACHE_DIR: warmDir });
-    const distcc = bisect(repo, { CCACHE_DIR: join(dir, 'ccache-bisect-distcc'), DISTCC_DIR: distccDir }, [
-      '--distcc',
-      hosts,
-    ]);
+    const [distcc, hosts] = await withFarm(
+      dir,
+      (hosts, distccDir) =>
+        [
+          bisect(repo, { CCACHE_DIR: join(dir, 'ccache-distcc'), DISTCC_DIR: distccDir }, ['--distcc', hosts]),
+          hosts,
+        ] as const,
+    );
     const describe = (r: BisectRun) => `culprit ${r.culprit}, ccache ${r.hits} hits/${r.misses} misses`;
-    rows.push(
+    return [
       { name: 'bisect, cold ccache', value: cold.seconds, unit: 's', note: describe(cold) },
       {
         name: 'bisect, warm ccache',
@@ -85,39 +96,56 @@ export async function benchBuildFarm(): Promise<BenchRow[]> {
         unit: 's',
         reference: cold.seconds,
         ratio: distcc.seconds / cold.seconds,
-        note: `${describe(distcc)}; ${hosts}; same CPUs as the reference (loopback)`,
+        note: `${describe(distcc)}; ${hosts}; the same CPUs as the reference (loopback)`,
       },
-    );
-
-    const source = fixture('linux-source.sh');
-    const fragment = join(root, 'test', 'fixtures', 'uml-tiny.config');
-    const ccacheDir = join(dir, 'ccache-build');
-    const build = (out: string) =>
-      kwb(['build', '--tree', source, `O=${join(dir, out)}`, '--base', 'tinyconfig', '--config', fragment, '--stats'], {
-        CCACHE_DIR: ccacheDir,
-        KWB_CACHE: join(dir, 'kwb'),
-      });
-    const first = build('out-cold');
-    const second = build('out-warm');
-    const hits = /ccache: (.*)/.exec(second.stderr)?.[1] ?? '';
-    rows.push(
-      { name: 'tiny fixture build, cold ccache', value: first.seconds, unit: 's' },
-      {
-        name: 'tiny fixture build, warm ccache',
-        value: second.seconds,
-        unit: 's',
-        reference: first.seconds,
-        ratio: second.seconds / first.seconds,
-        note: `${hits}; reference: cold ccache, fresh O= dir each`,
-      },
-    );
+    ];
   } finally {
-    await farm.stop();
     rmSync(dir, { recursive: true, force: true });
   }
-  return rows;
+}
+
+/** A full build of the small fixture kernel into a fresh O= dir: cold ccache, warm ccache, cold ccache + distcc. */
+export async function benchFarmBuild(): Promise<BenchRow[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'kwb-bench-farm-'));
+  try {
+    const source = fixture('linux-source.sh');
+    const fragment = join(root, 'test', 'fixtures', 'uml-tiny.config');
+    const build = (out: string, ccache: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}) =>
+      kwb(
+        ['build', '--tree', source, `O=${join(dir, out)}`, '--base', 'tinyconfig', '--config', fragment, '--stats'],
+        { CCACHE_DIR: join(dir, ccache), KWB_CACHE: join(dir, 'kwb'), ...env },
+        extra,
+      );
+    const cold = build('out-cold', 'ccache');
+    const warm = build('out-warm', 'ccache');
+    const distcc = await withFarm(dir, (hosts, distccDir) =>
+      build('out-distcc', 'ccache-distcc', ['--distcc', hosts], { DISTCC_DIR: distccDir }),
+    );
+    const line = (r: { stderr: string }, what: string) => new RegExp(`^${what}: (.*)$`, 'm').exec(r.stderr)?.[1] ?? '';
+    return [
+      { name: 'tiny fixture build, cold ccache', value: cold.seconds, unit: 's', note: line(cold, 'ccache') },
+      {
+        name: 'tiny fixture build, warm ccache',
+        value: warm.seconds,
+        unit: 's',
+        reference: cold.seconds,
+        ratio: warm.seconds / cold.seconds,
+        note: `${line(warm, 'ccache')}; reference: cold ccache`,
+      },
+      {
+        name: 'tiny fixture build, cold ccache + 2 loopback distcc hosts',
+        value: distcc.seconds,
+        unit: 's',
+        reference: cold.seconds,
+        ratio: distcc.seconds / cold.seconds,
+        note: `${line(distcc, 'distcc')}; the same CPUs as the reference (loopback)`,
+      },
+    ];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 if (require.main === module) {
-  void benchBuildFarm().then((rows) => console.table(rows));
+  void benchFarmBuild().then((rows) => console.table(rows));
 }

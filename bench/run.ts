@@ -16,7 +16,8 @@ const suites: [string, string, string][] = [
   ['rv64-cpu', './rv64-cpu', 'benchRv64Cpu'],
   ['rv64-boot', './rv64-boot', 'benchRv64Boot'],
   ['bisect', './bisect', 'benchBisect'],
-  ['build-farm', './build-farm', 'benchBuildFarm'],
+  ['farm-build', './build-farm', 'benchFarmBuild'],
+  ['farm-bisect', './build-farm', 'benchFarmBisect'],
 ];
 
 async function main(): Promise<void> {

@@ -77,13 +77,15 @@ function ccacheLine(r: BuildResult): string {
   return `ccache: ${r.ccache.hits} hits, ${r.ccache.misses} misses (${percent})`;
 }
 
-/** "distcc: 2 host(s) taking 16 compiles at once (10.0.0.5 10.0.0.6); compiles: 10.0.0.5 412, 10.0.0.6 398, ..." */
+/** "distcc: 2 host(s) taking 16 compiles at once (a b); compiles: a 412, b 398; b failed 3 times (sent elsewhere)" */
 function distccLine(d: DistccStats | undefined): string {
   if (!d) return 'distcc: not used';
   const counts = Object.entries(d.compiles).map(([host, n]) => `${host} ${n}`);
-  const fallbacks = d.fallbacks ? ` (${d.fallbacks} ran here after a host failed)` : '';
-  const where = counts.length ? `compiles: ${counts.join(', ')}${fallbacks}` : 'no compiles reached distcc';
-  return `distcc: ${d.hosts.length} host(s) taking ${d.jobs} compiles at once (${d.hosts.join(' ')}); ${where}`;
+  const where = counts.length ? `compiles: ${counts.join(', ')}` : 'no compiles reached distcc';
+  const failures = Object.entries(d.failures).map(([host, n]) => `; ${host} failed ${n} time(s)`);
+  const here = d.fallbacks ? ` (${d.fallbacks} compiled here when no host took them)` : '';
+  const farm = `${d.hosts.length} host(s) taking ${d.jobs} compiles at once (${d.hosts.join(' ')})`;
+  return `distcc: ${farm}; ${where}${failures.join('')}${here}`;
 }
 
 function statsLines(r: BuildResult): string[] {

@@ -6,6 +6,7 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { StringDecoder } from 'node:string_decoder';
 import { join } from 'node:path';
 import { KwbError } from '../results.js';
 import { findOnPath } from '../which.js';
@@ -107,27 +108,40 @@ export function distccEnv(d: Distcc, viaCcache: boolean): NodeJS.ProcessEnv {
 export interface DistccStats {
   jobs: number;
   hosts: string[];
-  /** Compiles each host completed ("localhost": here). */
+  /** Compiles each host completed ("localhost": here, when listed or after every host failed). */
   compiles: Record<string, number>;
-  /** Compiles a host failed to take, which then ran here. */
+  /** Files each host failed to take (refused, unreachable, or its compile failed): distcc sent them elsewhere. */
+  failures: Record<string, number>;
+  /** Files that compiled here because no host took them. */
   fallbacks: number;
 }
 
-/** "distcc[123] exec on 10.0.0.5:3632/8: gcc -c ..." starts a compile on that host (or "localhost"). */
+/** "distcc[123] exec on 10.0.0.5:3632/8: gcc -c ...": that client now compiles on that host (or "localhost"). */
 const EXEC = /^distcc\[(\d+)\] exec on (\S+?): /;
 /** "distcc[123] compile fs/x.c on 10.0.0.5:3632/8 completed ok" */
-const DONE = /^distcc\[\d+\] compile .* on (\S+) completed ok$/;
-/** The client is done with that file. */
+const DONE = /^distcc\[(\d+)\] compile (\S+) on (\S+) completed ok$/;
+/** distcc decided this call is not a compile it may distribute (a compiler probe, a link, assembler-with-cpp). */
+const LOCAL_ONLY = /^distcc\[(\d+)\] \(dcc_scan_args\)/;
+/** "ERROR: nonblocking connect to 10.0.0.5:3632 failed: Connection refused": it tries the next host. */
+const CONNECT_FAILED = /^distcc\[(\d+)\] ERROR: (?:nonblocking )?connect to (\S+) failed/;
+/** No host took the file (the last one failed, or all are backing off after failing): it compiles here. */
+const FALLBACK =
+  /^distcc\[(\d+)\] (?:\(dcc_build_somewhere\) )?Warning: failed to distribute(?: \S+ to (\S+),)? running locally instead/;
+/** The client is done. */
 const EXIT = /^distcc\[(\d+)\] \(dcc_exit\)/;
-/** A host failed to take the file (or every host is backing off after failing), so it compiles here. */
-const FALLBACK = /^distcc\[\d+\] (?:\(dcc_build_somewhere\) )?Warning: failed to distribute.* running locally instead/;
 
-/** Follows distcc's client log while make runs: which hosts compile now, and how many compiles each ran. */
+/** Follows distcc's client log while make runs: which hosts compile now, how many compiles each ran, which failed. */
 export class DistccLog {
   private offset = 0;
   private partial = '';
+  private readonly decoder = new StringDecoder('utf8');
+  /** Client pid -> the host it compiles on now. */
   private readonly running = new Map<string, string>();
+  /** Clients distcc runs here whatever the hosts: not compiles of the farm's. */
+  private readonly localOnly = new Set<string>();
   private readonly compiles = new Map<string, number>();
+  /** "pid host" for each host that failed a client (a client may see a host fail once). */
+  private readonly failed = new Set<string>();
   private fallbacks = 0;
 
   constructor(private readonly d: Distcc) {
@@ -139,9 +153,9 @@ export class DistccLog {
     const fd = openSync(this.d.log, 'r');
     try {
       const buf = Buffer.alloc(1 << 16);
-      for (let n; (n = readSync(fd, buf, 0, buf.length, this.offset)) > 0;) {
+      for (let n; (n = readSync(fd, buf, 0, buf.length, this.offset)) > 0; ) {
         this.offset += n;
-        this.feed(buf.toString('utf8', 0, n));
+        this.feed(this.decoder.write(buf.subarray(0, n)));
       }
     } finally {
       closeSync(fd);
@@ -152,28 +166,28 @@ export class DistccLog {
     const lines = (this.partial + text).split('\n');
     this.partial = lines.pop()!;
     for (const line of lines) {
-      const exec = EXEC.exec(line);
-      if (exec) {
-        this.running.set(exec[1]!, hostName(exec[2]!));
-        continue;
-      }
-      const done = DONE.exec(line);
-      if (done) {
-        const host = hostName(done[1]!);
+      let m: RegExpExecArray | null;
+      if ((m = LOCAL_ONLY.exec(line))) this.localOnly.add(m[1]!);
+      else if ((m = EXEC.exec(line))) {
+        if (!this.localOnly.has(m[1]!)) this.running.set(m[1]!, hostName(m[2]!));
+      } else if ((m = DONE.exec(line))) {
+        if (this.localOnly.has(m[1]!) || m[2] === '(null)') continue;
+        const host = hostName(m[3]!);
         this.compiles.set(host, (this.compiles.get(host) ?? 0) + 1);
-        continue;
+      } else if ((m = CONNECT_FAILED.exec(line))) this.failed.add(`${m[1]} ${hostName(m[2]!)}`);
+      else if ((m = FALLBACK.exec(line))) {
+        this.fallbacks++;
+        if (m[2]) this.failed.add(`${m[1]} ${hostName(m[2])}`);
+      } else if ((m = EXIT.exec(line))) {
+        this.running.delete(m[1]!);
+        this.localOnly.delete(m[1]!);
       }
-      const exit = EXIT.exec(line);
-      if (exit) this.running.delete(exit[1]!);
-      else if (FALLBACK.test(line)) this.fallbacks++;
     }
   }
 
   /** Compiles under way, per host. */
   inUse(): Record<string, number> {
-    const counts: Record<string, number> = {};
-    for (const host of this.running.values()) counts[host] = (counts[host] ?? 0) + 1;
-    return counts;
+    return countBy(this.running.values());
   }
 
   stats(): DistccStats {
@@ -181,7 +195,14 @@ export class DistccLog {
       jobs: this.d.jobs,
       hosts: this.d.names,
       compiles: Object.fromEntries(this.compiles),
+      failures: countBy([...this.failed].map((key) => key.slice(key.indexOf(' ') + 1))),
       fallbacks: this.fallbacks,
     };
   }
+}
+
+function countBy(names: Iterable<string>): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const name of names) counts[name] = (counts[name] ?? 0) + 1;
+  return counts;
 }

@@ -94,6 +94,7 @@ describe('distcc for builds', { skip: !(findOnPath('distcc') && DISTCCD) && 'nee
     assert.match(compile(makeEnv(dir, undefined, d), 'gcc', 'local.o'), /x86-64/);
     log.read();
     assert.deepEqual(log.stats().compiles, { localhost: 1 });
+    assert.deepEqual(log.stats().failures, { [`127.0.0.1:${refused}`]: 1 });
     assert.equal(log.stats().fallbacks, 1);
     assert.match(readFileSync(d.log, 'utf8'), /running locally instead/);
     // kwb doctor's check: the live host compiles, the refused one is named with distcc's complaint
