@@ -6,9 +6,10 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { killGroup, spawnGroup } from '../host.js';
 import { KwbError } from '../results.js';
-import { findCcache, hitRate, readCcacheStats, statsSince, type Ccache, type CcacheStats } from './ccache.js';
+import { findCcache, type CcacheStats } from './ccache.js';
 import { configure, DEFAULT_BASE, KWB_FRAGMENT } from './config.js';
 import { distccFarm, DistccLog, useDistcc, type DistccStats } from './distcc.js';
+import { FarmWatch } from './farm.js';
 import { makeEnv } from './env.js';
 import type { BuildProgress, BuildStage } from './progress.js';
 import { readRecord, recordDir, writeRecord } from './record.js';
@@ -180,50 +181,4 @@ export async function buildKernel(o: BuildOptions): Promise<BuildResult> {
   });
   if (code === 0 && fromScratch) writeRecord(out, { objects, seconds: seconds() });
   return finish(code === 0, config.dropped);
-}
-
-/** ccache's counters and distcc's log, read once a second while make runs, for the progress line and the result. */
-class FarmWatch {
-  private before?: CcacheStats;
-  private latest?: CcacheStats;
-  private timer?: NodeJS.Timeout;
-  private polling = false;
-  private stopped = false;
-
-  constructor(
-    private readonly ccache: { ccache: Ccache; env: NodeJS.ProcessEnv } | undefined,
-    private readonly distcc: DistccLog | undefined,
-  ) {}
-
-  async start(onChange: () => void): Promise<void> {
-    if (this.ccache) this.before = await readCcacheStats(this.ccache.ccache, this.ccache.env);
-    if (!this.ccache && !this.distcc) return;
-    this.timer = setInterval(() => {
-      if (this.polling) return;
-      this.polling = true;
-      void this.poll().then(() => {
-        this.polling = false;
-        if (!this.stopped) onChange();
-      });
-    }, 1000);
-  }
-
-  private async poll(): Promise<void> {
-    this.distcc?.read();
-    if (!this.ccache || !this.before) return;
-    const now = await readCcacheStats(this.ccache.ccache, this.ccache.env);
-    if (now) this.latest = statsSince(this.before, now);
-  }
-
-  /** The farm's part of the progress. */
-  now(): Pick<BuildProgress, 'ccacheHitRate' | 'distcc'> {
-    return { ccacheHitRate: this.latest && hitRate(this.latest), distcc: this.distcc?.inUse() };
-  }
-
-  async stop(): Promise<{ ccache?: CcacheStats; distcc?: DistccStats }> {
-    clearInterval(this.timer);
-    this.stopped = true;
-    await this.poll();
-    return { ccache: this.latest, distcc: this.distcc?.stats() };
-  }
 }

@@ -153,7 +153,7 @@ export class DistccLog {
     const fd = openSync(this.d.log, 'r');
     try {
       const buf = Buffer.alloc(1 << 16);
-      for (let n; (n = readSync(fd, buf, 0, buf.length, this.offset)) > 0; ) {
+      for (let n; (n = readSync(fd, buf, 0, buf.length, this.offset)) > 0;) {
         this.offset += n;
         this.feed(this.decoder.write(buf.subarray(0, n)));
       }
