@@ -96,8 +96,8 @@ const commands: Record<string, () => Promise<Command>> = {
     };
   },
   doctor: async () => {
-    const { doctorCommand } = await import('./doctor.js');
-    return { usage: 'kwb doctor', options: {}, run: () => doctorCommand() };
+    const { doctorCommand, doctorOptions } = await import('./doctor.js');
+    return { usage: 'kwb doctor [--distcc HOSTS]', options: doctorOptions, run: doctorCommand };
   },
 };
 

@@ -13,8 +13,8 @@ minimal=(
   user-mode-linux busybox-static gcc libc6-dev e2fsprogs
   # --net user: the guest's NAT to the host, a user-mode network stack
   passt
-  # kwb build: the kernel's build tools, and ccache for repeated builds
-  make flex bison bc cpio xz-utils libelf-dev libssl-dev dwarves python3 rsync ccache
+  # kwb build: the kernel's build tools, ccache for repeated builds, distcc for build farms (its daemon stays off)
+  make flex bison bc cpio xz-utils libelf-dev libssl-dev dwarves python3 rsync ccache distcc
 )
 riscv=(
   gdb-multiarch gcc-riscv64-linux-gnu gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf
