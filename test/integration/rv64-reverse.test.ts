@@ -13,7 +13,9 @@ import { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { bootGuest } from '../../engine/boot';
 import { serveGuest } from '../../engine/serve.js';
+import { FIXTURE_TIMEOUT_MS } from '../helpers/fixtures';
 import { runGdb } from '../helpers/gdb';
+import { INIT_MARKER, rv64Fixture, rv64QemuSkipReason } from '../helpers/rv64';
 import { buildProgram, hasToolchain } from '../rv64/build';
 
 const GDB = 'gdb-multiarch';
@@ -179,3 +181,58 @@ describe('reverse execution in gdb-multiarch on the rv64 machine', { skip, timeo
     await terminated;
   });
 });
+
+describe(
+  'reverse execution in gdb-multiarch on the RISC-V fixture kernel',
+  {
+    skip: skip || rv64QemuSkipReason(),
+    timeout: FIXTURE_TIMEOUT_MS,
+  },
+  () => {
+    it('a watchpoint and reverse-continue find the last writers of system_state, old values shown; the boot then ends as always', async (t) => {
+      const { image, vmlinux, initramfs } = rv64Fixture();
+      const guest = await bootGuest({
+        kernel: image,
+        initrd: initramfs,
+        console: 'pipe',
+        debug: { wait: true },
+        timeoutSec: 900,
+      });
+      t.after(() => guest.stop());
+      let output = '';
+      guest.output.on('data', (d: Buffer) => (output += d.toString()));
+      const stub = await serveGuest(guest, { port: 0, waitGdb: true });
+      t.after(() => stub.close());
+      const r = await runGdb(
+        vmlinux,
+        [
+          `target remote 127.0.0.1:${stub.port}`,
+          'break kernel_init',
+          'continue',
+          'delete',
+          'watch system_state',
+          'continue',
+          'continue',
+          'p system_state', // $1
+          'reverse-continue',
+          'p system_state', // $2: before the last write
+          'reverse-continue',
+          'p system_state', // $3: before the one before
+          'delete',
+          'continue',
+        ],
+        { gdb: GDB, timeoutMs: 800_000, t },
+      );
+      const out = r.out;
+      assert.equal(r.code, 0, `${out}\n${r.err}`);
+      assert.equal(value(out, 1), 'SYSTEM_RUNNING');
+      assert.match(out, /Old value = SYSTEM_RUNNING\s+New value = SYSTEM_FREEING_INITMEM/);
+      assert.equal(value(out, 2), 'SYSTEM_FREEING_INITMEM');
+      assert.match(out, /Old value = SYSTEM_FREEING_INITMEM\s+New value = SYSTEM_SCHEDULING/);
+      assert.equal(value(out, 3), 'SYSTEM_SCHEDULING');
+      assert.match(out, /exited normally/);
+      assert.deepEqual(await guest.wait(), { kind: 'exited', code: 0 });
+      assert.equal(output.split(INIT_MARKER).length, 2, 'the init ran once, its output shown once');
+    });
+  },
+);
