@@ -29,6 +29,9 @@ export interface ProxyOptions {
    *  instead of `^C` to the server. For a gdbserver on this host running UML: gdbserver's ^C sends SIGINT to the
    *  whole process group, which holds UML's guest processes too, and kills the guest; this stops only the kernel. */
   signalInterrupt?: NodeJS.Signals;
+  /** The host pid of the process the server calls `pid`, where they differ (a server in a pid namespace); undefined
+   *  if it has none. Absent: the same number. */
+  hostPid?: (pid: number) => number | undefined;
   /** How long to wait for the server's answers during connect (ms). */
   timeoutMs?: number;
   /** The server's write watchpoints never fire (debug registers that do not trap on this host): serve them here,
@@ -235,7 +238,7 @@ export class ProxyTarget implements Target {
   private clientPass: number[] = [];
   private readonly alwaysPass: number[];
   private killed = false;
-  /** The inferior's main process id (the thread of the first stop), for signalInterrupt. */
+  /** The inferior's main process id on this host (the thread of the first stop), for signalInterrupt; 0: none. */
   private mainPid = 0;
   /** The client's breakpoints in the server (software and hardware, deferred removals carried out), by key. */
   private readonly clientBreakpoints = new Map<string, bigint>();
@@ -263,7 +266,7 @@ export class ProxyTarget implements Target {
     }
     this.rangeStepping = /;r(;|$)/.test(text(await this.rsp.request('vCont?')));
     this.setStop(text(await this.rsp.request('?')), false);
-    this.mainPid = this.stop.thread;
+    this.mainPid = (this.opts.hostPid ? this.opts.hostPid(this.stop.thread) : this.stop.thread) ?? 0;
     await this.sendPassSignals();
     if (supported.includes('qXfer:features:read+')) await this.fetchXml('target.xml');
     const xml = this.xml.get('target.xml') ?? '';

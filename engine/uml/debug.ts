@@ -14,9 +14,11 @@ function watchpointsNeedEmulation(warn: (line: string) => void): boolean {
   return hw === 'silent';
 }
 
-/** What the relay needs to know about a UML kernel under gdbserver. */
-export function umlRelayFacts(warn: (line: string) => void): RelayFacts {
+/** What the relay needs to know about a UML kernel under gdbserver; `hostPid` where gdbserver runs in the guest's
+ *  pid namespace (confine.ts). */
+export function umlRelayFacts(warn: (line: string) => void, hostPid?: (pid: number) => number | undefined): RelayFacts {
   return {
+    hostPid,
     passSignals: UML_PASS_SIGNALS,
     threadName: 'UML kernel',
     // gdbserver's ^C signals the whole process group, guest processes included, and kills the guest
