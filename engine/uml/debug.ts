@@ -23,6 +23,9 @@ export function umlRelayFacts(warn: (line: string) => void, hostPid?: (pid: numb
     threadName: 'UML kernel',
     // gdbserver's ^C signals the whole process group, guest processes included, and kills the guest
     signalInterrupt: 'SIGINT',
+    // the kernel runs in UML's main thread; the others are its helpers (I/O, SIGIO), blocked in host calls that
+    // return only while the kernel runs: a step of one alone would never end
+    onlyMainThreadSteps: "it is one of UML's helper threads, blocked in a host call while the kernel is stopped",
     emulateWatchpoints: watchpointsNeedEmulation(warn),
   };
 }
