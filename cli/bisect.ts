@@ -17,6 +17,11 @@ const ownOptions: OptionTable = {
   bad: { value: 'REV', help: 'a commit where the test fails' },
   config: { value: 'FRAGMENT', help: 'extra config lines to merge for every build (as kwb build --config)' },
   arch: { value: 'um|riscv', help: 'the architecture to build (default um)' },
+  kunitconfig: {
+    value: 'FILE|DIR',
+    repeat: true,
+    help: 'a KUnit bisect: build each commit with kunit.py and this kunitconfig (in the tree), judge by KTAP',
+  },
   resume: { help: 'continue an interrupted bisect' },
   reset: { help: 'abandon a bisect: restore the branch and forget the state' },
 };
@@ -91,8 +96,12 @@ export async function bisectCommand(args: ParsedArgs, argv: string[]): Promise<n
     const good = one(args, 'good');
     const bad = one(args, 'bad');
     if (!good || !bad) throw new KwbError('needs --good REV and --bad REV (or --resume / --reset)');
-    if (!args.rest.length)
-      throw new KwbError('needs the test command after --, e.g. -- sh -c "test $(uname -r) = ..."');
+    const kunitconfigs = args.options.get('kunitconfig');
+    const ktap = args.flags.has('ktap') || !!kunitconfigs;
+    if (!args.rest.length && !ktap)
+      throw new KwbError(
+        'needs the test command after -- (or --ktap for KUnit), e.g. -- sh -c "test $(uname -r) = ..."',
+      );
     const arch = one(args, 'arch') ?? 'um';
     if (arch !== 'um' && arch !== 'riscv') throw new KwbError(`--arch ${arch}: use um or riscv`);
     const git = new Git(tree);
@@ -108,7 +117,8 @@ export async function bisectCommand(args: ParsedArgs, argv: string[]): Promise<n
       badCommit,
       arch,
       fragment,
-      testArgs: testArgsFrom(argv),
+      ...(kunitconfigs ? { kunitconfigs } : {}),
+      testArgs: [...(ktap && !args.flags.has('ktap') ? ['--ktap'] : []), ...testArgsFrom(argv)],
       original: git.branch() ?? git.head(),
     };
     state = { config };

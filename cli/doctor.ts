@@ -93,6 +93,7 @@ export function hostChecks(): Check[] {
   }
   checks.push(tool('gdb', 'gdb', 'kwb gdb, VS Code'));
   checks.push(tool('gdbserver', 'gdbserver', 'debugging UML'));
+  checks.push(tool('passt', 'passt', 'guest networks: --net user', 'default', true));
   checks.push(tool('make', 'make', 'kwb build', 'default', true));
   for (const t of ['flex', 'bison', 'bc']) checks.push(tool(t, t, 'kernel builds', 'default', true));
   checks.push(tool('ccache', 'ccache', 'faster rebuilds in kwb build and bisect', 'default', true));
@@ -100,6 +101,7 @@ export function hostChecks(): Check[] {
   checks.push(tool('riscv64-linux-gnu-gcc', 'gcc-riscv64-linux-gnu', 'ARCH=riscv builds', '--riscv', true));
   checks.push(tool('qemu-system-riscv64', 'qemu-system-misc', 'reference runs', '--riscv', true));
   checks.push(tool('lldb', 'lldb', "kwb's tests: lldb as a client", '--test', true));
+  checks.push(tool('tcpdump', 'tcpdump', "kwb's tests: reading --pcap captures", '--test', true));
   checks.push({
     name: "Debian's kernel source (kwb's test kernels)",
     problem: existsSync('/usr/src/linux-source-6.1.tar.xz')

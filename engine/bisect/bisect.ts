@@ -3,7 +3,8 @@
 // to git's own bisect state, so an interrupted bisect resumes; the report is written in Markdown and JSON.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildKernel, kernelOutput, type BuildArch } from '../build/build.js';
+import { buildKernel, type BuildArch } from '../build/build.js';
+import { DEFAULT_BUILD_DIR, kunitBuild } from '../kunit/build.js';
 import { describeProgress } from '../build/progress.js';
 import { ExitCode, KwbError } from '../results.js';
 import { Git } from './git.js';
@@ -18,6 +19,9 @@ export interface BisectConfig {
   badCommit: string;
   arch: BuildArch;
   fragment: string[];
+  /** A KUnit bisect: each step is built by kunit.py with these kunitconfigs (paths in the tree; none: kunit.py's
+   *  default) into <tree>/.kunit, the fragment added as --kconfig_add lines. */
+  kunitconfigs?: string[];
   /** `kwb test` arguments for each step, without --kernel (kwb adds the step's build). */
   testArgs: string[];
   /** The original branch (or commit, when detached) to restore at the end. */
@@ -112,14 +116,31 @@ export class Bisect {
     const log = join(this.dir, 'logs', `${String(index).padStart(2, '0')}-${short}.build.log`);
     const testLog = log.replace(/\.build\.log$/, '.test.log');
     this.hooks.progress(`building ${short} ${subject}`);
-    const build = await buildKernel({
-      source: this.state.config.tree,
-      arch: this.state.config.arch,
-      fragment: this.state.config.fragment,
-      log,
-      onProgress: (p) => this.hooks.progress(`${this.where(index)} building ${short}: ${describeProgress(p)}`),
-      signal: this.hooks.signal,
-    });
+    const { tree, arch, fragment, kunitconfigs } = this.state.config;
+    const build = kunitconfigs
+      ? await kunitBuild({
+          source: tree,
+          buildDir: join(tree, DEFAULT_BUILD_DIR),
+          arch,
+          kunitconfigs,
+          kconfigAdd: fragment,
+          log,
+          onStep: (line) => this.hooks.progress(`${this.where(index)} building ${short}: ${line.replace(/^\S+ /, '')}`),
+          signal: this.hooks.signal,
+        }).catch((err: unknown) => {
+          // a commit without the kunitconfig (or without kunit.py) cannot be tested: skipped like a broken build
+          if (!(err instanceof KwbError)) throw err;
+          writeFileSync(log, `${err.message}\n`);
+          return { ok: false, kernel: '', seconds: 0 };
+        })
+      : await buildKernel({
+          source: tree,
+          arch,
+          fragment,
+          log,
+          onProgress: (p) => this.hooks.progress(`${this.where(index)} building ${short}: ${describeProgress(p)}`),
+          signal: this.hooks.signal,
+        });
     this.checkAborted();
     let step: Step;
     if (!build.ok) {
@@ -135,7 +156,7 @@ export class Bisect {
       };
     } else {
       this.hooks.progress(`${this.where(index)} testing ${short}`);
-      const test = await this.hooks.test(kernelOutput(this.state.config.tree, this.state.config.arch), testLog);
+      const test = await this.hooks.test(build.kernel, testLog);
       this.checkAborted();
       step = {
         commit,

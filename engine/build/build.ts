@@ -51,7 +51,7 @@ export function kernelOutput(out: string, arch: BuildArch): string {
   return join(out, arch === 'um' ? 'linux' : 'arch/riscv/boot/Image');
 }
 
-const CROSS: Record<BuildArch, string> = { um: '', riscv: 'riscv64-linux-gnu-' };
+export const CROSS: Record<BuildArch, string> = { um: '', riscv: 'riscv64-linux-gnu-' };
 
 /** A compile step in make's short output ("  CC      kernel/fork.o", "  CC [M]  fs/x.o", "  AS ..."). */
 const OBJECT_STEP = /^\s+(CC|AS)(?:\s+\[M\])?\s+(\S+)/;
@@ -66,10 +66,24 @@ function runMake(
   signal?: AbortSignal,
   onLine?: (line: string) => void,
 ): Promise<number> {
+  return runBuildTool('make', args, source, env, log, signal, onLine);
+}
+
+/** Run a build program (make, kunit.py) in `cwd`, its output to `log` and, line by line, to `onLine`; resolves
+ *  with its exit status (127: it could not start, 130: aborted before it started). */
+export function runBuildTool(
+  program: string,
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  log: NodeJS.WritableStream,
+  signal?: AbortSignal,
+  onLine?: (line: string) => void,
+): Promise<number> {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve(130);
-    // make in a process group of its own, so that an abort stops the compilers it started too
-    const child = spawnGroup('make', args, { cwd: source, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // in a process group of its own, so that an abort stops the compilers it started too
+    const child = spawnGroup(program, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const abort = () => killGroup(child.pid, 'SIGTERM');
     signal?.addEventListener('abort', abort, { once: true });
     child.on('close', () => signal?.removeEventListener('abort', abort));

@@ -13,7 +13,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { constants as os } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { Duplex, PassThrough, type Readable, type Writable } from 'node:stream';
 import type { BootOptions, Guest } from '../guest.js';
 import type { KernelInfo } from '../kernel.js';
@@ -37,6 +37,8 @@ import { xstateShim } from './shim.js';
 import { umlRelayFacts } from './debug.js';
 import type { RelayFacts } from '../../gdbstub/index.js';
 import { PanicWatch } from '../panic.js';
+import { checkNets, netSetups } from '../net.js';
+import { checkUmlNetwork, startUmlNetwork, type UmlNetwork } from './net.js';
 
 let guestCounter = 0;
 
@@ -117,6 +119,7 @@ export class UmlGuest implements Guest {
     private readonly gdbserver: 'namespace' | 'host' | undefined,
     opts: BootOptions,
     private readonly lpj?: { learner: LpjLearner; kmsg?: string },
+    private readonly network?: UmlNetwork,
   ) {
     const underGdbserver = !!gdbserver;
     const stdio: readonly unknown[] = child.stdio;
@@ -187,7 +190,8 @@ export class UmlGuest implements Guest {
         const byName = code !== null && code > 128 ? signalName(code - 128) : undefined;
         if (!underGdbserver) this.hostExit = byName ? { code: null, signal: byName } : { code, signal };
         // drain what the guest printed last (a panic message, the command's final output) before deciding
-        void Promise.race([streamsClosed, new Promise((r) => setTimeout(r, 500))]).then(() => {
+        const drained = Promise.race([streamsClosed, new Promise((r) => setTimeout(r, 500))]);
+        void Promise.all([drained, this.network?.stop()]).then(() => {
           const result = this.decide();
           this.lpj?.learner.save(this.lpj.kmsg);
           removeTempDir(this.tmp);
@@ -284,6 +288,11 @@ export async function startUml(opts: BootOptions, info: KernelInfo): Promise<Uml
   const disk = opts.disk ? checkReadable(opts.disk, 'disk image') : undefined;
   if (disk && !statSync(disk).isFile()) throw new KwbError(`disk image ${opts.disk} is not a regular file`);
 
+  const nets = opts.net ?? [];
+  checkNets(nets);
+  if (opts.pcap && !nets.length) throw new KwbError('--pcap needs a --net interface to record');
+  await checkUmlNetwork(nets);
+
   let shim: string | undefined;
   if (info.dynamic) {
     const built = xstateShim();
@@ -295,6 +304,7 @@ export async function startUml(opts: BootOptions, info: KernelInfo): Promise<Uml
   sweepDeadDirs(opts.tmpdir);
   liveSessions();
   const tmp = makeTempDir('uml', opts.tmpdir);
+  let network: UmlNetwork | undefined;
   try {
     const umid = `kwb-${process.pid}-${++guestCounter}`;
     const debug = !!opts.debug;
@@ -324,11 +334,21 @@ export async function startUml(opts: BootOptions, info: KernelInfo): Promise<Uml
         host: inSession({ host: s.host, at: `share/${i}`, writable: true, hostfs: true }),
         guest: s.guest,
       })),
+      net: netSetups(nets),
       cwd: guestCwd({ ...opts, share: shares }),
       command: opts.command,
       learnLpj: !!learner && consoleHidesCalibration,
     };
     const wantsKwbInit = !!opts.command?.length || shares.length > 0;
+    if (nets.length) {
+      network = await startUmlNetwork({
+        nets,
+        setups: initConfig.net,
+        pcap: opts.pcap && resolve(opts.pcap),
+        session: tmp,
+        guestPath: (path) => (confined ? `/${relative(tmp, path)}` : path),
+      });
+    }
     let root: UmlRoot;
     let kwbDir: string | undefined;
     if (rootfs) root = { kind: 'hostfs', dir: inSession({ host: rootfs, at: 'rootfs', writable: true, hostfs: true }) };
@@ -360,7 +380,12 @@ export async function startUml(opts: BootOptions, info: KernelInfo): Promise<Uml
       commandFds: runsCommand
         ? { io: [FD.commandIn, FD.commandOut], stderr: [FD.commandErrIn, FD.commandErrOut] }
         : undefined,
-      append: [...(confined ? [] : [`hostfs=${tmp}`]), ...(lpj ? [`lpj=${lpj}`] : []), ...append],
+      append: [
+        ...(confined ? [] : [`hostfs=${tmp}`]),
+        ...(lpj ? [`lpj=${lpj}`] : []),
+        ...(network?.params ?? []),
+        ...append,
+      ],
     });
     const env: NodeJS.ProcessEnv = { ...process.env, TERM: process.env.TERM || 'linux' };
     delete env.TMPDIR; // UML puts its memory file in $TMPDIR when set; /dev/shm (the session's own) is RAM
@@ -402,8 +427,10 @@ export async function startUml(opts: BootOptions, info: KernelInfo): Promise<Uml
       debug ? (confined ? 'namespace' : 'host') : undefined,
       opts,
       learner && { learner, kmsg },
+      network,
     );
   } catch (err) {
+    await network?.stop();
     removeTempDir(tmp);
     throw err;
   }
