@@ -14,6 +14,7 @@ usage: kwb <command> [options]      (kwb help <command>, or kwb <command> --help
   test    boot, run CMD, verdict for git bisect run: 0 good, 1 bad, 125 skip
   bisect  find the commit that broke a test: build, boot and test each step (--resume, --reset)
   watch   boot, and boot again each time the kernel is rebuilt (same gdb port)
+  rootfs  build a Debian root with mmdebstrap (cached; --rootfs debian boots the default one)
   doctor  check this host and say how to fix what is missing
 
 Exit codes: the guest command's status; 2 usage error; 122 interrupted; 123 kernel panic; 124 timeout;
@@ -74,6 +75,14 @@ const commands: Record<string, () => Promise<Command>> = {
   gdb: async () => {
     const { gdbCommand, gdbOptions } = await import('./gdb.js');
     return { usage: 'kwb gdb [--port N] [-- GDB ARGS...]', options: gdbOptions, run: gdbCommand };
+  },
+  rootfs: async () => {
+    const { rootfsCommand, rootfsOptions } = await import('./rootfs.js');
+    return {
+      usage: 'kwb rootfs [--suite SUITE] [--packages A,B,...] [--out DIR]',
+      options: rootfsOptions,
+      run: rootfsCommand,
+    };
   },
   doctor: async () => {
     const { doctorCommand } = await import('./doctor.js');

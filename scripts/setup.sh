@@ -13,6 +13,8 @@ minimal=(
   user-mode-linux busybox-static gcc libc6-dev e2fsprogs
   # kwb build: the kernel's build tools, and ccache for repeated builds
   make flex bison bc cpio xz-utils libelf-dev libssl-dev dwarves python3 rsync ccache
+  # kwb build installs modules for the guest (depmod), kwb rootfs makes Debian roots (unshare mode: no root needed)
+  kmod mmdebstrap uidmap genext2fs
 )
 riscv=(
   gdb-multiarch gcc-riscv64-linux-gnu gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf

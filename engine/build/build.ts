@@ -8,6 +8,7 @@ import { KwbError } from '../results.js';
 import { findCcache, readCcacheStats, statsSince, type CcacheStats } from './ccache.js';
 import { configure, DEFAULT_BASE, KWB_FRAGMENT } from './config.js';
 import { makeEnv } from './env.js';
+import { buildsModules, installModules } from './modules.js';
 import type { BuildProgress, BuildStage } from './progress.js';
 import { readRecord, writeRecord } from './record.js';
 
@@ -146,8 +147,9 @@ export async function buildKernel(o: BuildOptions): Promise<BuildResult> {
   stage = 'compile';
   step = undefined;
   report();
-  const targets = o.arch === 'um' ? ['linux'] : ['Image', 'vmlinux'];
-  const code = await make([...targets, 'scripts_gdb'], (line) => {
+  const modules = buildsModules(out);
+  const targets = [...(o.arch === 'um' ? ['linux'] : ['Image', 'vmlinux']), ...(modules ? ['modules'] : [])];
+  let code = await make([...targets, 'scripts_gdb'], (line) => {
     if (stage === 'compile' && LINK_STEP.test(line)) {
       stage = 'link';
       step = undefined;
@@ -160,5 +162,11 @@ export async function buildKernel(o: BuildOptions): Promise<BuildResult> {
     report();
   });
   if (code === 0 && fromScratch) writeRecord(out, { objects, seconds: seconds() });
+  if (code === 0 && modules) {
+    stage = 'install';
+    step = undefined;
+    report();
+    code = await installModules(out, (t) => make(t));
+  }
   return finish(code === 0, config.dropped);
 }

@@ -1,7 +1,7 @@
 // How far a build is: stages, objects compiled, and (when the last from-scratch build of the tree is known) percent
 // and time left.
 
-export type BuildStage = 'configure' | 'compile' | 'link';
+export type BuildStage = 'configure' | 'compile' | 'link' | 'install';
 
 export interface BuildProgress {
   stage: BuildStage;
@@ -32,6 +32,7 @@ export function formatSeconds(s: number): string {
 /** One status line: "42% (1200/2850 objects, 3m10s left) CC kernel/fork.o", or without percent when unknown. */
 export function describeProgress(p: BuildProgress): string {
   if (p.stage === 'configure') return 'configuring';
+  if (p.stage === 'install') return 'installing modules';
   const { percent, secondsLeft } = estimate(p);
   const count =
     percent === undefined
