@@ -16,6 +16,9 @@ const suites: [string, string, string][] = [
   ['rv64-cpu', './rv64-cpu', 'benchRv64Cpu'],
   ['rv64-boot', './rv64-boot', 'benchRv64Boot'],
   ['bisect', './bisect', 'benchBisect'],
+  ['net', './net', 'benchNet'],
+  ['farm-build', './build-farm', 'benchFarmBuild'],
+  ['farm-bisect', './build-farm', 'benchFarmBisect'],
 ];
 
 async function main(): Promise<void> {

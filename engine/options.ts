@@ -6,6 +6,7 @@ import { totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import type { EngineName, ShareSpec } from './guest.js';
 import { KwbError } from './results.js';
+import { parseNet } from './net.js';
 
 export type BootOptionKind = 'flag' | 'string' | 'number' | 'list';
 
@@ -79,6 +80,24 @@ export const BOOT_OPTIONS = [
     check: (text) => void parseShare(text),
   },
   {
+    name: 'net',
+    kind: 'list',
+    value: 'user[,hostfwd=tcp:[ADDR:]HPORT:GPORT]|lan=NAME[,ip=A/N][,mac=M]',
+    help: 'a network interface (eth0, eth1, ... in order): NAT through passt (the host is 10.0.2.2), or the LAN NAME shared by the guests naming it',
+    engines: ['uml'],
+    launch: true,
+    check: (text) => void parseNet(text),
+  },
+  {
+    name: 'pcap',
+    kind: 'string',
+    value: 'FILE',
+    help: "record every frame of the guest's interfaces in FILE (pcap, for tcpdump -r or Wireshark)",
+    engines: ['uml'],
+    launch: true,
+    check: (text) => createOutput('pcap', text),
+  },
+  {
     name: 'mem',
     kind: 'string',
     value: 'SIZE',
@@ -132,7 +151,7 @@ export const BOOT_OPTIONS = [
     help: 'also write the console output to FILE',
     engines: BOTH,
     launch: true,
-    check: (text) => createLog(text),
+    check: (text) => createOutput('log', text),
   },
   {
     name: 'json',
@@ -188,12 +207,13 @@ export function parseTimeout(text: string): number {
   return sec;
 }
 
-/** `--log FILE`, created (emptied) as it is read: a path kwb cannot write is a usage error before anything boots. */
-export function createLog(path: string): void {
+/** `--log FILE`, `--pcap FILE`: created (emptied) as it is read, so a path kwb cannot write is a usage error before
+ *  anything boots. */
+export function createOutput(option: string, path: string): void {
   try {
     closeSync(openSync(path, 'w'));
   } catch (err) {
-    throw new KwbError(`--log ${path}: cannot write it (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw new KwbError(`--${option} ${path}: cannot write it (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   }
 }
 

@@ -70,4 +70,3 @@ export async function installModules(build: string, make: (targets: string[]) =>
   rmSync(old, { recursive: true, force: true });
   return 0;
 }
-

@@ -237,12 +237,15 @@ export async function startRv64(opts: BootOptions, info: KernelInfo): Promise<Rv
   if (opts.rootfs || opts.share?.length) {
     throw new KwbError('the rv64 engine has no host filesystem: use --initrd FILE (a cpio archive) or --disk IMG');
   }
+  if (opts.net?.length || opts.pcap) {
+    throw new KwbError('--net and --pcap are UML-only for now: the rv64 machine has no network device yet');
+  }
   if (opts.command?.length) {
     throw new KwbError(
       "the rv64 engine runs your own init (--initrd or --disk); kwb's command runner is UML-only for now: use kwb boot",
     );
   }
-  if (!opts.initrd && !opts.disk) {
+  if (!opts.initrd && !opts.disk && !opts.rootless) {
     throw new KwbError('the rv64 engine needs a root filesystem: pass --initrd FILE (a cpio archive) or --disk IMG');
   }
   const kernel = parseKernelImage(readInput(opts.kernel, 'kernel'));

@@ -3,7 +3,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync, symlinkSync, watch } from 'node:fs';
 import { constants as os } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { Duplex, PassThrough, type Readable, type Writable } from 'node:stream';
 import type { BootOptions, Guest } from '../guest.js';
 import type { KernelInfo } from '../kernel.js';
@@ -28,6 +28,8 @@ import { xstateShim } from './shim.js';
 import { umlRelayFacts } from './debug.js';
 import type { RelayFacts } from '../../gdbstub/index.js';
 import { PanicWatch } from '../panic.js';
+import { checkNets, netSetups } from '../net.js';
+import { checkUmlNetwork, startUmlNetwork, type UmlNetwork } from './net.js';
 
 let guestCounter = 0;
 
@@ -107,6 +109,7 @@ export class UmlGuest implements Guest {
     private readonly underGdbserver: boolean,
     opts: BootOptions,
     private readonly lpj?: { learner: LpjLearner; kmsg?: string },
+    private readonly network?: UmlNetwork,
   ) {
     const stdio: readonly unknown[] = child.stdio;
     const consoleIn = stdio[FD.consoleIn] as Writable;
@@ -175,7 +178,8 @@ export class UmlGuest implements Guest {
         const byName = code !== null && code > 128 ? signalName(code - 128) : undefined;
         if (!underGdbserver) this.hostExit = byName ? { code: null, signal: byName } : { code, signal };
         // drain what the guest printed last (a panic message, the command's final output) before deciding
-        void Promise.race([streamsClosed, new Promise((r) => setTimeout(r, 500))]).then(() => {
+        const drained = Promise.race([streamsClosed, new Promise((r) => setTimeout(r, 500))]);
+        void Promise.all([drained, this.network?.stop()]).then(() => {
           const result = this.decide();
           this.lpj?.learner.save(this.lpj.kmsg);
           removeTempDir(this.tmp);
@@ -275,6 +279,11 @@ export async function startUml(opts: BootOptions, info: KernelInfo): Promise<Uml
   const disk = debian ?? (opts.disk ? checkReadable(opts.disk, 'disk image') : undefined);
   if (disk && !statSync(disk).isFile()) throw new KwbError(`disk image ${opts.disk} is not a regular file`);
 
+  const nets = opts.net ?? [];
+  checkNets(nets);
+  if (opts.pcap && !nets.length) throw new KwbError('--pcap needs a --net interface to record');
+  await checkUmlNetwork(nets);
+
   let shim: string | undefined;
   if (info.dynamic) {
     const built = xstateShim();
@@ -286,6 +295,7 @@ export async function startUml(opts: BootOptions, info: KernelInfo): Promise<Uml
   sweepDeadDirs(opts.tmpdir);
   liveSessions();
   const tmp = makeTempDir('uml', opts.tmpdir);
+  let network: UmlNetwork | undefined;
   try {
     const umid = `kwb-${process.pid}-${++guestCounter}`;
     const debug = !!opts.debug;
@@ -326,12 +336,22 @@ export async function startUml(opts: BootOptions, info: KernelInfo): Promise<Uml
         })),
         ...(modules ? [modules] : []),
       ],
+      net: netSetups(nets),
       cwd: guestCwd({ ...opts, share: shares }),
       command: opts.command,
       learnLpj: !!learner && consoleHidesCalibration,
     };
     // a Debian root has no init of its own (mmdebstrap's minbase): kwb's runs its shell
     const wantsKwbInit = !!opts.command?.length || shares.length > 0 || !!debian;
+    if (nets.length) {
+      network = await startUmlNetwork({
+        nets,
+        setups: initConfig.net,
+        pcap: opts.pcap && resolve(opts.pcap),
+        session: tmp,
+        guestPath: (path) => (confined ? `/${relative(tmp, path)}` : path),
+      });
+    }
     let root: UmlRoot;
     let kwbDir: string | undefined;
     if (rootfs) root = { kind: 'hostfs', dir: inSession({ host: rootfs, at: 'rootfs', writable: true, hostfs: true }) };
@@ -361,7 +381,12 @@ export async function startUml(opts: BootOptions, info: KernelInfo): Promise<Uml
       commandFds: runsCommand
         ? { io: [FD.commandIn, FD.commandOut], stderr: [FD.commandErrIn, FD.commandErrOut] }
         : undefined,
-      append: [...(confined ? [] : [`hostfs=${tmp}`]), ...(lpj ? [`lpj=${lpj}`] : []), ...append],
+      append: [
+        ...(confined ? [] : [`hostfs=${tmp}`]),
+        ...(lpj ? [`lpj=${lpj}`] : []),
+        ...(network?.params ?? []),
+        ...append,
+      ],
     });
     const env: NodeJS.ProcessEnv = { ...process.env, TERM: process.env.TERM || 'linux' };
     delete env.TMPDIR; // UML puts its memory file in $TMPDIR when set; /dev/shm (the session's own) is RAM
@@ -395,8 +420,10 @@ export async function startUml(opts: BootOptions, info: KernelInfo): Promise<Uml
       debug,
       opts,
       learner && { learner, kmsg },
+      network,
     );
   } catch (err) {
+    await network?.stop();
     removeTempDir(tmp);
     throw err;
   }
