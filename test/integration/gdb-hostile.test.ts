@@ -7,6 +7,7 @@ import { afterEach, describe, it, type TestContext } from 'node:test';
 import { FIXTURE_TIMEOUT_MS, fixtureTree, umlKernel } from '../helpers/fixtures.js';
 import { bootDebugUml, runGdb } from '../helpers/gdb.js';
 import { RawClient, tick } from '../helpers/gdbstub-fake.js';
+import { hostfsEscape, hostSecret, SECRET } from '../helpers/confine.js';
 import { Sandbox, until } from '../helpers/kwb.js';
 import { NO_THREAD } from '../helpers/rsp-fuzz.js';
 import { memoryUnderNonReader, runServed, UML_TEXT, type ServedGuest } from '../helpers/served.js';
@@ -123,6 +124,47 @@ describe('gdb stub against hostile clients (UML)', { timeout: FIXTURE_TIMEOUT_MS
     frozen.stdin!.end('stepi\nquit\n');
     await new Promise((resolve) => frozen.once('close', resolve));
     assert.match(frozenOut, /Remote connection closed/);
+  });
+
+  it('a guest served to gdb reaches no host file through hostfs; gdb breaks, steps, interrupts and detaches', async (t) => {
+    box = new Sandbox();
+    const secret = hostSecret();
+    t.after(secret.remove);
+    // the escape, then a sleep announced on the kernel console (kwb's stderr) to be interrupted in
+    const command = `${hostfsEscape(secret.dir)}; echo '<3>kwb-test: sleeping' > /dev/kmsg; sleep 3; exit ${STATUS}`;
+    const guest = await runServed(box, umlKernel(), ['sh', '-c', command], { extra: ['--wait-gdb'] });
+    const vmlinux = join(fixtureTree('um'), 'vmlinux');
+    const gdb = await runGdb(
+      vmlinux,
+      [
+        `target remote 127.0.0.1:${guest.port}`,
+        'break path_mount', // the guest's first hostfs mount
+        'continue',
+        'stepi',
+        'p $pc', // $1
+        'delete',
+        'continue', // interrupted in the sleep
+        'p $pc', // $2
+        'detach',
+      ],
+      {
+        t,
+        timeoutMs: 120_000,
+        interruptAfter: { when: () => guest.stderr().includes('kwb-test: sleeping'), delayMs: 500 },
+      },
+    );
+    const out = gdb.out + gdb.err;
+    assert.match(gdb.out, /Breakpoint 1, .*path_mount/, out);
+    assert.match(gdb.out, /\$1 = .*0x[0-9a-f]+ <path_mount\+\d+>/, out);
+    assert.match(gdb.out, /Program received signal SIGINT, Interrupt\./, out);
+    assert.match(gdb.out, /\$2 = .*0x[0-9a-f]+/, out);
+    assert.match(gdb.out, /\[Inferior 1 \(Remote target\) detached\]/, out);
+    const r = await guest.result;
+    assert.equal(r.code, STATUS, r.stderr);
+    assert.doesNotMatch(r.stdout, new RegExp(SECRET));
+    assert.match(r.stderr, /can't create \/m2\/usr\/kwb-was-here: Read-only file system/);
+    assert.match(r.stdout, /\broot\b/); // its own session dir is all /m2 shows
+    assert.doesNotMatch(r.stdout, /\bproc\b/); // not gdbserver's /proc either
   });
 
   it('listening beyond loopback, kwb warns that anyone who can reach the port controls the guest', async () => {
