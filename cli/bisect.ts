@@ -8,6 +8,7 @@ import type { Verdict } from '../engine/bisect/verdict.js';
 import { findKernelTree } from '../engine/kernel.js';
 import { ExitCode, KwbError } from '../engine/results.js';
 import { one, type OptionTable, type ParsedArgs } from './args.js';
+import { farmFrom, farmOptions } from './build.js';
 import { Progress } from './progress.js';
 import { testKernel, testOptions } from './test.js';
 
@@ -22,6 +23,7 @@ const ownOptions: OptionTable = {
     repeat: true,
     help: 'a KUnit bisect: build each commit with kunit.py and this kunitconfig (in the tree), judge by KTAP',
   },
+  ...farmOptions,
   resume: { help: 'continue an interrupted bisect' },
   reset: { help: 'abandon a bisect: restore the branch and forget the state' },
 };
@@ -118,6 +120,7 @@ export async function bisectCommand(args: ParsedArgs, argv: string[]): Promise<n
       arch,
       fragment,
       ...(kunitconfigs ? { kunitconfigs } : {}),
+      ...farmFrom(args),
       testArgs: [...(ktap && !args.flags.has('ktap') ? ['--ktap'] : []), ...testArgsFrom(argv)],
       original: git.branch() ?? git.head(),
     };

@@ -30,6 +30,7 @@ import {
 import { liveSessions } from '../sessions.js';
 import { ExitCode, KwbError, type GuestResult } from '../results.js';
 import { buildHostRoot, writeKwbDir } from '../rootfs/hostroot.js';
+import { DEBIAN_ROOT, defaultDebianImage } from '../rootfs/debian.js';
 import { umlArgv, type UmlRoot } from './argv.js';
 import { confinedCommand, hostPid, namespacesRefused, unconfinedWarning, type Bind } from './confine.js';
 import { LpjLearner, presetLpj, userSetLpj } from './lpj.js';
@@ -284,8 +285,13 @@ export async function startUml(opts: BootOptions, info: KernelInfo): Promise<Uml
     );
   }
   const shares = (opts.share ?? []).map((s) => ({ host: checkDir(s.host, 'shared directory'), guest: s.guest }));
-  const rootfs = opts.rootfs ? checkDir(opts.rootfs, 'root directory') : undefined;
-  const disk = opts.disk ? checkReadable(opts.disk, 'disk image') : undefined;
+  // `--rootfs debian` is kwb's Debian image, booted as a disk behind a copy-on-write overlay (never changed)
+  const debian =
+    opts.rootfs === DEBIAN_ROOT
+      ? await defaultDebianImage((line) => process.stderr.write(`kwb: ${line}\n`))
+      : undefined;
+  const rootfs = opts.rootfs && !debian ? checkDir(opts.rootfs, 'root directory') : undefined;
+  const disk = debian ?? (opts.disk ? checkReadable(opts.disk, 'disk image') : undefined);
   if (disk && !statSync(disk).isFile()) throw new KwbError(`disk image ${opts.disk} is not a regular file`);
 
   const nets = opts.net ?? [];
@@ -329,17 +335,26 @@ export async function startUml(opts: BootOptions, info: KernelInfo): Promise<Uml
       return `/${bind.at}`;
     };
     const kernelPath = inSession({ host: kernel, at: 'kernel', writable: false });
+    // the kernel's modules, read-only, where modprobe looks for them
+    const modules = info.modules && {
+      host: inSession({ host: info.modules.dir, at: 'modules', writable: false, hostfs: true }),
+      guest: `/lib/modules/${info.modules.release}`,
+    };
     const initConfig = {
-      shares: shares.map((s, i) => ({
-        host: inSession({ host: s.host, at: `share/${i}`, writable: true, hostfs: true }),
-        guest: s.guest,
-      })),
+      shares: [
+        ...shares.map((s, i) => ({
+          host: inSession({ host: s.host, at: `share/${i}`, writable: true, hostfs: true }),
+          guest: s.guest,
+        })),
+        ...(modules ? [modules] : []),
+      ],
       net: netSetups(nets),
       cwd: guestCwd({ ...opts, share: shares }),
       command: opts.command,
       learnLpj: !!learner && consoleHidesCalibration,
     };
-    const wantsKwbInit = !!opts.command?.length || shares.length > 0;
+    // a Debian root has no init of its own (mmdebstrap's minbase): kwb's runs its shell
+    const wantsKwbInit = !!opts.command?.length || shares.length > 0 || !!debian;
     if (nets.length) {
       network = await startUmlNetwork({
         nets,
