@@ -1,7 +1,8 @@
 // Hostile and unlucky gdb clients against kwb's stub on a real UML guest (issue 14): each case once broke the guest
 // or kwb; here the stub answers as gdb expects and the guest then finishes its command with its own exit status.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, it, type TestContext } from 'node:test';
 import { FIXTURE_TIMEOUT_MS, fixtureTree, umlKernel } from '../helpers/fixtures.js';
@@ -156,7 +157,7 @@ describe('gdb stub against hostile clients (UML)', { timeout: FIXTURE_TIMEOUT_MS
     const out = gdb.out + gdb.err;
     assert.match(gdb.out, /Breakpoint 1, .*path_mount/, out);
     assert.match(gdb.out, /\$1 = .*0x[0-9a-f]+ <path_mount\+\d+>/, out);
-    assert.match(gdb.out, /Program received signal SIGINT, Interrupt\./, out);
+    assert.match(gdb.out, /received signal SIGINT, Interrupt\./, out);
     assert.match(gdb.out, /\$2 = .*0x[0-9a-f]+/, out);
     assert.match(gdb.out, /\[Inferior 1 \(Remote target\) detached\]/, out);
     const r = await guest.result;
@@ -165,6 +166,34 @@ describe('gdb stub against hostile clients (UML)', { timeout: FIXTURE_TIMEOUT_MS
     assert.match(r.stderr, /can't create \/m2\/usr\/kwb-was-here: Read-only file system/);
     assert.match(r.stdout, /\broot\b/); // its own session dir is all /m2 shows
     assert.doesNotMatch(r.stdout, /\bproc\b/); // not gdbserver's /proc either
+  });
+
+  it("stepping one of UML's helper threads (no symbols: gdbserver's threads) is refused, not a hang", async (t) => {
+    box = new Sandbox();
+    const stripped = join(box.tmp, 'linux-stripped'); // kwb then serves gdbserver's threads, UML's helpers too
+    execFileSync('strip', ['-o', stripped, umlKernel()]);
+    const guest = await runServed(box, stripped, COMMAND, { extra: ['--wait-gdb'] });
+    const c = await RawClient.connect(guest.port);
+    t.after(() => c.close());
+    const main = /thread:([0-9a-f]+);/.exec(await c.request('?', 30_000))![1]!;
+    c.send('vCont;c');
+    await tick(3000); // the kernel boots and starts its helper threads
+    c.raw(Buffer.from([3]));
+    assert.match(await c.next(30_000), /^T02/);
+    const threads: string[] = [];
+    for (let r = await c.request('qfThreadInfo'); r.startsWith('m'); r = await c.request('qsThreadInfo'))
+      threads.push(...r.slice(1).split(','));
+    const helper = threads.find((id) => id !== main);
+    assert.ok(helper, `threads: ${threads.join(',')}`);
+    assert.match(
+      await c.request(`vCont;s:${helper}`, 10_000),
+      /^E\.kwb: thread [0-9a-f]+ cannot be stepped \(.*helper/,
+    );
+    assert.match(await c.request(`vCont;s:${main}`, 10_000), /^T05/);
+    assert.equal(await c.request('D'), 'OK');
+    rmSync(stripped); // the test's own, not something kwb left
+    const r = await guest.result;
+    assert.equal(r.code, STATUS, r.stderr);
   });
 
   it('listening beyond loopback, kwb warns that anyone who can reach the port controls the guest', async () => {
