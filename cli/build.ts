@@ -68,6 +68,7 @@ const STAGE_LINE: Record<BuildStage, string> = {
   configure: 'configuring',
   compile: 'compiling',
   link: 'linking',
+  install: "installing modules (for the guest's /lib/modules)",
 };
 
 function ccacheLine(r: BuildResult): string {

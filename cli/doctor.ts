@@ -100,6 +100,13 @@ export function hostChecks(): Check[] {
   for (const t of ['flex', 'bison', 'bc']) checks.push(tool(t, t, 'kernel builds', 'default', true));
   checks.push(tool('ccache', 'ccache', 'faster rebuilds in kwb build and bisect', 'default', true));
   checks.push(tool('distcc', 'distcc', 'kwb build --distcc: compiles on a build farm', 'default', true));
+  // the kernel's modules_install runs /sbin/depmod, which is not on an ordinary user's PATH
+  checks.push({
+    name: "/sbin/depmod (kwb build's module install, for modprobe in the guest)",
+    problem: existsSync('/sbin/depmod') ? undefined : `/sbin/depmod is missing; ${setup()} (Debian package kmod)`,
+    optional: true,
+  });
+  checks.push(tool('mmdebstrap', 'mmdebstrap', 'kwb rootfs, --rootfs debian', 'default', true));
   checks.push(tool('gdb-multiarch', 'gdb-multiarch', 'debugging RISC-V kernels', '--riscv', true));
   checks.push(tool('riscv64-linux-gnu-gcc', 'gcc-riscv64-linux-gnu', 'ARCH=riscv builds', '--riscv', true));
   checks.push(tool('qemu-system-riscv64', 'qemu-system-misc', 'reference runs', '--riscv', true));

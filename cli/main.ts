@@ -16,6 +16,7 @@ usage: kwb <command> [options]      (kwb help <command>, or kwb <command> --help
   bisect  find the commit that broke a test: build, boot and test each step (--resume, --reset)
   watch   boot, and boot again each time the kernel is rebuilt (same gdb port)
   lab     several networked guests from one file: kwb lab up|down|status|console NAME|gdb NAME
+  rootfs  build a Debian root with mmdebstrap (cached; --rootfs debian boots the default one)
   doctor  check this host and say how to fix what is missing
 
 Exit codes: the guest command's status; 2 usage error; 122 interrupted; 123 kernel panic; 124 timeout;
@@ -93,6 +94,14 @@ const commands: Record<string, () => Promise<Command>> = {
       options: labOptions,
       rewrite: labArgs,
       run: labCommand,
+    };
+  },
+  rootfs: async () => {
+    const { rootfsCommand, rootfsOptions } = await import('./rootfs.js');
+    return {
+      usage: 'kwb rootfs [--suite SUITE] [--packages A,B,...] [--out DIR]',
+      options: rootfsOptions,
+      run: rootfsCommand,
     };
   },
   doctor: async () => {

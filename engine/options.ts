@@ -57,8 +57,8 @@ export const BOOT_OPTIONS = [
   {
     name: 'rootfs',
     kind: 'string',
-    value: 'DIR',
-    help: 'a host directory as the root filesystem, through hostfs',
+    value: 'DIR|debian',
+    help: "a host directory as the root filesystem (hostfs), or debian: kwb's Debian root (kwb rootfs; built on first use)",
     engines: ['uml'],
     launch: true,
   },

@@ -696,6 +696,7 @@ export async function dispatch(ctx: StubContext, raw: Buffer): Promise<Reply> {
     return await found.command.handler(ctx, found.args, raw);
   } catch (err) {
     if (err instanceof Unsupported) return '';
+    if (err instanceof Refused) return `E.${err.message}`;
     ctx.log(`gdbstub: ${text.slice(0, 40)} failed: ${err instanceof Error ? err.message : String(err)}`);
     return 'E01';
   }

@@ -15,6 +15,8 @@ minimal=(
   passt
   # kwb build: the kernel's build tools, ccache for repeated builds, distcc for build farms (its daemon stays off)
   make flex bison bc cpio xz-utils libelf-dev libssl-dev dwarves python3 rsync ccache distcc
+  # kwb build installs modules for the guest (depmod), kwb rootfs makes Debian roots (unshare mode: no root needed)
+  kmod mmdebstrap uidmap genext2fs
 )
 riscv=(
   gdb-multiarch gcc-riscv64-linux-gnu gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf

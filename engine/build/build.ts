@@ -11,6 +11,7 @@ import { configure, DEFAULT_BASE, KWB_FRAGMENT } from './config.js';
 import { distccFarm, DistccLog, useDistcc, type DistccStats } from './distcc.js';
 import { FarmWatch } from './farm.js';
 import { makeEnv } from './env.js';
+import { buildsModules, installModules } from './modules.js';
 import type { BuildProgress, BuildStage } from './progress.js';
 import { readRecord, recordDir, writeRecord } from './record.js';
 
@@ -180,8 +181,9 @@ export async function buildKernel(o: BuildOptions): Promise<BuildResult> {
   stage = 'compile';
   step = undefined;
   report();
-  const targets = o.arch === 'um' ? ['linux'] : ['Image', 'vmlinux'];
-  const code = await make([...targets, 'scripts_gdb'], (line) => {
+  const modules = buildsModules(out);
+  const targets = [...(o.arch === 'um' ? ['linux'] : ['Image', 'vmlinux']), ...(modules ? ['modules'] : [])];
+  let code = await make([...targets, 'scripts_gdb'], (line) => {
     if (stage === 'compile' && LINK_STEP.test(line)) {
       stage = 'link';
       step = undefined;
@@ -194,5 +196,11 @@ export async function buildKernel(o: BuildOptions): Promise<BuildResult> {
     report();
   });
   if (code === 0 && fromScratch) writeRecord(out, { objects, seconds: seconds() });
+  if (code === 0 && modules) {
+    stage = 'install';
+    step = undefined;
+    report();
+    code = await installModules(out, (t) => make(t));
+  }
   return finish(code === 0, config.dropped);
 }

@@ -1,7 +1,7 @@
 // How far a build is: stages, objects compiled, (when the last from-scratch build of the tree is known) percent and
 // time left, and how the compile farm is doing: ccache's hit rate and the distcc hosts compiling now.
 
-export type BuildStage = 'configure' | 'compile' | 'link';
+export type BuildStage = 'configure' | 'compile' | 'link' | 'install';
 
 export interface BuildProgress {
   stage: BuildStage;
@@ -50,6 +50,7 @@ export function describeFarm(p: BuildProgress): string | undefined {
  */
 export function describeProgress(p: BuildProgress): string {
   if (p.stage === 'configure') return 'configuring';
+  if (p.stage === 'install') return 'installing modules';
   const { percent, secondsLeft } = estimate(p);
   const count =
     percent === undefined

@@ -22,6 +22,13 @@ mount -t sysfs sysfs /sys
 mkdir -p /dev/pts /dev/shm && mount -t devpts devpts /dev/pts
 [ -d /tmp ] && mount -t tmpfs tmpfs /tmp
 echo kwb > /proc/sys/kernel/hostname
+# debugfs and tracefs where the kernel has them (read with the shell: no process per check)
+while read -r fs1 fs2; do
+  case "\${fs2:-$fs1}" in
+    debugfs) mount -t debugfs debugfs /sys/kernel/debug ;;
+    tracefs) mount -t tracefs tracefs /sys/kernel/tracing ;;
+  esac
+done < /proc/filesystems
 share() { mkdir -p "$2" && mount -t hostfs hostfs "$2" -o "$1" || echo "kwb: cannot mount host directory $1 at $2" >&2; }
 # net DEVICE [ADDR/PREFIX [GATEWAY [DNS]]]: bring up a --net interface (busybox's ip: a user root may have none)
 net() {
