@@ -21,6 +21,8 @@ export type Upgrade = () => Promise<Target>;
 
 export class DeferredLinuxTarget implements Target {
   readonly arch: Target['arch'];
+  /** The inner target's, as the kernel-aware one passes it on: the stub offers vCont;r by it. */
+  readonly rangeStepping?: boolean;
   private current: Target;
   /** Set once the kernel-aware target can be made; cleared when it has been. */
   private upgrade?: Upgrade;
@@ -40,6 +42,7 @@ export class DeferredLinuxTarget implements Target {
     private readonly warn: (err: unknown) => void,
   ) {
     this.arch = inner.arch;
+    this.rangeStepping = inner.rangeStepping;
     this.current = inner;
     if (inner.passSignals) this.passSignals = async (signals) => (await this.view()).passSignals?.(signals);
     this.ready = new Promise((r) => (this.served = r));
