@@ -8,6 +8,7 @@ import type { Verdict } from '../engine/bisect/verdict.js';
 import { findKernelTree } from '../engine/kernel.js';
 import { ExitCode, KwbError } from '../engine/results.js';
 import { one, type OptionTable, type ParsedArgs } from './args.js';
+import { farmFrom, farmOptions } from './build.js';
 import { Progress } from './progress.js';
 import { testKernel, testOptions } from './test.js';
 
@@ -17,6 +18,12 @@ const ownOptions: OptionTable = {
   bad: { value: 'REV', help: 'a commit where the test fails' },
   config: { value: 'FRAGMENT', help: 'extra config lines to merge for every build (as kwb build --config)' },
   arch: { value: 'um|riscv', help: 'the architecture to build (default um)' },
+  kunitconfig: {
+    value: 'FILE|DIR',
+    repeat: true,
+    help: 'a KUnit bisect: build each commit with kunit.py and this kunitconfig (in the tree), judge by KTAP',
+  },
+  ...farmOptions,
   resume: { help: 'continue an interrupted bisect' },
   reset: { help: 'abandon a bisect: restore the branch and forget the state' },
 };
@@ -91,8 +98,12 @@ export async function bisectCommand(args: ParsedArgs, argv: string[]): Promise<n
     const good = one(args, 'good');
     const bad = one(args, 'bad');
     if (!good || !bad) throw new KwbError('needs --good REV and --bad REV (or --resume / --reset)');
-    if (!args.rest.length)
-      throw new KwbError('needs the test command after --, e.g. -- sh -c "test $(uname -r) = ..."');
+    const kunitconfigs = args.options.get('kunitconfig');
+    const ktap = args.flags.has('ktap') || !!kunitconfigs;
+    if (!args.rest.length && !ktap)
+      throw new KwbError(
+        'needs the test command after -- (or --ktap for KUnit), e.g. -- sh -c "test $(uname -r) = ..."',
+      );
     const arch = one(args, 'arch') ?? 'um';
     if (arch !== 'um' && arch !== 'riscv') throw new KwbError(`--arch ${arch}: use um or riscv`);
     const git = new Git(tree);
@@ -108,7 +119,9 @@ export async function bisectCommand(args: ParsedArgs, argv: string[]): Promise<n
       badCommit,
       arch,
       fragment,
-      testArgs: testArgsFrom(argv),
+      ...(kunitconfigs ? { kunitconfigs } : {}),
+      ...farmFrom(args),
+      testArgs: [...(ktap && !args.flags.has('ktap') ? ['--ktap'] : []), ...testArgsFrom(argv)],
       original: git.branch() ?? git.head(),
     };
     state = { config };

@@ -4,6 +4,7 @@ import { bootGuest } from '../engine/boot.js';
 import type { BootOptions, EngineName, Guest } from '../engine/guest.js';
 import { defaultKernel, kernelInfo } from '../engine/kernel.js';
 import { parseShare, parseTimeout } from '../engine/options.js';
+import { parseNet } from '../engine/net.js';
 import { KwbError, exitCodeFor, type GuestResult } from '../engine/results.js';
 import { bootOptionTable, one, type ParsedArgs } from './args.js';
 import { dropLines } from './lines.js';
@@ -34,8 +35,11 @@ export function bootOptionsFrom(
     rootfs: one(args, 'rootfs'),
     disk: one(args, 'disk'),
     share: (args.options.get('share') ?? []).map(parseShare),
+    net: (args.options.get('net') ?? []).map(parseNet),
+    pcap: one(args, 'pcap'),
     mem: one(args, 'mem')?.toUpperCase(),
     bios: one(args, 'bios'),
+    record: one(args, 'record'),
     append: (args.options.get('append') ?? []).flatMap((a) => a.split(/\s+/).filter(Boolean)),
     command,
     timeoutSec: timeout === undefined ? undefined : parseTimeout(timeout),
@@ -64,6 +68,8 @@ export async function runGuest(
     capture?: (chunk: Buffer, from: 'console' | 'command') => void;
     /** Called once the guest runs (and its gdb stub listens, with the stub's port): kwb watch stops it from here. */
     onStart?: (guest: Guest, gdbPort?: number) => void;
+    /** A debugger runs in this terminal (kwb kunit --gdb): Ctrl-C is for it, not a reason to stop the guest. */
+    debuggerHere?: boolean;
   },
 ): Promise<{ result: GuestResult; timings: Timings }> {
   const t0 = performance.now();
@@ -71,7 +77,7 @@ export async function runGuest(
   // the kernel's facts, decided once per boot (a rebuilt kernel under kwb watch is a new kernel)
   const guest: Guest = await bootGuest(opts, kernelInfo(opts.kernel));
   const startMs = performance.now() - t0;
-  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  const signals: NodeJS.Signals[] = how.debuggerHere ? ['SIGTERM', 'SIGHUP'] : ['SIGINT', 'SIGTERM', 'SIGHUP'];
   const onSignal = (sig: NodeJS.Signals) => void guest.stop(`interrupted by ${sig}`);
   for (const sig of signals) process.on(sig, onSignal);
   try {
@@ -105,15 +111,16 @@ export async function runGuest(
       if (consoleSink) shown.pipe(consoleSink, { end: false });
       else shown.resume();
       // input for the command waits until it runs; the guest console is a tty, so the end of our input reaches the
-      // command as a tty EOF (^D) and `cat` ends
-      void (guest.commandStarted ?? Promise.resolve()).then(() => {
-        let lastByte = 0x0a;
-        process.stdin.on('data', (chunk: Buffer) => (lastByte = chunk[chunk.length - 1] ?? lastByte));
-        const input = command?.stdin ?? guest.input;
-        process.stdin.pipe(input, { end: false });
-        // a ^D after a partial line only hands that line over; a second one is the EOF
-        if (how.runMode) process.stdin.once('end', () => input.write(lastByte === 0x0a ? '\x04' : '\x04\x04'));
-      });
+      // command as a tty EOF (^D) and `cat` ends. A debugger in this terminal reads our stdin itself.
+      if (!how.debuggerHere)
+        void (guest.commandStarted ?? Promise.resolve()).then(() => {
+          let lastByte = 0x0a;
+          process.stdin.on('data', (chunk: Buffer) => (lastByte = chunk[chunk.length - 1] ?? lastByte));
+          const input = command?.stdin ?? guest.input;
+          process.stdin.pipe(input, { end: false });
+          // a ^D after a partial line only hands that line over; a second one is the EOF
+          if (how.runMode) process.stdin.once('end', () => input.write(lastByte === 0x0a ? '\x04' : '\x04\x04'));
+        });
     }
     const stub = gdbAddress ? await attachGdbStub(guest, gdbAddress, opts.debug?.wait ?? false, how.note) : undefined;
     how.onStart?.(guest, stub?.port);

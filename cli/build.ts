@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { buildKernel, type BuildArch, type BuildResult } from '../engine/build/build.js';
 import { hitRate } from '../engine/build/ccache.js';
 import { checkBase, readFragment } from '../engine/build/config.js';
+import { distccFarm, distccHostsFrom, type DistccStats } from '../engine/build/distcc.js';
 import { describeProgress, formatSeconds, type BuildStage } from '../engine/build/progress.js';
 import { defaultLog } from '../engine/build/record.js';
 import { findKernelTree, findTreeDir } from '../engine/kernel.js';
@@ -10,16 +11,32 @@ import { KwbError } from '../engine/results.js';
 import { one, type OptionTable, type ParsedArgs } from './args.js';
 import { Progress } from './progress.js';
 
+/** How compiles are done, for every command that builds (build, bisect). */
+export const farmOptions: OptionTable = {
+  'no-ccache': { help: 'compile without ccache (also KWB_CCACHE=0); by default ccache is used when installed' },
+  distcc: {
+    value: 'HOSTS',
+    help: "compile on these distcc hosts, in distcc's syntax (e.g. '10.0.0.5/8 10.0.0.6/8'; DISTCC_HOSTS works the same)",
+  },
+};
+
+/** The farm options' values: ccache on or off, and the distcc host list (checked by distcc) if any. */
+export function farmFrom(args: ParsedArgs): { ccache: boolean; distcc?: string } {
+  const distcc = distccHostsFrom(one(args, 'distcc'));
+  if (distcc) distccFarm(distcc);
+  return { ccache: !args.flags.has('no-ccache'), distcc };
+}
+
 export const buildOptions: OptionTable = {
   tree: { value: 'DIR', help: 'the kernel source tree (default: the one around the current directory)' },
   out: { value: 'DIR', help: "build out of tree, as make's O=DIR (also: kwb build O=DIR, or KBUILD_OUTPUT)" },
   arch: { value: 'um|riscv', help: "the architecture (default: the tree's .config, else um)" },
   base: { value: 'TARGET', help: 'the config target for a tree with no .config (default defconfig; e.g. tinyconfig)' },
   config: { value: 'FRAGMENT', help: "extra config lines to merge with kwb's debug fragment (a Kconfig fragment)" },
-  jobs: { value: 'N', help: 'parallel jobs (default: the number of CPUs)' },
+  jobs: { value: 'N', help: 'parallel jobs (default: the number of CPUs; with distcc, what its hosts take)' },
   log: { value: 'FILE', help: "full build output (default: in kwb's cache, ~/.cache/kwb/builds/)" },
-  'no-ccache': { help: 'compile without ccache (also KWB_CCACHE=0); by default ccache is used when installed' },
-  stats: { help: 'print objects compiled and the ccache hit rate at the end' },
+  ...farmOptions,
+  stats: { help: 'print objects compiled, the ccache hit rate and where distcc compiled, at the end' },
   quiet: { help: 'no progress' },
 };
 
@@ -51,14 +68,29 @@ const STAGE_LINE: Record<BuildStage, string> = {
   configure: 'configuring',
   compile: 'compiling',
   link: 'linking',
+  install: "installing modules (for the guest's /lib/modules)",
 };
 
-function statsLines(r: BuildResult): string[] {
-  const lines = [`objects compiled: ${r.objects}`, `time: ${formatSeconds(r.seconds)}`];
-  if (!r.ccache) return [...lines, 'ccache: not used'];
+function ccacheLine(r: BuildResult): string {
+  if (!r.ccache) return 'ccache: not used';
   const rate = hitRate(r.ccache);
   const percent = rate === undefined ? 'no cacheable compiles' : `${Math.round(rate * 100)}% hit rate`;
-  return [...lines, `ccache: ${r.ccache.hits} hits, ${r.ccache.misses} misses (${percent})`];
+  return `ccache: ${r.ccache.hits} hits, ${r.ccache.misses} misses (${percent})`;
+}
+
+/** "distcc: 2 host(s) taking 16 compiles at once (a b); compiles: a 412, b 398; b failed 3 times (sent elsewhere)" */
+function distccLine(d: DistccStats | undefined): string {
+  if (!d) return 'distcc: not used';
+  const counts = Object.entries(d.compiles).map(([host, n]) => `${host} ${n}`);
+  const where = counts.length ? `compiles: ${counts.join(', ')}` : 'no compiles reached distcc';
+  const failures = Object.entries(d.failures).map(([host, n]) => `; ${host} failed ${n} time(s)`);
+  const here = d.fallbacks ? ` (${d.fallbacks} compiled here when no host took them)` : '';
+  const farm = `${d.hosts.length} host(s) taking ${d.jobs} compiles at once (${d.hosts.join(' ')})`;
+  return `distcc: ${farm}; ${where}${failures.join('')}${here}`;
+}
+
+function statsLines(r: BuildResult): string[] {
+  return [`objects compiled: ${r.objects}`, `time: ${formatSeconds(r.seconds)}`, ccacheLine(r), distccLine(r.distcc)];
 }
 
 export async function buildCommand(args: ParsedArgs): Promise<number> {
@@ -81,7 +113,7 @@ export async function buildCommand(args: ParsedArgs): Promise<number> {
     fragment,
     jobs,
     log,
-    ccache: !args.flags.has('no-ccache'),
+    ...farmFrom(args),
     onProgress: (p) => {
       if (p.stage !== stage) {
         stage = p.stage;

@@ -7,6 +7,8 @@ import { xstateShim } from '../engine/uml/shim.js';
 import { BUSYBOX } from '../engine/rootfs/hostroot.js';
 import { DEBIAN_UML } from '../engine/kernel.js';
 import { findOnPath } from '../engine/which.js';
+import { checkDistccHost, distccFarm, distccHostsFrom, type DistccFarm } from '../engine/build/distcc.js';
+import { one, type OptionTable, type ParsedArgs } from './args.js';
 
 interface Check {
   name: string;
@@ -93,13 +95,23 @@ export function hostChecks(): Check[] {
   }
   checks.push(tool('gdb', 'gdb', 'kwb gdb, VS Code'));
   checks.push(tool('gdbserver', 'gdbserver', 'debugging UML'));
+  checks.push(tool('passt', 'passt', 'guest networks: --net user', 'default', true));
   checks.push(tool('make', 'make', 'kwb build', 'default', true));
   for (const t of ['flex', 'bison', 'bc']) checks.push(tool(t, t, 'kernel builds', 'default', true));
   checks.push(tool('ccache', 'ccache', 'faster rebuilds in kwb build and bisect', 'default', true));
+  checks.push(tool('distcc', 'distcc', 'kwb build --distcc: compiles on a build farm', 'default', true));
+  // the kernel's modules_install runs /sbin/depmod, which is not on an ordinary user's PATH
+  checks.push({
+    name: "/sbin/depmod (kwb build's module install, for modprobe in the guest)",
+    problem: existsSync('/sbin/depmod') ? undefined : `/sbin/depmod is missing; ${setup()} (Debian package kmod)`,
+    optional: true,
+  });
+  checks.push(tool('mmdebstrap', 'mmdebstrap', 'kwb rootfs, --rootfs debian', 'default', true));
   checks.push(tool('gdb-multiarch', 'gdb-multiarch', 'debugging RISC-V kernels', '--riscv', true));
   checks.push(tool('riscv64-linux-gnu-gcc', 'gcc-riscv64-linux-gnu', 'ARCH=riscv builds', '--riscv', true));
   checks.push(tool('qemu-system-riscv64', 'qemu-system-misc', 'reference runs', '--riscv', true));
   checks.push(tool('lldb', 'lldb', "kwb's tests: lldb as a client", '--test', true));
+  checks.push(tool('tcpdump', 'tcpdump', "kwb's tests: reading --pcap captures", '--test', true));
   checks.push({
     name: "Debian's kernel source (kwb's test kernels)",
     problem: existsSync('/usr/src/linux-source-6.1.tar.xz')
@@ -110,9 +122,38 @@ export function hostChecks(): Check[] {
   return checks;
 }
 
-export async function doctorCommand(): Promise<number> {
+/** Each distcc host compiles with the compilers kwb builds with (those installed here); a host that does not is a
+ *  warning: builds still work, compiling its share here. */
+async function distccChecks(hosts: string): Promise<Check[]> {
+  let farm: DistccFarm;
+  try {
+    farm = distccFarm(hosts);
+  } catch (err) {
+    return [{ name: 'distcc hosts', problem: (err as Error).message }];
+  }
+  const compilers = ['gcc', 'riscv64-linux-gnu-gcc'].filter((c) => findOnPath(c));
+  return Promise.all(
+    farm.specs.flatMap((spec) =>
+      compilers.map(async (compiler) => {
+        const problem = await checkDistccHost(farm, spec, compiler);
+        return {
+          name: `distcc host ${spec} compiles with ${compiler}`,
+          problem: problem && `${problem}; builds compile its share here instead`,
+          optional: true,
+        };
+      }),
+    ),
+  );
+}
+
+export const doctorOptions: OptionTable = {
+  distcc: { value: 'HOSTS', help: 'also check these distcc hosts (default: DISTCC_HOSTS, if set)' },
+};
+
+export async function doctorCommand(args: ParsedArgs): Promise<number> {
   let failed = 0;
-  for (const check of hostChecks()) {
+  const hosts = distccHostsFrom(one(args, 'distcc'));
+  for (const check of [...hostChecks(), ...(hosts ? await distccChecks(hosts) : [])]) {
     const mark = check.problem ? (check.optional ? 'warn' : 'FAIL') : ' ok ';
     process.stdout.write(`[${mark}] ${check.name}${check.problem ? `\n       ${check.problem}` : ''}\n`);
     if (check.problem && !check.optional) failed++;

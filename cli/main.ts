@@ -12,8 +12,11 @@ usage: kwb <command> [options]      (kwb help <command>, or kwb <command> --help
   run     boot, run a command in the guest, exit with its status (kwb run [options] -- CMD...)
   gdb     start gdb on the kernel's symbols, attached to a guest served by kwb boot --gdb
   test    boot, run CMD, verdict for git bisect run: 0 good, 1 bad, 125 skip
+  kunit   build KUnit tests with kunit.py, boot them, print the results (--gdb: debug the failing test)
   bisect  find the commit that broke a test: build, boot and test each step (--resume, --reset)
   watch   boot, and boot again each time the kernel is rebuilt (same gdb port)
+  lab     several networked guests from one file: kwb lab up|down|status|console NAME|gdb NAME
+  rootfs  build a Debian root with mmdebstrap (cached; --rootfs debian boots the default one)
   doctor  check this host and say how to fix what is missing
 
 Exit codes: the guest command's status; 2 usage error; 122 interrupted; 123 kernel panic; 124 timeout;
@@ -57,11 +60,20 @@ const commands: Record<string, () => Promise<Command>> = {
       run: (_a, argv) => testCommand(argv),
     };
   },
+  kunit: async () => {
+    const { kunitCommand, kunitOptions, filterWord } = await import('./kunit.js');
+    return {
+      usage: 'kwb kunit [--kunitconfig FILE|DIR] [--gdb [HOST:]PORT] [options] [FILTER_GLOB]',
+      options: kunitOptions,
+      rewrite: filterWord,
+      run: kunitCommand,
+    };
+  },
   bisect: async () => {
     const { bisectCommand, bisectOptions } = await import('./bisect.js');
     return {
       usage:
-        'kwb bisect --good REV --bad REV [--tree DIR] [--config FRAGMENT] [test options] -- CMD...\n' +
+        'kwb bisect --good REV --bad REV [--tree DIR] [--config FRAGMENT] [--kunitconfig FILE|DIR] [test options] [-- CMD...]\n' +
         '       kwb bisect --resume | --reset',
       options: bisectOptions,
       run: bisectCommand,
@@ -75,9 +87,26 @@ const commands: Record<string, () => Promise<Command>> = {
     const { gdbCommand, gdbOptions } = await import('./gdb.js');
     return { usage: 'kwb gdb [--port N] [-- GDB ARGS...]', options: gdbOptions, run: gdbCommand };
   },
+  lab: async () => {
+    const { labCommand, labOptions, labArgs } = await import('./lab.js');
+    return {
+      usage: 'kwb lab up|down|status|console NAME|gdb NAME [--file lab.yaml]',
+      options: labOptions,
+      rewrite: labArgs,
+      run: labCommand,
+    };
+  },
+  rootfs: async () => {
+    const { rootfsCommand, rootfsOptions } = await import('./rootfs.js');
+    return {
+      usage: 'kwb rootfs [--suite SUITE] [--packages A,B,...] [--out DIR]',
+      options: rootfsOptions,
+      run: rootfsCommand,
+    };
+  },
   doctor: async () => {
-    const { doctorCommand } = await import('./doctor.js');
-    return { usage: 'kwb doctor', options: {}, run: () => doctorCommand() };
+    const { doctorCommand, doctorOptions } = await import('./doctor.js');
+    return { usage: 'kwb doctor [--distcc HOSTS]', options: doctorOptions, run: doctorCommand };
   },
 };
 

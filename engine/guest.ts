@@ -4,6 +4,7 @@ import type { Readable, Writable, Duplex } from 'node:stream';
 import type { Target } from '../gdbstub/target.js';
 import type { RelayFacts } from '../gdbstub/index.js';
 import type { KernelInfo } from './kernel.js';
+import type { NetSpec } from './net.js';
 import type { GuestResult } from './results.js';
 
 export type EngineName = 'uml' | 'rv64';
@@ -30,13 +31,22 @@ export interface BootOptions {
   rootfs?: string;
   disk?: string;
   share?: ShareSpec[];
+  /** Network interfaces, eth0 first. */
+  net?: NetSpec[];
+  /** Record every frame of the guest's interfaces in this pcap file. */
+  pcap?: string;
   /** rv64 firmware: an M-mode image to run first (OpenSBI), or 'none' (bare metal: the ELF runs in M-mode itself).
    *  Default: kwb's built-in SBI. */
   bios?: string;
+  /** rv64 under `debug`: the recording's memory cap ("512M"), or "off" for none. */
+  record?: string;
   /** Guest memory, e.g. "256M". */
   mem?: string;
   /** Extra kernel command line arguments. */
   append?: string[];
+  /** The kernel stops before it mounts a root (KUnit with kunit_shutdown=halt): an engine that needs a root
+   *  filesystem (rv64) boots without one. */
+  rootless?: boolean;
   /** A command to run in the guest (kwb's init runs it, then powers off with its status); none: a shell. */
   command?: string[];
   /** How much of the kernel log reaches the console: 'quiet' (errors), 'warnings' (and WARN splats), 'info'

@@ -5,6 +5,7 @@
 import { existsSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { gnuBuildId } from '../gdbstub/linux/buildid.js';
+import { installedModules, type InstalledModules } from './build/modules.js';
 import { detectKernel, elfHeaders, EM_X86_64 } from './detect.js';
 import type { EngineName } from './guest.js';
 import { ExitCode, KwbError } from './results.js';
@@ -43,6 +44,8 @@ export interface KernelInfo extends DebugInfo {
   format: 'elf' | 'image';
   /** A dynamically linked UML kernel (kwb preloads its FPU-state shim into it). */
   dynamic: boolean;
+  /** Its installed modules (kwb build stages them; Debian's linux.uml has its own): the guest's /lib/modules. */
+  modules?: InstalledModules;
 }
 
 export const DEBIAN_UML = '/usr/bin/linux.uml';
@@ -161,6 +164,7 @@ export function kernelInfo(kernel: string): KernelInfo {
     arch: engine === 'uml' ? 'um' : 'riscv',
     format: kind.kind === 'riscv-image' ? 'image' : 'elf',
     dynamic: kind.kind === 'uml' && kind.dynamic,
+    modules: installedModules(tree?.build, kernel),
   };
 }
 

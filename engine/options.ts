@@ -6,6 +6,7 @@ import { totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import type { EngineName, ShareSpec } from './guest.js';
 import { KwbError } from './results.js';
+import { parseNet } from './net.js';
 
 export type BootOptionKind = 'flag' | 'string' | 'number' | 'list';
 
@@ -56,8 +57,8 @@ export const BOOT_OPTIONS = [
   {
     name: 'rootfs',
     kind: 'string',
-    value: 'DIR',
-    help: 'a host directory as the root filesystem, through hostfs',
+    value: 'DIR|debian',
+    help: "a host directory as the root filesystem (hostfs), or debian: kwb's Debian root (kwb rootfs; built on first use)",
     engines: ['uml'],
     launch: true,
   },
@@ -79,6 +80,24 @@ export const BOOT_OPTIONS = [
     check: (text) => void parseShare(text),
   },
   {
+    name: 'net',
+    kind: 'list',
+    value: 'user[,hostfwd=tcp:[ADDR:]HPORT:GPORT]|lan=NAME[,ip=A/N][,mac=M]',
+    help: 'a network interface (eth0, eth1, ... in order): NAT through passt (the host is 10.0.2.2), or the LAN NAME shared by the guests naming it',
+    engines: ['uml'],
+    launch: true,
+    check: (text) => void parseNet(text),
+  },
+  {
+    name: 'pcap',
+    kind: 'string',
+    value: 'FILE',
+    help: "record every frame of the guest's interfaces in FILE (pcap, for tcpdump -r or Wireshark)",
+    engines: ['uml'],
+    launch: true,
+    check: (text) => createOutput('pcap', text),
+  },
+  {
     name: 'mem',
     kind: 'string',
     value: 'SIZE',
@@ -86,6 +105,15 @@ export const BOOT_OPTIONS = [
     engines: BOTH,
     launch: true,
     check: (text) => void parseMem(text),
+  },
+  {
+    name: 'record',
+    kind: 'string',
+    value: 'SIZE|off',
+    help: 'with --gdb: memory for the recording gdb runs backwards through (default 1G), or off',
+    engines: ['rv64'],
+    launch: true,
+    check: (text) => void parseRecord(text),
   },
   {
     name: 'bios',
@@ -132,7 +160,7 @@ export const BOOT_OPTIONS = [
     help: 'also write the console output to FILE',
     engines: BOTH,
     launch: true,
-    check: (text) => createLog(text),
+    check: (text) => createOutput('log', text),
   },
   {
     name: 'json',
@@ -180,6 +208,15 @@ export function parseMem(text: string, hostBytes = totalmem()): number {
   return bytes;
 }
 
+/** `--record`: the recording's memory cap in bytes, or 'off'. */
+export function parseRecord(text: string): number | 'off' {
+  if (text === 'off') return 'off';
+  const m = /^(\d+)([KMG])$/i.exec(text);
+  const bytes = m ? Number(m[1]) * UNITS[m[2]!.toUpperCase()]! : NaN;
+  if (!(bytes >= 1 << 20)) throw new KwbError(`--record ${text}: give a size of 1M or more (like 512M or 2G), or off`);
+  return bytes;
+}
+
 /** `--timeout`: seconds, more than 0. */
 export function parseTimeout(text: string): number {
   const sec = Number(text);
@@ -188,12 +225,13 @@ export function parseTimeout(text: string): number {
   return sec;
 }
 
-/** `--log FILE`, created (emptied) as it is read: a path kwb cannot write is a usage error before anything boots. */
-export function createLog(path: string): void {
+/** `--log FILE`, `--pcap FILE`: created (emptied) as it is read, so a path kwb cannot write is a usage error before
+ *  anything boots. */
+export function createOutput(option: string, path: string): void {
   try {
     closeSync(openSync(path, 'w'));
   } catch (err) {
-    throw new KwbError(`--log ${path}: cannot write it (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw new KwbError(`--${option} ${path}: cannot write it (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   }
 }
 

@@ -9,6 +9,7 @@ import { registerLayout, type RegisterLayout } from './registers.js';
 import { expeditedRegisters, runWatched, stepHidingSignals, stopRegister, type StepServer } from './stepping.js';
 import { WatchEmulation, type WatchedRange } from './watch-emulation.js';
 import {
+  Refused,
   Unsupported,
   type AddressSpace,
   type BreakpointType,
@@ -30,6 +31,12 @@ export interface ProxyOptions {
    *  instead of `^C` to the server. For a gdbserver on this host running UML: gdbserver's ^C sends SIGINT to the
    *  whole process group, which holds UML's guest processes too, and kills the guest; this stops only the kernel. */
   signalInterrupt?: NodeJS.Signals;
+  /** The host pid of the process the server calls `pid`, where they differ (a server in a pid namespace); undefined
+   *  if it has none. Absent: the same number. */
+  hostPid?: (pid: number) => number | undefined;
+  /** Why no thread but the inferior's main one can be single-stepped, where that is so (a step of another is refused
+   *  with this reason instead of never ending). */
+  onlyMainThreadSteps?: string;
   /** How long to wait for the server's answers during connect (ms). */
   timeoutMs?: number;
   /** The server's write watchpoints never fire (debug registers that do not trap on this host): serve them here,
@@ -243,7 +250,9 @@ export class ProxyTarget implements Target {
   private clientPass: number[] = [];
   private readonly alwaysPass: number[];
   private killed = false;
-  /** The inferior's main process id (the thread of the first stop), for signalInterrupt. */
+  /** The inferior's main thread (the thread of the first stop), as the server names it. */
+  private mainThread = 0;
+  /** The inferior's main process id on this host, for signalInterrupt; 0: none. */
   private mainPid = 0;
   /** The client's breakpoints in the server (software and hardware, deferred removals carried out), by key. */
   private readonly clientBreakpoints = new Map<string, bigint>();
@@ -276,7 +285,8 @@ export class ProxyTarget implements Target {
     }
     this.rangeStepping = /;r(;|$)/.test(text(await this.rsp.request('vCont?')));
     this.setStop(text(await this.rsp.request('?')), false);
-    this.mainPid = this.stop.thread;
+    this.mainThread = this.stop.thread;
+    this.mainPid = (this.opts.hostPid ? this.opts.hostPid(this.mainThread) : this.mainThread) ?? 0;
     await this.sendPassSignals();
     if (supported.includes('qXfer:features:read+')) await this.fetchXml('target.xml');
     const xml = this.xml.get('target.xml') ?? '';
@@ -591,6 +601,11 @@ export class ProxyTarget implements Target {
   async resume(action: ResumeAction): Promise<StopReason> {
     if (this.killed || this.stop.kind === 'exited') return this.stop;
     const thread = action.thread && action.thread > 0 ? action.thread : this.stop.thread;
+    const why = this.opts.onlyMainThreadSteps;
+    if (action.step && why && thread !== this.mainThread) {
+      const [it, main] = [thread, this.mainThread].map((t) => t.toString(16));
+      throw new Refused(`kwb: thread ${it} cannot be stepped (${why}); step thread ${main}`);
+    }
     await this.flushBreakpoints();
     if (!action.step) this.threadCache = undefined; // threads come and go while it runs; a single step keeps them
     const server = this.stepServer(action.step && !this.watches?.active);

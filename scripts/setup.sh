@@ -11,8 +11,12 @@ minimal=(
   gdb gdbserver
   # the uml engine: Debian's ready-made UML kernel, busybox for kwb's guest root, cc for kwb's xstate shim
   user-mode-linux busybox-static gcc libc6-dev e2fsprogs
-  # kwb build: the kernel's build tools, and ccache for repeated builds
-  make flex bison bc cpio xz-utils libelf-dev libssl-dev dwarves python3 rsync ccache
+  # --net user: the guest's NAT to the host, a user-mode network stack
+  passt
+  # kwb build: the kernel's build tools, ccache for repeated builds, distcc for build farms (its daemon stays off)
+  make flex bison bc cpio xz-utils libelf-dev libssl-dev dwarves python3 rsync ccache distcc
+  # kwb build installs modules for the guest (depmod), kwb rootfs makes Debian roots (unshare mode: no root needed)
+  kmod mmdebstrap uidmap genext2fs
 )
 riscv=(
   gdb-multiarch gcc-riscv64-linux-gnu gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf
@@ -21,6 +25,8 @@ riscv=(
 test=(
   # the test kernels are built from Debian's kernel source; lldb as a second debugger; terminal and VS Code tests
   linux-source-6.1 lldb tmux chromium
+  # the network tests read the guests' captures
+  tcpdump
 )
 packages=("${minimal[@]}")
 for arg in "$@"; do

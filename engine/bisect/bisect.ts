@@ -3,7 +3,9 @@
 // to git's own bisect state, so an interrupted bisect resumes; the report is written in Markdown and JSON.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildKernel, kernelOutput, type BuildArch } from '../build/build.js';
+import { buildKernel, type BuildArch, type BuildResult } from '../build/build.js';
+import type { CcacheStats } from '../build/ccache.js';
+import { DEFAULT_BUILD_DIR, kunitBuild } from '../kunit/build.js';
 import { describeProgress } from '../build/progress.js';
 import { ExitCode, KwbError } from '../results.js';
 import { Git } from './git.js';
@@ -18,6 +20,13 @@ export interface BisectConfig {
   badCommit: string;
   arch: BuildArch;
   fragment: string[];
+  /** A KUnit bisect: each step is built by kunit.py with these kunitconfigs (paths in the tree; none: kunit.py's
+   *  default) into <tree>/.kunit, the fragment added as --kconfig_add lines. */
+  kunitconfigs?: string[];
+  /** Compile through ccache (absent in states saved before kwb had the switch: on). */
+  ccache?: boolean;
+  /** The distcc host list every step's build uses. */
+  distcc?: string;
   /** `kwb test` arguments for each step, without --kernel (kwb adds the step's build). */
   testArgs: string[];
   /** The original branch (or commit, when detached) to restore at the end. */
@@ -33,6 +42,8 @@ export interface Step {
   reason: string;
   buildSeconds: number;
   testSeconds: number;
+  /** What the build asked of ccache (absent without ccache). */
+  ccache?: CcacheStats;
   /** The build's output, and the guest console of the test (absent when the build failed). */
   logs: { build: string; test?: string };
 }
@@ -112,14 +123,33 @@ export class Bisect {
     const log = join(this.dir, 'logs', `${String(index).padStart(2, '0')}-${short}.build.log`);
     const testLog = log.replace(/\.build\.log$/, '.test.log');
     this.hooks.progress(`building ${short} ${subject}`);
-    const build = await buildKernel({
-      source: this.state.config.tree,
-      arch: this.state.config.arch,
-      fragment: this.state.config.fragment,
-      log,
-      onProgress: (p) => this.hooks.progress(`${this.where(index)} building ${short}: ${describeProgress(p)}`),
-      signal: this.hooks.signal,
-    });
+    const { tree, arch, fragment, kunitconfigs } = this.state.config;
+    const build: Pick<BuildResult, 'ok' | 'kernel' | 'seconds' | 'ccache'> = kunitconfigs
+      ? await kunitBuild({
+          source: tree,
+          buildDir: join(tree, DEFAULT_BUILD_DIR),
+          arch,
+          kunitconfigs,
+          kconfigAdd: fragment,
+          log,
+          onStep: (line) => this.hooks.progress(`${this.where(index)} building ${short}: ${line.replace(/^\S+ /, '')}`),
+          signal: this.hooks.signal,
+        }).catch((err: unknown) => {
+          // a commit without the kunitconfig (or without kunit.py) cannot be tested: skipped like a broken build
+          if (!(err instanceof KwbError)) throw err;
+          writeFileSync(log, `${err.message}\n`);
+          return { ok: false, kernel: '', seconds: 0 };
+        })
+      : await buildKernel({
+          source: tree,
+          arch,
+          fragment,
+          ccache: this.state.config.ccache,
+          distcc: this.state.config.distcc,
+          log,
+          onProgress: (p) => this.hooks.progress(`${this.where(index)} building ${short}: ${describeProgress(p)}`),
+          signal: this.hooks.signal,
+        });
     this.checkAborted();
     let step: Step;
     if (!build.ok) {
@@ -131,11 +161,12 @@ export class Bisect {
         reason: 'the kernel does not build',
         buildSeconds: build.seconds,
         testSeconds: 0,
+        ccache: build.ccache,
         logs: { build: log },
       };
     } else {
       this.hooks.progress(`${this.where(index)} testing ${short}`);
-      const test = await this.hooks.test(kernelOutput(this.state.config.tree, this.state.config.arch), testLog);
+      const test = await this.hooks.test(build.kernel, testLog);
       this.checkAborted();
       step = {
         commit,
@@ -145,13 +176,15 @@ export class Bisect {
         reason: test.reason,
         buildSeconds: build.seconds,
         testSeconds: test.seconds,
+        ccache: build.ccache,
         logs: { build: log, test: testLog },
       };
     }
     this.state.steps.push(step);
     saveState(this.state.config.tree, this.state);
+    const cached = step.ccache ? ` (ccache ${step.ccache.hits} hits, ${step.ccache.misses} misses)` : '';
     this.hooks.say(
-      `${short} ${step.verdict.padEnd(4)} ${subject}  (${step.reason}; build ${step.buildSeconds.toFixed(0)}s, test ${step.testSeconds.toFixed(1)}s)`,
+      `${short} ${step.verdict.padEnd(4)} ${subject}  (${step.reason}; build ${step.buildSeconds.toFixed(0)}s${cached}, test ${step.testSeconds.toFixed(1)}s)`,
     );
     return step;
   }

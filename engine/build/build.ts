@@ -1,15 +1,19 @@
 // `kwb build`: configure a kernel tree (in-tree or O=) with kwb's debugging fragment and the user's, and make the
-// bootable kernel incrementally, through ccache when it is installed; progress as events, full output in a log.
+// bootable kernel incrementally, through ccache when it is installed and on a distcc farm when given one; progress
+// as events (with the farm's state), full output in a log.
 import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { killGroup, spawnGroup } from '../host.js';
 import { KwbError } from '../results.js';
-import { findCcache, readCcacheStats, statsSince, type CcacheStats } from './ccache.js';
+import { findCcache, type CcacheStats } from './ccache.js';
 import { configure, DEFAULT_BASE, KWB_FRAGMENT } from './config.js';
+import { distccFarm, DistccLog, useDistcc, type DistccStats } from './distcc.js';
+import { FarmWatch } from './farm.js';
 import { makeEnv } from './env.js';
+import { buildsModules, installModules } from './modules.js';
 import type { BuildProgress, BuildStage } from './progress.js';
-import { readRecord, writeRecord } from './record.js';
+import { readRecord, recordDir, writeRecord } from './record.js';
 
 export type BuildArch = 'um' | 'riscv';
 
@@ -28,6 +32,8 @@ export interface BuildOptions {
   log: string;
   /** Compile through ccache when it is installed (default true; KWB_CCACHE=0 in the environment turns it off). */
   ccache?: boolean;
+  /** A distcc host list (distcc's syntax): compiles go to these hosts, with -j from distcc unless `jobs` is set. */
+  distcc?: string;
   onProgress?: (p: BuildProgress) => void;
   /** Aborting stops make and everything it started. */
   signal?: AbortSignal;
@@ -41,6 +47,8 @@ export interface BuildResult {
   objects: number;
   /** What this build added to ccache's counters; undefined without ccache. */
   ccache?: CcacheStats;
+  /** Where distcc ran the compiles; undefined without distcc. */
+  distcc?: DistccStats;
   /** Config lines asked for that the kernel's dependencies dropped. */
   dropped: string[];
   /** The last lines of output when the build failed. */
@@ -51,7 +59,7 @@ export function kernelOutput(out: string, arch: BuildArch): string {
   return join(out, arch === 'um' ? 'linux' : 'arch/riscv/boot/Image');
 }
 
-const CROSS: Record<BuildArch, string> = { um: '', riscv: 'riscv64-linux-gnu-' };
+export const CROSS: Record<BuildArch, string> = { um: '', riscv: 'riscv64-linux-gnu-' };
 
 /** A compile step in make's short output ("  CC      kernel/fork.o", "  CC [M]  fs/x.o", "  AS ..."). */
 const OBJECT_STEP = /^\s+(CC|AS)(?:\s+\[M\])?\s+(\S+)/;
@@ -66,10 +74,24 @@ function runMake(
   signal?: AbortSignal,
   onLine?: (line: string) => void,
 ): Promise<number> {
+  return runBuildTool('make', args, source, env, log, signal, onLine);
+}
+
+/** Run a build program (make, kunit.py) in `cwd`, its output to `log` and, line by line, to `onLine`; resolves
+ *  with its exit status (127: it could not start, 130: aborted before it started). */
+export function runBuildTool(
+  program: string,
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  log: NodeJS.WritableStream,
+  signal?: AbortSignal,
+  onLine?: (line: string) => void,
+): Promise<number> {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve(130);
-    // make in a process group of its own, so that an abort stops the compilers it started too
-    const child = spawnGroup('make', args, { cwd: source, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // in a process group of its own, so that an abort stops the compilers it started too
+    const child = spawnGroup(program, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const abort = () => killGroup(child.pid, 'SIGTERM');
     signal?.addEventListener('abort', abort, { once: true });
     child.on('close', () => signal?.removeEventListener('abort', abort));
@@ -104,13 +126,17 @@ export async function buildKernel(o: BuildOptions): Promise<BuildResult> {
   const seconds = () => (performance.now() - t0) / 1000;
   const log = createWriteStream(o.log);
   const cross = CROSS[o.arch];
-  const ccache = findCcache(o.ccache ?? true, ['gcc', `${cross}gcc`]);
-  const env = makeEnv(o.source, ccache);
+  const compilers = ['gcc', `${cross}gcc`];
+  const ccache = findCcache(o.ccache ?? true, compilers);
+  const distcc = o.distcc
+    ? useDistcc(distccFarm(o.distcc), !!ccache, compilers, join(recordDir(out), 'distcc.log'))
+    : undefined;
+  const env = makeEnv(o.source, ccache, distcc);
   const args = [
     `ARCH=${o.arch}`,
     ...(cross ? [`CROSS_COMPILE=${cross}`] : []),
     ...(out !== o.source ? [`O=${out}`] : []),
-    `-j${o.jobs ?? cpus().length}`,
+    `-j${o.jobs ?? distcc?.jobs ?? cpus().length}`,
   ];
   const make = (targets: string[], onLine?: (line: string) => void) =>
     runMake([...args, ...targets], o.source, env, log, o.signal, onLine);
@@ -118,14 +144,23 @@ export async function buildKernel(o: BuildOptions): Promise<BuildResult> {
   let objects = 0;
   let expected: number | undefined;
   let step: string | undefined;
-  const report = () => o.onProgress?.({ stage, objects, expected, seconds: seconds(), step });
-  const before = ccache && readCcacheStats(ccache, env);
+  const farm = new FarmWatch(ccache && { ccache, env }, distcc && new DistccLog(distcc));
+  const report = () => o.onProgress?.({ stage, objects, expected, seconds: seconds(), step, ...farm.now() });
+  await farm.start(report);
   const finish = async (ok: boolean, dropped: string[] = []): Promise<BuildResult> => {
     await new Promise<void>((r) => log.end(r));
     const tail = ok ? undefined : readFileSync(o.log, 'utf8').split('\n').slice(-15).join('\n');
-    const after = ccache && readCcacheStats(ccache, env);
-    const stats = before && after ? statsSince(before, after) : undefined;
-    return { ok, kernel: kernelOutput(out, o.arch), seconds: seconds(), objects, ccache: stats, dropped, tail };
+    const { ccache: ccacheStats, distcc: distccStats } = await farm.stop();
+    return {
+      ok,
+      kernel: kernelOutput(out, o.arch),
+      seconds: seconds(),
+      objects,
+      ccache: ccacheStats,
+      distcc: distccStats,
+      dropped,
+      tail,
+    };
   };
 
   const config = await configure(
@@ -146,8 +181,9 @@ export async function buildKernel(o: BuildOptions): Promise<BuildResult> {
   stage = 'compile';
   step = undefined;
   report();
-  const targets = o.arch === 'um' ? ['linux'] : ['Image', 'vmlinux'];
-  const code = await make([...targets, 'scripts_gdb'], (line) => {
+  const modules = buildsModules(out);
+  const targets = [...(o.arch === 'um' ? ['linux'] : ['Image', 'vmlinux']), ...(modules ? ['modules'] : [])];
+  let code = await make([...targets, 'scripts_gdb'], (line) => {
     if (stage === 'compile' && LINK_STEP.test(line)) {
       stage = 'link';
       step = undefined;
@@ -160,5 +196,11 @@ export async function buildKernel(o: BuildOptions): Promise<BuildResult> {
     report();
   });
   if (code === 0 && fromScratch) writeRecord(out, { objects, seconds: seconds() });
+  if (code === 0 && modules) {
+    stage = 'install';
+    step = undefined;
+    report();
+    code = await installModules(out, (t) => make(t));
+  }
   return finish(code === 0, config.dropped);
 }

@@ -1,11 +1,8 @@
-// ccache for kwb's kernel builds: on when installed (KWB_CCACHE=0 or --no-ccache turn it off), through a directory
-// of compiler-named links to ccache put first on make's PATH. The compiler command lines stay `gcc` (not
-// `ccache gcc`), so turning ccache on or off does not make kbuild rebuild every object.
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
-import { join } from 'node:path';
-import { cacheDir } from '../cache.js';
+// ccache for kwb's kernel builds: on when installed (KWB_CCACHE=0 or --no-ccache turn it off), through compiler-named
+// links to ccache (compiler-links.ts), so the compiler command lines stay `gcc`, not `ccache gcc`.
+import { execFile } from 'node:child_process';
 import { findOnPath } from '../which.js';
+import { compilerLinks } from './compiler-links.js';
 
 export interface Ccache {
   binary: string;
@@ -18,27 +15,7 @@ export function findCcache(wanted: boolean, compilers: string[], env = process.e
   if (!wanted || env.KWB_CCACHE === '0') return undefined;
   const binary = findOnPath('ccache', env.PATH);
   if (!binary) return undefined;
-  const linkDir = cacheDir('ccache-links');
-  mkdirSync(linkDir, { recursive: true });
-  for (const compiler of compilers) linkTo(binary, join(linkDir, compiler));
-  return { binary, linkDir };
-}
-
-function linkTo(target: string, link: string): void {
-  let current: string | undefined;
-  try {
-    current = readlinkSync(link);
-  } catch {
-    // no link yet
-  }
-  if (current === target) return;
-  rmSync(link, { force: true });
-  try {
-    symlinkSync(target, link);
-  } catch (err) {
-    // a concurrent build made the same link first
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-  }
+  return { binary, linkDir: compilerLinks(binary, compilers) };
 }
 
 export interface CcacheStats {
@@ -46,12 +23,19 @@ export interface CcacheStats {
   misses: number;
 }
 
-/** ccache's counters for the cache the environment names (CCACHE_DIR or ccache's default). */
-export function readCcacheStats(c: Ccache, env: NodeJS.ProcessEnv): CcacheStats | undefined {
-  const r = spawnSync(c.binary, ['--print-stats'], { env, encoding: 'utf8' });
-  if (r.status !== 0) return undefined;
+/** ccache's counters for the cache the environment names (CCACHE_DIR or ccache's default); read without blocking,
+ *  as the progress line reads them while make runs. */
+export function readCcacheStats(c: Ccache, env: NodeJS.ProcessEnv): Promise<CcacheStats | undefined> {
+  return new Promise((resolve) =>
+    execFile(c.binary, ['--print-stats'], { env, encoding: 'utf8' }, (err, stdout) =>
+      resolve(err ? undefined : parseStats(stdout)),
+    ),
+  );
+}
+
+function parseStats(printStats: string): CcacheStats {
   const counters = new Map(
-    r.stdout.split('\n').map((line) => {
+    printStats.split('\n').map((line) => {
       const [name, value] = line.split('\t');
       return [name, Number(value)] as const;
     }),

@@ -4,12 +4,19 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KwbError } from '../results.js';
 
-/** What every kwb kernel gets: DWARF for gdb, the kernel's gdb scripts, frame pointers for backtraces. */
+/** What every kwb kernel gets: DWARF for gdb, the kernel's gdb scripts, frame pointers for backtraces; debugfs,
+ *  loadable modules (which kwb installs for the guest and shows to gdb) and tracefs with the kernel's trace events
+ *  (ENABLE_DEFAULT_TRACERS: the tracing both UML and riscv support without the function tracer). */
 export const KWB_FRAGMENT = [
   'CONFIG_DEBUG_KERNEL=y',
   'CONFIG_DEBUG_INFO_DWARF5=y',
   'CONFIG_GDB_SCRIPTS=y',
   'CONFIG_FRAME_POINTER=y',
+  'CONFIG_DEBUG_FS=y',
+  'CONFIG_MODULES=y',
+  'CONFIG_MODULE_UNLOAD=y',
+  'CONFIG_FTRACE=y',
+  'CONFIG_ENABLE_DEFAULT_TRACERS=y',
 ];
 
 /** The make target that writes a first .config when the tree has none. */

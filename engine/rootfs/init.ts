@@ -2,6 +2,7 @@
 // command (or an interactive shell), records its exit status and powers off. Its settings come from a generated
 // `config` file beside it, so the script itself never changes.
 import type { ShareSpec } from '../guest.js';
+import type { NetSetup } from '../net.js';
 
 /** Quote one word for a POSIX shell. */
 export function shellQuote(word: string): string {
@@ -21,7 +22,26 @@ mount -t sysfs sysfs /sys
 mkdir -p /dev/pts /dev/shm && mount -t devpts devpts /dev/pts
 [ -d /tmp ] && mount -t tmpfs tmpfs /tmp
 echo kwb > /proc/sys/kernel/hostname
+# debugfs and tracefs where the kernel has them (read with the shell: no process per check)
+while read -r fs1 fs2; do
+  case "\${fs2:-$fs1}" in
+    debugfs) mount -t debugfs debugfs /sys/kernel/debug ;;
+    tracefs) mount -t tracefs tracefs /sys/kernel/tracing ;;
+  esac
+done < /proc/filesystems
 share() { mkdir -p "$2" && mount -t hostfs hostfs "$2" -o "$1" || echo "kwb: cannot mount host directory $1 at $2" >&2; }
+# net DEVICE [ADDR/PREFIX [GATEWAY [DNS]]]: bring up a --net interface (busybox's ip: a user root may have none)
+net() {
+  ip="$KWB/bin/busybox ip"
+  $ip link set lo up
+  $ip link set "$1" up && { [ -z "$2" ] || $ip addr add "$2" dev "$1"; } &&
+    { [ -z "$3" ] || $ip route add default via "$3"; } || echo "kwb: cannot configure $1" >&2
+  [ -n "$4" ] || return 0
+  # the resolver, without writing to the user's root: kwb's root has an empty file to mount over
+  echo "nameserver $4" > "$KWB/resolv.conf"
+  [ "$KWB" = /kwb ] && : >> /etc/resolv.conf
+  mount --bind "$KWB/resolv.conf" /etc/resolv.conf 2>/dev/null || echo "kwb: no /etc/resolv.conf for DNS $4" >&2
+}
 . "$KWB/config"
 # the first boot of a kernel: keep its kernel log, from which the host learns the delay-loop calibration (see lpj.ts)
 [ -n "$learn_lpj" ] && "$KWB/bin/busybox" dmesg > "$KWB/kmsg"
@@ -50,6 +70,8 @@ exec poweroff -f
 
 export interface InitConfig {
   shares: ShareSpec[];
+  /** The --net interfaces, brought up before the command runs. */
+  net?: NetSetup[];
   cwd?: string;
   command?: string[];
   /** Dump the kernel log to $KWB/kmsg before running the command (the console hides it when quiet). */
@@ -59,6 +81,11 @@ export interface InitConfig {
 export function initConfig(config: InitConfig): string {
   const lines = ['# written by kwb for this boot'];
   for (const share of config.shares) lines.push(`share ${shellQuote(share.host)} ${shellQuote(share.guest)}`);
+  for (const n of config.net ?? []) {
+    const words = [n.device, n.address ?? '', n.gateway ?? '', n.dns ?? ''];
+    while (words.at(-1) === '') words.pop();
+    lines.push(`net ${words.map(shellQuote).join(' ')}`);
+  }
   if (config.learnLpj) lines.push('learn_lpj=1');
   if (config.cwd) lines.push(`cd ${shellQuote(config.cwd)} || exit 1`);
   lines.push(config.command?.length ? `set -- ${config.command.map(shellQuote).join(' ')}` : 'set --');

@@ -14,6 +14,9 @@ interface AdapterProperties {
   command?: string[];
   /** Stop at start_kernel. */
   stopAtEntry?: boolean;
+  /** Debug KUnit tests: run those matching this filter glob ("*": all) and stop at the first failing expectation,
+   *  in the failing test's frame. */
+  kunit?: string;
   gdbPath?: string;
   /** The kwb CLI to run (default: the one bundled beside this adapter). */
   kwbPath?: string;
@@ -62,6 +65,13 @@ export function configurationAttributes(): Schema {
           description: 'Run this in the guest (like kwb run -- CMD); default: a shell on the guest console.',
         },
         stopAtEntry: { type: 'boolean', description: 'Stop at start_kernel.', default: false },
+        kunit: {
+          type: 'string',
+          description:
+            'Debug KUnit tests (a kernel built by kwb kunit or kunit.py, e.g. .kunit/linux): run the tests matching ' +
+            'this filter glob (SUITE[.TEST]; "*" for all) and stop at the first failing expectation, in the ' +
+            "failing test's frame.",
+        },
         gdbPath,
       },
     },
@@ -127,6 +137,12 @@ export function kwbBootArgs(a: LaunchArguments, port: number): string[] {
       } else args.push(`--${o.name}`, String(v));
     }
   }
+  if (a.kunit !== undefined) args.push(...kunitAppend(a.kunit).flatMap((p) => ['--append', p]));
   if (a.command?.length) args.push('--', ...a.command);
   return args;
+}
+
+/** The kernel parameters of a KUnit run: halt when the tests are done (as kunit.py boots), and the filter. */
+export function kunitAppend(filter: string): string[] {
+  return ['kunit_shutdown=halt', ...(filter && filter !== '*' ? [`kunit.filter_glob=${filter}`] : [])];
 }

@@ -2,6 +2,7 @@
 // events. Like vscode-mock-debug, it translates and keeps no state that it can ask gdb for; the mapping between DAP's
 // handles and gdb's is in breakpoints.ts and variables.ts, the kwb process of a launch in guest.ts.
 import {
+  CapabilitiesEvent,
   DebugSession,
   InitializedEvent,
   OutputEvent,
@@ -16,6 +17,7 @@ import { attachGdb, launchGdb, type AttachArguments, type GdbLaunch, type Launch
 import type { MiStop, MiThread } from './mi-results.js';
 import { GdbRuntime } from './runtime.js';
 import { frameId, Variables } from './variables.js';
+import { FAILED_ASSERTION } from '../../engine/kunit/debug.js';
 
 /** A thread's name in the call stack view: "pid comm" for a kernel task (kwb's stub gives the task's comm as the
  *  thread's name and "pid N ..." as its details), otherwise what gdb knows of it. */
@@ -43,6 +45,8 @@ export class KwbDebugSession extends DebugSession {
   private readonly breakpoints = new Breakpoints();
   /** the temporary breakpoint of stopAtEntry */
   private entryBreakpoint?: string;
+  /** a KUnit launch's breakpoint on the failed-assertion path */
+  private kunitBreakpoint?: string;
   private supportsTerminal = false;
 
   constructor() {
@@ -114,6 +118,7 @@ export class KwbDebugSession extends DebugSession {
     try {
       this.launchArgs = args;
       await this.bootAndAttach(args);
+      await this.offerStepBack();
       this.sendResponse(response);
       this.sendEvent(new InitializedEvent());
     } catch (err) {
@@ -148,12 +153,19 @@ export class KwbDebugSession extends DebugSession {
     try {
       this.attachArgs = args;
       await this.startGdb(attachGdb(args), args.cwd).connect(args.target, 10);
+      await this.offerStepBack();
       this.sendResponse(response);
       this.sendEvent(new InitializedEvent());
     } catch (err) {
       this.sendErrorResponse(response, 1, message(err));
       await this.endSession();
     }
+  }
+
+  /** Step Back and Reverse Continue, once gdb says the target runs backwards (an rv64 guest's recording). */
+  private async offerStepBack(): Promise<void> {
+    if (await this.gdb.canReverse().catch(() => false))
+      this.sendEvent(new CapabilitiesEvent({ supportsStepBack: true }));
   }
 
   protected override async configurationDoneRequest(response: DebugProtocol.ConfigurationDoneResponse): Promise<void> {
@@ -167,7 +179,18 @@ export class KwbDebugSession extends DebugSession {
       this.entryBreakpoint = (
         await this.gdb.insertBreakpoint('start_kernel', { temporary: true }).catch(() => undefined)
       )?.number;
+    await this.placeKunitBreakpoint();
     await this.resume(() => this.gdb.continue());
+  }
+
+  /** A KUnit launch stops where a test's expectation fails (set again for each new gdb: restart). */
+  private async placeKunitBreakpoint(): Promise<void> {
+    if (this.launchArgs?.kunit === undefined) return;
+    const kunit = await this.gdb.insertBreakpoint(FAILED_ASSERTION).catch((err: unknown) => {
+      this.sendEvent(new OutputEvent(`kwb: is KUnit built into this kernel? ${message(err)}\n`, 'stderr'));
+      return undefined;
+    });
+    this.kunitBreakpoint = kunit?.number;
   }
 
   /** End gdb (killing a launch's guest, leaving an attached target running) and the kwb of a launch. */
@@ -200,6 +223,7 @@ export class KwbDebugSession extends DebugSession {
       await this.endSession();
       await this.bootAndAttach(this.launchArgs);
       await this.breakpoints.placeAgain(this.gdb);
+      await this.placeKunitBreakpoint();
       this.sendResponse(response);
       await this.resume(() => this.gdb.continue());
     } catch (err) {
@@ -225,6 +249,11 @@ export class KwbDebugSession extends DebugSession {
       await this.logAndContinue(log);
       return;
     }
+    if (stop.bkptno !== undefined && stop.bkptno === this.kunitBreakpoint) {
+      // the test is the caller: VS Code focuses the first frame whose source is not deemphasized (stackTrace)
+      this.sendStopped('exception', stop.threadId, 'a KUnit expectation failed');
+      return;
+    }
     this.sendStopped(this.stopReason(stop), stop.threadId);
   }
 
@@ -245,8 +274,8 @@ export class KwbDebugSession extends DebugSession {
   }
 
   /** gdb runs all-stop: every stop stops every thread (VS Code otherwise shows the other tasks as running). */
-  private sendStopped(reason: string, thread: number): void {
-    const e: DebugProtocol.StoppedEvent = new StoppedEvent(reason, thread);
+  private sendStopped(reason: string, thread: number, text?: string): void {
+    const e: DebugProtocol.StoppedEvent = new StoppedEvent(reason, thread, text);
     e.body.allThreadsStopped = true;
     this.sendEvent(e);
   }
@@ -297,6 +326,19 @@ export class KwbDebugSession extends DebugSession {
   ): Promise<void> {
     this.sendResponse(response);
     await this.resume(() => this.gdb.finish(args.threadId));
+  }
+
+  protected override async stepBackRequest(
+    response: DebugProtocol.StepBackResponse,
+    args: DebugProtocol.StepBackArguments,
+  ): Promise<void> {
+    this.sendResponse(response);
+    await this.resume(() => this.gdb.stepBack(args.threadId, args.granularity === 'instruction'));
+  }
+
+  protected override async reverseContinueRequest(response: DebugProtocol.ReverseContinueResponse): Promise<void> {
+    this.sendResponse(response);
+    await this.resume(() => this.gdb.reverseContinue());
   }
 
   // --- breakpoints: gdb changes them only while the target is stopped --------------------------------------------
@@ -379,7 +421,14 @@ export class KwbDebugSession extends DebugSession {
         stackFrames: frames.map((f) => ({
           id: frameId(args.threadId, f.level),
           name: f.func ?? f.addr ?? '??',
-          source: f.file ? { name: f.file.split('/').pop(), path: f.file } : undefined,
+          source: f.file
+            ? {
+                name: f.file.split('/').pop(),
+                path: f.file,
+                // in a KUnit launch, KUnit's failed-assertion path is not what the user is after: the test is
+                ...(this.kunitBreakpoint && f.func === FAILED_ASSERTION ? { presentationHint: 'deemphasize' } : {}),
+              }
+            : undefined,
           line: f.line ?? 0,
           column: 1,
           instructionPointerReference: f.addr,

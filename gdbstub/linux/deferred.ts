@@ -23,6 +23,8 @@ export class DeferredLinuxTarget implements Target {
   readonly arch: Target['arch'];
   /** The inner target's, as the kernel-aware one passes it on: the stub offers vCont;r by it. */
   readonly rangeStepping?: boolean;
+  /** The kernel-aware target wraps the same inner one: it runs backwards if that does. */
+  readonly reverseExecution?: boolean;
   private current: Target;
   /** Set once the kernel-aware target can be made; cleared when it has been. */
   private upgrade?: Upgrade;
@@ -43,6 +45,7 @@ export class DeferredLinuxTarget implements Target {
   ) {
     this.arch = inner.arch;
     this.rangeStepping = inner.rangeStepping;
+    this.reverseExecution = inner.reverseExecution;
     this.current = inner;
     if (inner.passSignals) this.passSignals = async (signals) => (await this.view()).passSignals?.(signals);
     this.ready = new Promise((r) => (this.served = r));

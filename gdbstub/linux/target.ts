@@ -78,6 +78,7 @@ export function threadIdOf(task: Task): number {
 export class LinuxTarget implements Target {
   readonly arch: 'riscv64' | 'x86_64';
   readonly rangeStepping?: boolean;
+  readonly reverseExecution?: boolean;
   private mode: 'tasks' | 'cpu' = 'tasks';
   private cpu?: CpuState;
   private learningCpu?: Promise<CpuState>;
@@ -98,6 +99,7 @@ export class LinuxTarget implements Target {
   ) {
     this.arch = inner.arch;
     this.rangeStepping = inner.rangeStepping;
+    this.reverseExecution = inner.reverseExecution;
     this.stop = inner.lastStop();
     this.walker = new TaskWalker(offsets, archInfo.switchContext(offsets), this.readGuest);
     // only when the inner target has it: the stub advertises QPassSignals by its presence

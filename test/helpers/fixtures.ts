@@ -20,5 +20,15 @@ export function umlKernel(): string {
   return join(fixtureTree('um'), 'linux');
 }
 
+let kunit: string | undefined;
+
+/** The KUnit fixture (test/fixtures/build-kunit.sh): a source tree whose kunit.py build is in <tree>/.kunit, with
+ *  kunit_example_test.kwb_fault=fail|panic|hang to make example_simple_test fail, crash or hang. */
+export function kunitTree(): string {
+  const script = join(__dirname, '..', 'fixtures', 'build-kunit.sh');
+  kunit ??= execFileSync('bash', [script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  return kunit;
+}
+
 /** Generous per-test budget: the first run of a fresh machine builds the kernel (several minutes). */
 export const FIXTURE_TIMEOUT_MS = 30 * 60 * 1000;

@@ -1,6 +1,7 @@
 // kwb test and kwb bisect on real kernels: verdicts from a real guest, a flaky test decided by --runs, and a real
 // bisect over a kernel git tree (test/fixtures/bisect-repo.sh) that is interrupted, resumed, skips a commit that does
-// not build, names the culprit and puts the tree back.
+// not build, names the culprit and puts the tree back; run again with the same (fresh) CCACHE_DIR, it names the same
+// culprit with cache hits.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -96,6 +97,9 @@ describe('kwb test', { timeout: FIXTURE_TIMEOUT_MS }, () => {
 
 describe('kwb bisect', { timeout: FIXTURE_TIMEOUT_MS }, () => {
   const box = new Sandbox();
+  // a fresh ccache for this run's bisects: the first one fills it, the second one must hit it
+  const ccacheDir = mkdtempSync(join(tmpdir(), 'kwb-bisect-ccache-'));
+  const env = { CCACHE_DIR: ccacheDir };
   let repo: string;
   const git = (...args: string[]) => execFileSync('git', ['-C', repo, ...args], { encoding: 'utf8' }).trim();
   before(() => {
@@ -115,17 +119,20 @@ describe('kwb bisect', { timeout: FIXTURE_TIMEOUT_MS }, () => {
   after(() => {
     assert.deepEqual(box.leftovers(), { files: [], processes: [] });
     box.dispose();
+    rmSync(ccacheDir, { recursive: true, force: true });
   });
+  const culpritOf = () => git('log', '--format=%H', '--grep=lower-case the system name', 'main');
+  const test = ['--', 'sh', '-c', 'test "$(uname -s)" = Linux'];
+  const reportFile = () => join(repo, '.git', 'kwb-bisect', 'report.json');
 
   it('is interrupted, resumed, skips the commit that does not build, names the culprit and restores the tree', async () => {
-    const culprit = git('log', '--format=%H', '--grep=lower-case the system name', 'main');
+    const culprit = culpritOf();
     const broken = git('log', '--format=%H', '--grep=breaks the build', 'main');
-    const test = ['--', 'sh', '-c', 'test "$(uname -s)" = Linux'];
     const state = join(repo, '.git', 'kwb-bisect', 'state.json');
     const steps = () =>
       existsSync(state) ? (JSON.parse(readFileSync(state, 'utf8')) as { steps: unknown[] }).steps.length : 0;
 
-    const first = box.start(['bisect', '--tree', repo, '--good', 'main~7', '--bad', 'main', ...test]);
+    const first = box.start(['bisect', '--tree', repo, '--good', 'main~7', '--bad', 'main', ...test], { env });
     const firstDone = collect(first);
     await until(() => steps() >= 2, 'the endpoint checks to be recorded', 10 * 60_000);
     first.kill('SIGINT');
@@ -134,14 +141,14 @@ describe('kwb bisect', { timeout: FIXTURE_TIMEOUT_MS }, () => {
     assert.match(interrupted.stderr, /kwb bisect --resume/);
     assert.match(git('bisect', 'log'), /git bisect start/);
 
-    const resumed = await box.run(['bisect', '--tree', repo, '--resume']);
+    const resumed = await box.run(['bisect', '--tree', repo, '--resume'], { env });
     assert.equal(resumed.code, 0, resumed.stderr);
     assert.match(
       resumed.stderr,
       new RegExp(`first bad commit: ${culprit.slice(0, 12)} kernel/sys: lower-case the system name`),
     );
 
-    const report = JSON.parse(readFileSync(join(repo, '.git', 'kwb-bisect', 'report.json'), 'utf8')) as {
+    const report = JSON.parse(readFileSync(reportFile(), 'utf8')) as {
       firstBad: string;
       steps: { commit: string; verdict: string; reason: string; role: string; buildSeconds: number }[];
     };
@@ -165,5 +172,18 @@ describe('kwb bisect', { timeout: FIXTURE_TIMEOUT_MS }, () => {
     assert.equal(git('symbolic-ref', '--short', 'HEAD'), 'main');
     assert.equal(git('status', '--porcelain', '--untracked-files=no'), '');
     assert.throws(() => git('bisect', 'log'));
+  });
+
+  it('run again with the same ccache, names the same culprit from cache hits', async () => {
+    const again = await box.run(['bisect', '--tree', repo, '--good', 'main~7', '--bad', 'main', ...test], { env });
+    assert.equal(again.code, 0, again.stderr);
+    const report = JSON.parse(readFileSync(reportFile(), 'utf8')) as {
+      firstBad: string;
+      steps: { ccache?: { hits: number; misses: number } }[];
+    };
+    assert.equal(report.firstBad, culpritOf());
+    const hits = report.steps.reduce((n, s) => n + (s.ccache?.hits ?? 0), 0);
+    assert.ok(hits > 0, again.stderr);
+    assert.match(again.stderr, /ccache [1-9]\d* hits/);
   });
 });

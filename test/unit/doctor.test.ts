@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { DISTCCD, DistccFarm, freePort } from '../helpers/distccd.js';
 import { Sandbox } from '../helpers/kwb.js';
 
 describe('kwb doctor', () => {
@@ -24,5 +25,28 @@ describe('kwb doctor', () => {
     assert.match(r.stdout, /gdb-multiarch is missing; run: sudo \S+\/scripts\/setup\.sh --riscv /);
     assert.match(r.stdout, /lldb is missing; run: sudo \S+\/scripts\/setup\.sh --test /);
     assert.match(r.stdout, /ccache is missing; run: sudo \S+\/scripts\/setup\.sh \(/);
+    assert.match(r.stdout, /distcc is missing; run: sudo \S+\/scripts\/setup\.sh \(/);
   });
+
+  it(
+    'compiles on each distcc host and names the one that does not answer',
+    { skip: !DISTCCD && 'needs distcc' },
+    async () => {
+      const farm = new DistccFarm();
+      await farm.start(1);
+      try {
+        const live = `127.0.0.1:${farm.daemons[0]!.port}/2`;
+        const dead = `127.0.0.1:${await freePort()}`;
+        const r = await box.run(['doctor'], { env: { DISTCC_HOSTS: `${live} ${dead}` } });
+        assert.match(r.stdout, new RegExp(`\\[ ok \\] distcc host ${live} compiles with gcc\n`));
+        assert.match(r.stdout, new RegExp(`\\[warn\\] distcc host ${dead} compiles with gcc\n.*Connection refused`));
+        assert.match(farm.daemons[0]!.read(), /COMPILE_OK/);
+        const bad = await box.run(['doctor', '--distcc', 'host/x']);
+        assert.equal(bad.code, 1);
+        assert.match(bad.stdout, /\[FAIL\] distcc hosts\n.*bad multiplier/);
+      } finally {
+        await farm.stop();
+      }
+    },
+  );
 });

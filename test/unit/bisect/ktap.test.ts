@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { failures, flatten, parseKtap } from '../../../engine/bisect/ktap.js';
+import { countTests, failures, flatten, parseKtap } from '../../../engine/bisect/ktap.js';
 
 const data = (name: string) => readFileSync(join(__dirname, 'data', name), 'utf8');
 
@@ -61,6 +61,16 @@ describe('KTAP parser', () => {
     const cut = text.slice(0, text.indexOf('# Subtest: list-kunit-test'));
     const report = parseKtap(cut);
     assert.ok(report.missing > 0);
+    assert.equal(report.complete, false);
+    assert.equal(parseKtap(text).complete, true);
+    // the list suite had announced itself: the running test is its first case
+    const inSuite = text.slice(0, text.indexOf('ok 1 list_test_list_init'));
+    assert.deepEqual(parseKtap(inSuite).running, { path: ['list-kunit-test'], number: 1 });
+  });
+
+  it('counts as kunit.py does: every case without subtests once (kunit.py parse: 81 tests, 79 passed, 2 skipped)', () => {
+    const report = parseKtap(data('kunit-pass.log'));
+    assert.deepEqual(countTests(report.tests), { passed: 79, failed: 0, skipped: 2 });
   });
 
   it('handles KTAP v1 nesting, XFAIL and TODO as in Documentation/dev-tools/ktap.rst', () => {

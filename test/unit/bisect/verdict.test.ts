@@ -52,17 +52,60 @@ describe('verdicts', () => {
   });
 
   it('with --ktap: failed KUnit cases are bad, no KTAP at all is skip', () => {
-    // these kernels WARN at boot (um_pci_init, virt-pci.c): a real warning, caught unless --warn-ok
-    const ktap = { warnIsBad: false, ktap: true };
+    const ktap = { warnIsBad: true, ktap: true };
     const fail = readFileSync(join(__dirname, 'data', 'kunit-fail.log'), 'utf8');
     const pass = readFileSync(join(__dirname, 'data', 'kunit-pass.log'), 'utf8');
-    assert.match(judgeRun(exited(0), onConsole(fail), ktap).reason, /list-kunit-test\.list_test_list_add/);
-    assert.equal(judgeRun(exited(0), onConsole(pass), ktap).verdict, 'good');
-    assert.equal(judgeRun(exited(0), onConsole('no tests here'), ktap).verdict, 'skip');
-    assert.match(
-      judgeRun(exited(0), onConsole(pass), { ...ktap, warnIsBad: true }).reason,
-      /^kernel warning: WARNING: CPU: 0 PID: 1 at arch\/um\/drivers\/virt-pci\.c/,
+    const failed = judgeRun(exited(0), onConsole(fail), ktap);
+    assert.equal(failed.verdict, 'bad');
+    assert.match(failed.reason, /list-kunit-test\.list_test_list_add/);
+    // kunit.py parse on the same logs: "Ran 81 tests: passed: 78, failed: 1, skipped: 2" and "passed: 79, skipped: 2"
+    assert.deepEqual(
+      [failed.ktap!.passed, failed.ktap!.failed, failed.ktap!.skipped, failed.ktap!.failures],
+      [78, 1, 2, ['list-kunit-test.list_test_list_add']],
     );
+    assert.equal(failed.ktap!.tests.length, 81);
+    assert.deepEqual(failed.ktap!.tests.find((t) => t.status === 'fail')!.log, [
+      '# list_test_list_add: EXPECTATION FAILED at lib/list-test.c:55',
+      'Expected list.next == &a, but',
+      '    list.next == 000000009887bee0',
+      '    &a == 000000009887bed0',
+    ]);
+    const passed = judgeRun(exited(0), onConsole(pass), ktap);
+    assert.deepEqual([passed.verdict, passed.ktap!.passed, passed.ktap!.skipped], ['good', 79, 2]);
+    assert.equal(judgeRun(exited(0), onConsole('no tests here'), ktap).verdict, 'skip');
+  });
+
+  it('with --ktap: a complete plan decides alone, whatever the kernel did after it', () => {
+    const ktap = { warnIsBad: true, ktap: true };
+    const pass = readFileSync(join(__dirname, 'data', 'kunit-pass.log'), 'utf8');
+    // kunit.py-built kernels WARN at boot (um_pci_init), halt (kunit_shutdown=halt) before kwb's init runs, or
+    // panic on a root they cannot mount
+    const afterwards = [
+      { kind: 'failed-to-start' as const, detail: 'the guest stopped before running the command' },
+      { kind: 'panic' as const, detail: 'Kernel panic - not syncing: VFS: Unable to mount root fs' },
+      exited(0),
+    ];
+    for (const result of afterwards) assert.equal(judgeRun(result, onConsole(pass), ktap).verdict, 'good');
+  });
+
+  it('with --ktap: a crash or a hang before the plan is complete is bad and names the running test', () => {
+    const pass = readFileSync(join(__dirname, 'data', 'kunit-pass.log'), 'utf8');
+    // cut inside the list suite, after its first case reported
+    const cut = pass.slice(0, pass.indexOf('ok 2 list_test_list_add'));
+    const cases = new Map([['list-kunit-test', ['list_test_list_init', 'list_test_list_add']]]);
+    const ktap = { warnIsBad: true, ktap: true, caseName: (s: string, n: number) => cases.get(s)?.[n - 1] };
+    const panic = judgeRun({ kind: 'panic', detail: 'Kernel panic - not syncing: oops' }, onConsole(cut), ktap);
+    assert.equal(panic.verdict, 'bad');
+    assert.match(
+      panic.reason,
+      /kernel panic \(Kernel panic - not syncing: oops\) in list-kunit-test\.list_test_list_add/,
+    );
+    const hang = judgeRun({ kind: 'timeout' }, onConsole(cut), ktap);
+    assert.match(hang.reason, /^KTAP: timeout in list-kunit-test\.list_test_list_add before the plan was complete/);
+    // without the kernel's tables: the suite and the case's number
+    const unnamed = judgeRun({ kind: 'timeout' }, onConsole(cut), { warnIsBad: true, ktap: true });
+    assert.match(unnamed.reason, /in list-kunit-test test 2 /);
+    assert.equal(unnamed.ktap!.running, 'list-kunit-test test 2');
   });
 
   it('combine runs: bad at the threshold, skipped runs do not count', () => {

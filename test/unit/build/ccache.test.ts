@@ -20,7 +20,7 @@ describe('ccache for builds', { skip: !findOnPath('ccache') && 'needs ccache (sc
     assert.equal(findCcache(true, ['gcc'], { ...env, KWB_CCACHE: '0' }), undefined);
   });
 
-  it('compiles through a gcc link to ccache, and the second compile of the same file hits', () => {
+  it('compiles through a gcc link to ccache, and the second compile of the same file hits', async () => {
     const ccache = findCcache(true, ['gcc'], env);
     assert.ok(ccache);
     assert.equal(readlinkSync(join(ccache.linkDir, 'gcc')), ccache.binary);
@@ -28,16 +28,16 @@ describe('ccache for builds', { skip: !findOnPath('ccache') && 'needs ccache (sc
     writeFileSync(src, 'int answer(void) { return 42; }\n');
     writeFileSync(join(dir, 'Makefile'), '# the tree whose date stamps the build\n');
     utimesSync(join(dir, 'Makefile'), 1e9, 1e9);
-    const buildEnv = makeEnv(dir, ccache, env);
+    const buildEnv = makeEnv(dir, ccache, undefined, env);
     assert.equal(buildEnv.KBUILD_BUILD_TIMESTAMP, 'Sun, 09 Sep 2001 01:46:40 GMT');
     assert.equal(buildEnv.KBUILD_BUILD_USER, 'kwb');
     const compile = () => execFileSync('gcc', ['-c', src, '-o', join(dir, 'a.o')], { env: buildEnv, cwd: dir });
-    const start = readCcacheStats(ccache, buildEnv)!;
+    const start = (await readCcacheStats(ccache, buildEnv))!;
     compile();
-    const first = statsSince(start, readCcacheStats(ccache, buildEnv)!);
+    const first = statsSince(start, (await readCcacheStats(ccache, buildEnv))!);
     assert.deepEqual(first, { hits: 0, misses: 1 });
     compile();
-    const both = statsSince(start, readCcacheStats(ccache, buildEnv)!);
+    const both = statsSince(start, (await readCcacheStats(ccache, buildEnv))!);
     assert.deepEqual(both, { hits: 1, misses: 1 });
     assert.equal(hitRate(both), 0.5);
   });

@@ -21,4 +21,24 @@ describe('build progress', () => {
     assert.equal(over.percent, 99);
     assert.match(describeProgress({ stage: 'link', objects: 2100, expected: 2000, seconds: 400 }), /^linking, 99%/);
   });
+
+  it('shows the ccache hit rate and the distcc hosts compiling now', () => {
+    const p = {
+      stage: 'compile' as const,
+      objects: 500,
+      expected: 2000,
+      seconds: 5,
+      step: 'CC kernel/fork.o',
+      ccacheHitRate: 0.354,
+      distcc: { '10.0.0.5': 4, '10.0.0.6:3633': 3 },
+    };
+    assert.equal(
+      describeProgress(p),
+      '25% (500/2000 objects) [ccache 35% hits, distcc 10.0.0.5×4 10.0.0.6:3633×3] CC kernel/fork.o',
+    );
+    assert.equal(
+      describeProgress({ ...p, ccacheHitRate: undefined, distcc: {} }),
+      '25% (500/2000 objects) [distcc idle] CC kernel/fork.o',
+    );
+  });
 });

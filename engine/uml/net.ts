@@ -1,0 +1,163 @@
+// A UML guest's network: UML's `daemon` transport (uml_switch's protocol, built into defconfig kernels and Debian's
+// linux.uml) connects each interface to kwb's plug (net-plug.c), which carries the frames to passt (`user`) or to
+// the LAN's other plugs, and records them (--pcap). Nothing here needs privileges or creates a host interface.
+import { createSocket } from 'node:dgram';
+import { createServer } from 'node:net';
+import type { ChildProcess } from 'node:child_process';
+import { lstatSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { killGroup, runtimeDir, spawnGroup } from '../host.js';
+import type { HostForward, NetSetup, NetSpec } from '../net.js';
+import { USER_NET } from '../net.js';
+import { ExitCode, KwbError } from '../results.js';
+import { findOnPath } from '../which.js';
+import { compiledHelper } from './cc.js';
+
+export interface UmlNetwork {
+  /** The kernel parameters that give the guest its interfaces. */
+  params: string[];
+  /** Stop the plug and passt; resolves when they are gone and their sockets removed. */
+  stop(): Promise<void>;
+}
+
+const START_TIMEOUT_MS = 10_000;
+
+/** The directory of LAN NAME: every plug on the LAN has its socket there. Per user, private to them. */
+export function lanDir(name: string): string {
+  const base = join(runtimeDir(), `kwb-lan-${process.getuid?.() ?? 0}`);
+  mkdirSync(base, { recursive: true, mode: 0o700 });
+  const st = lstatSync(base);
+  if (!st.isDirectory() || st.uid !== process.getuid?.() || (st.mode & 0o077) !== 0) {
+    throw new KwbError(`${base} is not a private directory of yours; remove it`, ExitCode.couldNotTest);
+  }
+  return join(base, name);
+}
+
+function describe(f: HostForward): string {
+  return `hostfwd=${f.proto}:${f.hostAddr}:${f.hostPort}:${f.guestPort}`;
+}
+
+/** A forward's host port must be free now: passt 2023 skips a port it cannot bind without a word. */
+async function checkPortFree(f: HostForward): Promise<void> {
+  const busy = await new Promise<string | undefined>((resolve) => {
+    if (f.proto === 'udp') {
+      const s = createSocket('udp4');
+      s.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? 'error'));
+      s.bind(f.hostPort, f.hostAddr, () => s.close(() => resolve(undefined)));
+      return;
+    }
+    const server = createServer();
+    server.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? 'error'));
+    server.listen({ port: f.hostPort, host: f.hostAddr, exclusive: true }, () =>
+      server.close(() => resolve(undefined)),
+    );
+  });
+  if (!busy) return;
+  const why = busy === 'EADDRINUSE' ? 'is in use' : `cannot be bound (${busy})`;
+  throw new KwbError(`--net user,${describe(f)}: ${f.proto} port ${f.hostPort} on ${f.hostAddr} ${why}; pick another`);
+}
+
+/** Resolves when `text` matches what the child wrote to `stream`; rejects with its last words if it ends first. */
+function waitFor(child: ChildProcess, stream: 'stdout' | 'stderr', text: RegExp, what: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let said = '';
+    let errors = '';
+    const fail = (why: string) => {
+      clearTimeout(timer);
+      reject(new KwbError(`${what}: ${why}`, ExitCode.couldNotTest));
+    };
+    const timer = setTimeout(() => fail('did not start within 10 s'), START_TIMEOUT_MS);
+    child[stream]!.on('data', (chunk: Buffer) => {
+      said += chunk.toString();
+      if (text.test(said)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    if (stream !== 'stderr') child.stderr!.on('data', (chunk: Buffer) => (errors += chunk.toString()));
+    child.once('error', (err) => fail(err.message));
+    child.once('exit', (code) => {
+      const last = (errors || said).trim().split('\n').filter(Boolean).at(-1);
+      fail(last ?? `exit status ${code}`);
+    });
+  });
+}
+
+function ended(child: ChildProcess): Promise<void> {
+  return child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve()
+    : new Promise((r) => child.once('exit', () => r()));
+}
+
+function startPasst(socket: string, forwards: HostForward[]): ChildProcess & { pid: number } {
+  const u = USER_NET;
+  const id = `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`;
+  const args = ['--foreground', '--quiet', '--stderr', '--one-off', '--runas', id, '--socket', socket];
+  // the guest's addresses are fixed (kwb's init sets them); passt answers for the gateway and forwards DNS
+  args.push('--address', u.address, '--netmask', String(u.prefix), '--gateway', u.gateway);
+  args.push('--dns-forward', u.dns, '--mtu', '1500');
+  for (const f of forwards) args.push(f.proto === 'tcp' ? '-t' : '-u', `${f.hostAddr}/${f.hostPort}:${f.guestPort}`);
+  return spawnGroup('passt', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+/** What can be checked before anything starts: passt is there for a user network, its forwards' ports are free. */
+export async function checkUmlNetwork(nets: readonly NetSpec[]): Promise<void> {
+  const user = nets.find((n) => n.kind === 'user');
+  if (user && !findOnPath('passt')) {
+    throw new KwbError('--net user needs passt (apt-get install passt, or scripts/setup.sh)');
+  }
+  for (const f of user?.forwards ?? []) await checkPortFree(f);
+}
+
+/**
+ * Start the guest's network (after checkUmlNetwork): passt for a `user` interface, the plug for all of them. `session` is the guest's session
+ * directory (the plug's control sockets go in it); `guestPath` maps a path in it to the path the UML kernel sees.
+ */
+export async function startUmlNetwork(o: {
+  nets: readonly NetSpec[];
+  setups: readonly NetSetup[];
+  pcap?: string;
+  session: string;
+  guestPath: (hostPath: string) => string;
+}): Promise<UmlNetwork> {
+  const plug = compiledHelper('net-plug.c', 'net-plug', '', { before: ['-O2'], after: [] });
+  if ('error' in plug) throw new KwbError(`${plug.error} (install gcc, or run kwb doctor)`, ExitCode.couldNotTest);
+
+  const dir = join(o.session, 'net');
+  mkdirSync(dir, { recursive: true });
+  let passt: (ChildProcess & { pid: number }) | undefined;
+  let plugChild: (ChildProcess & { pid: number }) | undefined;
+  const stop = async () => {
+    const children = [plugChild, passt].filter((c) => c !== undefined);
+    const grace = setTimeout(() => children.forEach((c) => killGroup(c.pid, 'SIGKILL')), 3000);
+    // the plug removes its sockets when its stdin closes; passt (--one-off) ends when the plug is gone
+    plugChild?.stdin?.end();
+    if (plugChild) await ended(plugChild);
+    if (passt) killGroup(passt.pid, 'SIGTERM');
+    await Promise.all(children.map(ended));
+    clearTimeout(grace);
+  };
+  try {
+    const plugArgs: string[] = o.pcap ? ['--pcap', o.pcap] : [];
+    const params: string[] = [];
+    for (const [i, net] of o.nets.entries()) {
+      const setup = o.setups[i]!;
+      const ctl = join(dir, `${setup.device}.ctl`);
+      if (net.kind === 'user') {
+        const socket = join(dir, 'passt.sock');
+        passt = startPasst(socket, net.forwards);
+        await waitFor(passt, 'stderr', /UNIX domain socket bound/, 'passt');
+        plugArgs.push('--user', ctl, socket);
+      } else {
+        plugArgs.push('--lan', ctl, lanDir(net.name));
+      }
+      params.push(`${setup.device}=daemon,${setup.mac},unix,${o.guestPath(ctl)}`);
+    }
+    plugChild = spawnGroup(plug.path, plugArgs, { stdio: ['pipe', 'pipe', 'pipe'] });
+    await waitFor(plugChild, 'stdout', /^ready$/m, "kwb's network plug");
+    return { params, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
