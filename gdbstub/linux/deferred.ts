@@ -21,6 +21,8 @@ export type Upgrade = () => Promise<Target>;
 
 export class DeferredLinuxTarget implements Target {
   readonly arch: Target['arch'];
+  /** The inner target's, as the kernel-aware one passes it on: the stub offers vCont;r by it. */
+  readonly rangeStepping?: boolean;
   /** The kernel-aware target wraps the same inner one: it runs backwards if that does. */
   readonly reverseExecution?: boolean;
   private current: Target;
@@ -42,6 +44,7 @@ export class DeferredLinuxTarget implements Target {
     private readonly warn: (err: unknown) => void,
   ) {
     this.arch = inner.arch;
+    this.rangeStepping = inner.rangeStepping;
     this.reverseExecution = inner.reverseExecution;
     this.current = inner;
     if (inner.passSignals) this.passSignals = async (signals) => (await this.view()).passSignals?.(signals);

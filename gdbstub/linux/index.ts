@@ -7,7 +7,7 @@ import { riscv64Arch } from './arch/riscv64.js';
 import { umlArch } from './arch/uml.js';
 import { DeferredLinuxTarget } from './deferred.js';
 import { COMMON_QUERIES, loadOffsets, type Offsets } from './offsets.js';
-import { registerLayout, type RegisterLayout } from './registers.js';
+import { registerLayout, type RegisterLayout } from '../registers.js';
 import { TASK_QUERIES_REQUIRED } from './tasks.js';
 import { LinuxTarget } from './target.js';
 

@@ -15,7 +15,7 @@ import type { ArchContext, LinuxArch } from './arch/types.js';
 import { readDmesg, DMESG_REQUIRED } from './dmesg.js';
 import { formatModules, MODULES_REQUIRED, readModules } from './modules.js';
 import type { Offsets } from './offsets.js';
-import type { RegisterLayout } from './registers.js';
+import type { RegisterLayout } from '../registers.js';
 import { TaskWalker, type Task } from './tasks.js';
 
 /** Above PID_MAX_LIMIT (4M on 64-bit): the idle task, and the CPU when no task is known to run on it. */

@@ -74,6 +74,23 @@ describe('gdbstub: kernel awareness that arrives later', () => {
     assert.equal(await second.request('?'), 'T02thread:64;'); // stopped for it, in the kernel-aware view
   });
 
+  it('offers range stepping when the inner target does, before and after the switch, and passes the range on', async (t) => {
+    const inner = Object.assign(new MemTarget(), { rangeStepping: true });
+    const upgrade = manual<Upgrade | undefined>();
+    const target = new DeferredLinuxTarget(inner, upgrade.promise, () => {});
+    const stub = await startGdbStub(target, { port: 0, waitGdb: true });
+    t.after(() => stub.close());
+    const c = await RawClient.connect(stub.port);
+    t.after(() => c.close());
+    assert.equal(await c.request('vCont?'), 'vCont;c;C;s;S;t;r');
+    assert.match(await c.request('vCont;r1100,1180:1'), /^T05/);
+    assert.deepEqual(inner.resumes.at(-1)?.range, { start: 0x1100n, end: 0x1180n });
+    upgrade.resolve(async () => inner);
+    await tick();
+    assert.match(await c.request('vCont;s:1'), /^T05/);
+    assert.equal(await c.request('vCont?'), 'vCont;c;C;s;S;t;r');
+  });
+
   it('stays plain when the kernel-aware target cannot be made, with one warning', async (t) => {
     const warnings: unknown[] = [];
     const { target, connect } = await serve(

@@ -1,5 +1,6 @@
-// The g-packet layout of a target, taken from its target description (target.xml and the files it includes), so that
-// registers saved in guest memory can be placed where the inner target puts the live ones.
+// The g-packet layout of a target, taken from its target description (target.xml and the files it includes): where
+// the relay finds the registers it expedites in stop replies, and where the kernel-aware layer puts the registers a
+// task saved in guest memory.
 
 export interface RegisterSlot {
   name: string;
