@@ -4,9 +4,9 @@
 // 1M forward), and a continue back across the whole boot to a breakpoint at start_kernel (against the forward run
 // of the same stretch with the same breakpoint). Run alone with `npx tsx bench/rv64-reverse.ts`.
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { warmUp } from '../engine/rv64/cpu/warmup';
 import { parseKernelImage } from '../engine/rv64/kernel-image';
-import { parseElf } from '../engine/rv64/loader';
 import { Machine } from '../engine/rv64/machine';
 import { Recording } from '../engine/rv64/recording';
 import { TimeTravel } from '../engine/rv64/reverse';
@@ -37,13 +37,23 @@ function boot(image: Uint8Array, initrd: Uint8Array, record: boolean) {
   return { seconds: (performance.now() - t0) / 1000, m, recording };
 }
 
+/** The kernel's symbols from its System.map (address, type, name per line), as the CPU's pc holds them (signed). */
+function systemMap(path: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    const [addr, , name] = line.split(' ');
+    if (addr && name) out.set(name, Number(BigInt.asIntN(64, BigInt(`0x${addr}`))));
+  }
+  return out;
+}
+
 const ms = (t0: number) => performance.now() - t0;
 const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
 
 export async function benchRv64Reverse(): Promise<BenchRow[]> {
   const skip = rv64QemuSkipReason();
   if (skip) throw new Error(skip);
-  const { image: imagePath, initramfs, vmlinux } = rv64Fixture();
+  const { image: imagePath, initramfs, tree } = rv64Fixture();
   const image = readFileSync(imagePath);
   const initrd = readFileSync(initramfs);
   warmUp();
@@ -75,7 +85,7 @@ export async function benchRv64Reverse(): Promise<BenchRow[]> {
   m.cpu.setDebugStops(false);
   while (m.cpu.retired() < from) m.run(from - m.cpu.retired(), true);
   const forward1M = ms(t0);
-  const symbols = parseElf(readFileSync(vmlinux)).symbols;
+  const symbols = systemMap(join(tree, 'System.map'));
   const startKernel = symbols.get('start_kernel');
   const banner = symbols.get('linux_banner');
   if (startKernel === undefined || banner === undefined) throw new Error('the fixture vmlinux lacks its symbols');
