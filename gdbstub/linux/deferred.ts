@@ -1,7 +1,8 @@
 // Kernel awareness that arrives while the guest runs. Learning a new build's structure offsets takes gdb seconds, more
 // than a client waits for a reply (gdb's remotetimeout is 2 s), so the stub serves the plain target from the start
 // and switches to the kernel-aware one once it is ready, at a moment no client can tell the difference: at a stop
-// (threads are listed anew after one anyway), or while no client has looked at the target since it last stopped.
+// (threads are listed anew after one anyway), or while no client has looked at the target since it last stopped. A
+// stop that comes before then is held until the switch.
 import {
   Unsupported,
   type AddressSpace,
@@ -34,6 +35,8 @@ export class DeferredLinuxTarget implements Target {
   /** A client has seen the target as it is since its last stop: switching now would change what it saw. */
   private observed = false;
   private resuming = false;
+  /** Settles when learning has ended, either way. */
+  private readonly learnt: Promise<unknown>;
   /** Settles when the kernel-aware target is served (true) or will never be (false). */
   readonly ready: Promise<boolean>;
   private served!: (upgraded: boolean) => void;
@@ -49,7 +52,7 @@ export class DeferredLinuxTarget implements Target {
     this.current = inner;
     if (inner.passSignals) this.passSignals = async (signals) => (await this.view()).passSignals?.(signals);
     this.ready = new Promise((r) => (this.served = r));
-    void upgrade.then((make) => {
+    this.learnt = upgrade.then((make) => {
       this.pending = false;
       if (!make) return this.served(false);
       this.upgrade = make;
@@ -139,7 +142,11 @@ export class DeferredLinuxTarget implements Target {
     this.resuming = true;
     try {
       const stop = await target.resume(action);
-      if (!this.upgrade || stop.kind === 'exited') return stop;
+      if (stop.kind === 'exited') return stop;
+      // a stop while the debug info is still being read waits for it (seconds, once per build): a client waits for a
+      // stop reply without a timeout, and so sees even its first breakpoint with the kernel's tasks as threads
+      if (this.pending) await this.learnt;
+      if (!this.upgrade) return stop;
       await this.switchNow();
       return this.current.lastStop();
     } finally {
