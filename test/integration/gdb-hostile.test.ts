@@ -172,7 +172,8 @@ describe('gdb stub against hostile clients (UML)', { timeout: FIXTURE_TIMEOUT_MS
     box = new Sandbox();
     const stripped = join(box.tmp, 'linux-stripped'); // kwb then serves gdbserver's threads, UML's helpers too
     execFileSync('strip', ['-o', stripped, umlKernel()]);
-    const guest = await runServed(box, stripped, COMMAND, { extra: ['--wait-gdb'] });
+    // the command outlasts the boot and the interrupt below: a bare `exit` ends the guest before a fast machine's ^C
+    const guest = await runServed(box, stripped, ['sh', '-c', `sleep 8; exit ${STATUS}`], { extra: ['--wait-gdb'] });
     const c = await RawClient.connect(guest.port);
     t.after(() => c.close());
     const main = /thread:([0-9a-f]+);/.exec(await c.request('?', 30_000))![1]!;

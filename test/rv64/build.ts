@@ -1,5 +1,6 @@
 // Builds kwb's rv64 test programs with Debian's riscv64-unknown-elf-gcc, caching each ELF outside the repo in
-// ${KWB_CACHE:-~/.cache/kwb}/rv64-tests/<hash>/ (the hash covers the sources, shared files, flags and compiler).
+// ${KWB_CACHE:-~/.cache/kwb}/rv64-tests/<hash>/ (the hash covers the sources, shared files, flags, compiler and the
+// checkout's path, which the debug info records).
 // Also runs an ELF under QEMU (`-M spike -bios none`) for differential checks.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -52,7 +53,10 @@ export function buildProgram(sources: string[], flags: string[] = [], runtime: P
     ...flags,
   ];
   const h = createHash('sha256');
-  h.update(gccVersion).update(JSON.stringify(args.map((a) => a.replace(COMMON, '<common>').replace(layout, '<rt>'))));
+  // the debug info names each source by its absolute path: an ELF built in another checkout points gdb elsewhere
+  h.update(gccVersion)
+    .update(__dirname)
+    .update(JSON.stringify(args.map((a) => a.replace(COMMON, '<common>').replace(layout, '<rt>'))));
   for (const f of [...all, join(layout, 'link.ld'), join(COMMON, 'test.h'), join(COMMON, 'htif.h')]) {
     h.update(basename(f)).update(existsSync(f) ? readFileSync(f) : '');
   }
