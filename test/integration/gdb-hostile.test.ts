@@ -15,6 +15,8 @@ import { memoryUnderNonReader, runServed, UML_TEXT, type ServedGuest } from '../
 
 const STATUS = 7;
 const COMMAND = ['sh', '-c', `exit ${STATUS}`];
+// for a guest a test interrupts while it runs: a bare `exit` can end it before a fast machine's ^C
+const LASTING = ['sh', '-c', `sleep 8; exit ${STATUS}`];
 
 describe('gdb stub against hostile clients (UML)', { timeout: FIXTURE_TIMEOUT_MS }, () => {
   let box: Sandbox | undefined;
@@ -26,9 +28,9 @@ describe('gdb stub against hostile clients (UML)', { timeout: FIXTURE_TIMEOUT_MS
   });
 
   /** The guest held at its first instruction (--wait-gdb) by the real CLI, and a raw client attached to it. */
-  async function attached(t: TestContext): Promise<{ guest: ServedGuest; c: RawClient }> {
+  async function attached(t: TestContext, command = COMMAND): Promise<{ guest: ServedGuest; c: RawClient }> {
     box = new Sandbox();
-    const guest = await runServed(box, umlKernel(), COMMAND, { extra: ['--wait-gdb'] });
+    const guest = await runServed(box, umlKernel(), command, { extra: ['--wait-gdb'] });
     const c = await RawClient.connect(guest.port);
     t.after(() => c.close());
     assert.match(await c.request('?', 30_000), /^T05/);
@@ -81,7 +83,7 @@ describe('gdb stub against hostile clients (UML)', { timeout: FIXTURE_TIMEOUT_MS
   });
 
   it("a client's QPassSignals:02 does not stop ^C from interrupting, nor make it end the guest", async (t) => {
-    const { guest, c } = await attached(t);
+    const { guest, c } = await attached(t, LASTING);
     assert.equal(await c.request('QPassSignals:02'), 'OK');
     c.send('vCont;c');
     await tick(1000); // the kernel boots meanwhile
@@ -171,9 +173,9 @@ describe('gdb stub against hostile clients (UML)', { timeout: FIXTURE_TIMEOUT_MS
   it("stepping one of UML's helper threads (no symbols: gdbserver's threads) is refused, not a hang", async (t) => {
     box = new Sandbox();
     const stripped = join(box.tmp, 'linux-stripped'); // kwb then serves gdbserver's threads, UML's helpers too
-    execFileSync('strip', ['-o', stripped, umlKernel()]);
-    // the command outlasts the boot and the interrupt below: a bare `exit` ends the guest before a fast machine's ^C
-    const guest = await runServed(box, stripped, ['sh', '-c', `sleep 8; exit ${STATUS}`], { extra: ['--wait-gdb'] });
+    // without its notes (the build-id) too: kwb would know this build's offsets from the kernel it was stripped from
+    execFileSync('strip', ['--remove-section=.notes', '-o', stripped, umlKernel()]);
+    const guest = await runServed(box, stripped, LASTING, { extra: ['--wait-gdb'] });
     const c = await RawClient.connect(guest.port);
     t.after(() => c.close());
     const main = /thread:([0-9a-f]+);/.exec(await c.request('?', 30_000))![1]!;
