@@ -47,6 +47,8 @@ describe(
         "kwb build: configuring: tinyconfig + kwb's debug fragment",
         'kwb build: compiling',
         'kwb build: linking',
+        // the debug fragment turns on modules: the guest sees them under /lib/modules
+        "kwb build: installing modules (for the guest's /lib/modules)",
       ]);
       assert.ok(!r.stderr.includes('\r') && !r.stderr.includes('\u001b['), 'no status line redraws off a terminal');
       assert.match(r.stderr, /ccache: \d+ hits, [1-9]\d* misses/);
