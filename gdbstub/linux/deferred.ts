@@ -11,6 +11,7 @@ import {
   type Target,
   type ThreadInfo,
 } from '../target.js';
+import { librariesXml, type LibraryFormat } from './libraries.js';
 import { LINUX_MONITOR_COMMANDS } from './target.js';
 
 const NOT_YET =
@@ -30,6 +31,8 @@ export class DeferredLinuxTarget implements Target {
   /** A client has seen the target as it is since its last stop: switching now would change what it saw. */
   private observed = false;
   private resuming = false;
+  /** The inner target was interrupted (by kwb, not the client) to switch to the kernel-aware target. */
+  private stoppedToSwitch = false;
   /** Settles when the kernel-aware target is served (true) or will never be (false). */
   readonly ready: Promise<boolean>;
   private served!: (upgraded: boolean) => void;
@@ -38,10 +41,17 @@ export class DeferredLinuxTarget implements Target {
     private readonly inner: Target,
     upgrade: Promise<Upgrade | undefined>,
     private readonly warn: (err: unknown) => void,
+    /** The kernel-aware target will list modules as libraries: offered from the start (none until then). */
+    offersLibraries = false,
   ) {
     this.arch = inner.arch;
     this.current = inner;
     if (inner.passSignals) this.passSignals = async (signals) => (await this.view()).passSignals?.(signals);
+    if (offersLibraries)
+      this.libraries = async (format) => {
+        const target = await this.view();
+        return target.libraries ? target.libraries(format) : librariesXml(format, []);
+      };
     this.ready = new Promise((r) => (this.served = r));
     void upgrade.then((make) => {
       this.pending = false;
@@ -49,10 +59,17 @@ export class DeferredLinuxTarget implements Target {
       this.upgrade = make;
       // otherwise at the next stop, or when the client goes
       if (!this.resuming && !this.observed) void this.switchNow();
+      // the guest runs: a module it loads before its next stop must be seen, so stop it now to switch (the client
+      // is not told: the guest is resumed at once)
+      else if (this.resuming && offersLibraries) {
+        this.stoppedToSwitch = true;
+        this.inner.interrupt();
+      }
     });
   }
 
   passSignals?: (signals: number[]) => Promise<void>;
+  libraries?: (format: LibraryFormat) => Promise<string>;
 
   /** Switch to the kernel-aware target now (the inner target is stopped). */
   private switchNow(): Promise<void> {
@@ -133,8 +150,12 @@ export class DeferredLinuxTarget implements Target {
     this.resuming = true;
     try {
       const stop = await target.resume(action);
+      const ours = this.stoppedToSwitch && stop.kind === 'interrupt';
+      this.stoppedToSwitch = false;
       if (!this.upgrade || stop.kind === 'exited') return stop;
       await this.switchNow();
+      // a stop kwb made only to switch: the guest goes on as the client asked, now through the kernel-aware target
+      if (ours) return await this.current.resume(action);
       return this.current.lastStop();
     } finally {
       this.resuming = false;
