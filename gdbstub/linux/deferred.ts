@@ -42,7 +42,7 @@ export class DeferredLinuxTarget implements Target {
     upgrade: Promise<Upgrade | undefined>,
     private readonly warn: (err: unknown) => void,
     /** The kernel-aware target will list modules as libraries: offered from the start (none until then). */
-    offersLibraries = false,
+    private readonly offersLibraries = false,
   ) {
     this.arch = inner.arch;
     this.current = inner;
@@ -146,6 +146,8 @@ export class DeferredLinuxTarget implements Target {
 
   /** Runs with whichever target is current; a switch that became possible meanwhile happens at the stop. */
   async resume(action: ResumeAction): Promise<StopReason> {
+    // modules the guest loads from now on must be seen: switch before it runs, if the kernel-aware target is ready
+    if (this.upgrade && this.offersLibraries) await this.switchNow();
     const target = await this.view();
     this.resuming = true;
     try {
