@@ -98,6 +98,15 @@ static int read_full(int fd, char *buf, long len) {
   return 0;
 }
 
+static int write_full(int fd, const char *buf, long len) {
+  for (long put = 0; put < len;) {
+    long n = write(fd, buf + put, len - put);
+    if (n <= 0) return -1;
+    put += n; // a signal may cut a blocking write short
+  }
+  return 0;
+}
+
 static char buf[65536];
 
 static void serve(unsigned port) {
@@ -143,7 +152,7 @@ static void send_to(unsigned int addr, unsigned port, long mib) {
   long t0 = now_us(), total = 0;
   memset(buf, 'k', sizeof buf);
   for (long left = mib << 20; left > 0; left -= sizeof buf)
-    if (write(s, buf, sizeof buf) != sizeof buf) fail("stream write");
+    if (write_full(s, buf, sizeof buf) < 0) fail("stream write");
   sc_shutdown(s, SHUT_WR);
   if (read_full(s, (char *)&total, sizeof total) < 0) fail("stream reply");
   printf("probe: stream %ld bytes in %ld us\n", total, now_us() - t0);

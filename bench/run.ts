@@ -15,6 +15,7 @@ const suites: [string, string, string][] = [
   ['adapter', './adapter', 'benchAdapter'],
   ['rv64-cpu', './rv64-cpu', 'benchRv64Cpu'],
   ['rv64-boot', './rv64-boot', 'benchRv64Boot'],
+  ['rv64-reverse', './rv64-reverse', 'benchRv64Reverse'],
   ['bisect', './bisect', 'benchBisect'],
   ['net', './net', 'benchNet'],
   ['farm-build', './build-farm', 'benchFarmBuild'],

@@ -39,6 +39,7 @@ export function bootOptionsFrom(
     pcap: one(args, 'pcap'),
     mem: one(args, 'mem')?.toUpperCase(),
     bios: one(args, 'bios'),
+    record: one(args, 'record'),
     append: (args.options.get('append') ?? []).flatMap((a) => a.split(/\s+/).filter(Boolean)),
     command,
     timeoutSec: timeout === undefined ? undefined : parseTimeout(timeout),

@@ -38,6 +38,8 @@ export interface BootOptions {
   /** rv64 firmware: an M-mode image to run first (OpenSBI), or 'none' (bare metal: the ELF runs in M-mode itself).
    *  Default: kwb's built-in SBI. */
   bios?: string;
+  /** rv64 under `debug`: the recording's memory cap ("512M"), or "off" for none. */
+  record?: string;
   /** Guest memory, e.g. "256M". */
   mem?: string;
   /** Extra kernel command line arguments. */

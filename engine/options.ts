@@ -107,6 +107,15 @@ export const BOOT_OPTIONS = [
     check: (text) => void parseMem(text),
   },
   {
+    name: 'record',
+    kind: 'string',
+    value: 'SIZE|off',
+    help: 'with --gdb: memory for the recording gdb runs backwards through (default 1G), or off',
+    engines: ['rv64'],
+    launch: true,
+    check: (text) => void parseRecord(text),
+  },
+  {
     name: 'bios',
     kind: 'string',
     value: 'FILE|none',
@@ -196,6 +205,15 @@ export function parseMem(text: string, hostBytes = totalmem()): number {
   if (bytes < MIN_MEM) throw new KwbError(`--mem ${text}: too small; a kernel needs at least 16M`);
   if (bytes > hostBytes)
     throw new KwbError(`--mem ${text}: more than this host's ${Math.floor(hostBytes / (1 << 20))}M of RAM`);
+  return bytes;
+}
+
+/** `--record`: the recording's memory cap in bytes, or 'off'. */
+export function parseRecord(text: string): number | 'off' {
+  if (text === 'off') return 'off';
+  const m = /^(\d+)([KMG])$/i.exec(text);
+  const bytes = m ? Number(m[1]) * UNITS[m[2]!.toUpperCase()]! : NaN;
+  if (!(bytes >= 1 << 20)) throw new KwbError(`--record ${text}: give a size of 1M or more (like 512M or 2G), or off`);
   return bytes;
 }
 

@@ -88,6 +88,7 @@ export function stopReply(stop: StopReason, ctx: StubContext): string {
     else if (!stop.hw && ctx.clientFeatures.has('swbreak')) out += 'swbreak:;';
   }
   if (stop.library) out += 'library:;';
+  if (stop.replayLog) out += `replaylog:${stop.replayLog};`;
   if (stop.expedited) out += stop.expedited;
   out += `thread:${threadId(stop.thread)};`;
   return out;
@@ -209,6 +210,12 @@ async function resumeReply(ctx: StubContext, action: ResumeAction): Promise<Repl
   return stopReply(stop, ctx);
 }
 
+/** bs/bc: gdb sends them only to a target that offered them; anyone else gets an error that says why. */
+function reverseReply(ctx: StubContext, step: boolean): Promise<Reply> | Reply {
+  if (!ctx.target.reverseExecution) return 'E.this target cannot run backwards (it keeps no recording)';
+  return resumeReply(ctx, { step, reverse: true, thread: ctx.cThread > 0 ? ctx.cThread : undefined });
+}
+
 function parseVCont(args: string): ResumeAction | 'stop' | undefined {
   // args: ";action[:thread];action..."
   const parts = args.split(';').slice(1);
@@ -279,6 +286,7 @@ const commands: Command[] = [
       ];
       if (ctx.target.passSignals) features.push('QPassSignals+');
       if (ctx.target.libraries) features.push('qXfer:libraries-svr4:read+', 'qXfer:libraries:read+');
+      if (ctx.target.reverseExecution) features.push('ReverseStep+', 'ReverseContinue+');
       return features.join(';');
     },
   },
@@ -610,6 +618,16 @@ const commands: Command[] = [
     },
   },
   {
+    cmd: 'bc',
+    threads: resumeThread,
+    handler: (ctx) => reverseReply(ctx, false),
+  },
+  {
+    cmd: 'bs',
+    threads: resumeThread,
+    handler: (ctx) => reverseReply(ctx, true),
+  },
+  {
     cmd: 'H',
     prefix: true,
     threads: (args) => oneThread(args.slice(1)),
@@ -665,7 +683,7 @@ for (const c of commands) if (c.prefix) byChar.set(c.cmd, c);
 export function findCommand(packet: string): { command: Command; args: string } | undefined {
   const first = packet[0];
   if (first === undefined) return undefined;
-  if (first === 'q' || first === 'Q' || first === 'v') {
+  if (first === 'q' || first === 'Q' || first === 'v' || first === 'b') {
     for (const c of byName) {
       if (c.prefix || !packet.startsWith(c.cmd)) continue;
       const next = packet[c.cmd.length];
@@ -690,6 +708,7 @@ export async function dispatch(ctx: StubContext, raw: Buffer): Promise<Reply> {
     return await found.command.handler(ctx, found.args, raw);
   } catch (err) {
     if (err instanceof Unsupported) return '';
+    if (err instanceof Refused) return `E.${err.message}`;
     ctx.log(`gdbstub: ${text.slice(0, 40)} failed: ${err instanceof Error ? err.message : String(err)}`);
     return 'E01';
   }

@@ -44,7 +44,10 @@ export async function startGdbStub(target: Target, opts: GdbStubOptions): Promis
 }
 
 /** What the engine behind an RSP channel tells the relay about its inferior (engine/uml/debug.ts for UML). */
-export type RelayFacts = Pick<ProxyOptions, 'passSignals' | 'threadName' | 'signalInterrupt' | 'emulateWatchpoints'>;
+export type RelayFacts = Pick<
+  ProxyOptions,
+  'passSignals' | 'threadName' | 'signalInterrupt' | 'hostPid' | 'onlyMainThreadSteps' | 'emulateWatchpoints'
+>;
 
 /** The relay for a guest whose debugChannel() is an RSP stream (UML under gdbserver), as its engine describes it.
  *  `onKill` runs after a client killed the target (stop the guest there). */

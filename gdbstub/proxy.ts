@@ -5,9 +5,11 @@ import { readFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import { decodeBody, frame, frameRaw, PacketReader, toHex, fromHex } from './packet.js';
 import { pollFor } from './poll.js';
-import { runWatched, stepHidingSignals, stopRegister, type StepServer } from './stepping.js';
+import { registerLayout, type RegisterLayout } from './registers.js';
+import { expeditedRegisters, runWatched, stepHidingSignals, stopRegister, type StepServer } from './stepping.js';
 import { WatchEmulation, type WatchedRange } from './watch-emulation.js';
 import {
+  Refused,
   Unsupported,
   type AddressSpace,
   type BreakpointType,
@@ -29,6 +31,12 @@ export interface ProxyOptions {
    *  instead of `^C` to the server. For a gdbserver on this host running UML: gdbserver's ^C sends SIGINT to the
    *  whole process group, which holds UML's guest processes too, and kills the guest; this stops only the kernel. */
   signalInterrupt?: NodeJS.Signals;
+  /** The host pid of the process the server calls `pid`, where they differ (a server in a pid namespace); undefined
+   *  if it has none. Absent: the same number. */
+  hostPid?: (pid: number) => number | undefined;
+  /** Why no thread but the inferior's main one can be single-stepped, where that is so (a step of another is refused
+   *  with this reason instead of never ending). */
+  onlyMainThreadSteps?: string;
   /** How long to wait for the server's answers during connect (ms). */
   timeoutMs?: number;
   /** The server's write watchpoints never fire (debug registers that do not trap on this host): serve them here,
@@ -175,6 +183,13 @@ function isError(reply: string): boolean {
   return /^E[0-9a-fA-F]{2}$/.test(reply) || reply.startsWith('E.');
 }
 
+/** A g reply as bytes; 'xx' marks an unavailable register, read as zeros. */
+function gReply(raw: Buffer): Buffer {
+  const data = hexReply(raw.includes(0x78) ? Buffer.from(text(raw).replace(/x/g, '0'), 'latin1') : raw);
+  if (!data) throw new RspError(`reading registers: ${text(raw).slice(0, 20)}`);
+  return data;
+}
+
 /** Parse a stop reply (T/S/W/X) into a StopReason. */
 export function parseStopReply(
   reply: string,
@@ -235,13 +250,20 @@ export class ProxyTarget implements Target {
   private clientPass: number[] = [];
   private readonly alwaysPass: number[];
   private killed = false;
-  /** The inferior's main process id (the thread of the first stop), for signalInterrupt. */
+  /** The inferior's main thread (the thread of the first stop), as the server names it. */
+  private mainThread = 0;
+  /** The inferior's main process id on this host, for signalInterrupt; 0: none. */
   private mainPid = 0;
   /** The client's breakpoints in the server (software and hardware, deferred removals carried out), by key. */
   private readonly clientBreakpoints = new Map<string, bigint>();
   private readonly watches?: WatchEmulation;
   /** Registers written since the last stop: its expedited registers are out of date. */
   private registersWritten = false;
+  /** The server's g packet at this stop for the thread that stopped, asked for in the same write as the step: the
+   *  client's `g` after a step (and the kernel-aware layer's) is answered without a round trip to the server. */
+  private stopRegisters?: { thread: number; data: Buffer };
+  /** The server answered `p` with the empty reply (gdbserver on x86): not asked again. */
+  private noP = false;
 
   constructor(
     private readonly rsp: RspClient,
@@ -263,7 +285,8 @@ export class ProxyTarget implements Target {
     }
     this.rangeStepping = /;r(;|$)/.test(text(await this.rsp.request('vCont?')));
     this.setStop(text(await this.rsp.request('?')), false);
-    this.mainPid = this.stop.thread;
+    this.mainThread = this.stop.thread;
+    this.mainPid = (this.opts.hostPid ? this.opts.hostPid(this.mainThread) : this.mainThread) ?? 0;
     await this.sendPassSignals();
     if (supported.includes('qXfer:features:read+')) await this.fetchXml('target.xml');
     const xml = this.xml.get('target.xml') ?? '';
@@ -305,6 +328,7 @@ export class ProxyTarget implements Target {
     const stop = parseStopReply(reply, { stepping, interrupted: this.interrupted, thread: this.stop.thread });
     this.stop = stop;
     this.registersWritten = false;
+    this.stopRegisters = undefined;
     this.serverG = stop.thread;
     // the inferior is gone: hang up, as gdb would (gdbserver waits for that before it exits)
     if (stop.kind === 'exited') this.rsp.close();
@@ -323,26 +347,46 @@ export class ProxyTarget implements Target {
   }
 
   async readRegisters(thread: number): Promise<Uint8Array> {
+    const cached = this.stopRegisters;
+    if (cached && cached.thread === (thread > 0 ? thread : this.serverG)) return Buffer.from(cached.data);
     await this.selectThread(thread);
-    const raw = await this.rsp.request('g');
-    // 'xx' marks an unavailable register: read as zeros
-    const data = hexReply(raw.includes(0x78) ? Buffer.from(text(raw).replace(/x/g, '0'), 'latin1') : raw);
-    if (!data) throw new RspError(`reading registers: ${text(raw).slice(0, 20)}`);
-    return data;
+    return gReply(await this.rsp.request('g'));
   }
+
+  /** Keep the g packet read right after a step's stop, and expedite its core registers in the stop reply (gdb then
+   *  unwinds the frame, and prints its arguments, without asking for registers). */
+  private keepStopRegisters(stop: StopReason, raw: Buffer): void {
+    if (stop.kind === 'exited' || this.stop !== stop) return;
+    let data: Buffer;
+    try {
+      data = gReply(raw);
+    } catch {
+      return; // the server could not read them: the client asks, as it would anyway
+    }
+    this.stopRegisters = { thread: stop.thread, data };
+    this.layout ??= registerLayout((annex) => this.xml.get(annex)) ?? null;
+    if (this.layout) stop.expedited = expeditedRegisters(this.arch, this.layout, data, stop.expedited);
+  }
+
+  private layout?: RegisterLayout | null;
 
   async writeRegisters(thread: number, data: Uint8Array): Promise<void> {
     await this.selectThread(thread);
     this.registersWritten = true;
+    this.stopRegisters = undefined;
     const reply = text(await this.rsp.request('G' + toHex(data)));
     if (reply === '') throw new Unsupported('G');
     if (reply !== 'OK') throw new RspError(`writing registers: ${reply}`);
   }
 
   async readRegister(thread: number, regno: number): Promise<Uint8Array | undefined> {
+    if (this.noP) throw new Unsupported('p');
     await this.selectThread(thread);
     const reply = text(await this.rsp.request('p' + regno.toString(16)));
-    if (reply === '') throw new Unsupported('p'); // the client falls back to g, as it would with the server
+    if (reply === '') {
+      this.noP = true;
+      throw new Unsupported('p'); // the client falls back to g, as it would with the server
+    }
     if (isError(reply)) return undefined;
     return fromHex(reply.replace(/x/g, '0'));
   }
@@ -362,6 +406,7 @@ export class ProxyTarget implements Target {
   async writeRegister(thread: number, regno: number, value: Uint8Array): Promise<void> {
     await this.selectThread(thread);
     this.registersWritten = true;
+    this.stopRegisters = undefined;
     const reply = text(await this.rsp.request(`P${regno.toString(16)}=${toHex(value)}`));
     if (reply === '') throw new Unsupported('P');
     if (reply !== 'OK') throw new RspError(`writing register ${regno}: ${reply || 'unsupported'}`);
@@ -499,8 +544,9 @@ export class ProxyTarget implements Target {
     });
   }
 
-  /** The server as stepping.ts drives it: raw steps and continues, breakpoints of the relay's own. */
-  private stepServer(): StepServer {
+  /** The server as stepping.ts drives it: raw steps and continues, breakpoints of the relay's own. `registers`: read
+   *  the registers with each step (see stopRegisters). */
+  private stepServer(registers: boolean): StepServer {
     const ownKind = this.arch === 'x86_64' ? 1 : 4;
     const clientAt = (addr: bigint) => [...this.clientBreakpoints.values()].includes(addr);
     return {
@@ -514,12 +560,14 @@ export class ProxyTarget implements Target {
             : range && this.rangeStepping
               ? `vCont;r${range.start.toString(16)},${range.end.toString(16)}:${tid}`
               : `vCont;s:${tid}`;
+        const extra = registers ? ['g'] : [];
         const replies = await this.rsp.requestMany(
-          [packet, ...reads.map((r) => `m${r.addr.toString(16)},${r.len.toString(16)}`)],
+          [packet, ...extra, ...reads.map((r) => `m${r.addr.toString(16)},${r.len.toString(16)}`)],
           true,
         );
         const stop = this.setStop(text(replies[0]!), true);
-        return { stop, data: reads.map((_, i) => hexReply(replies[i + 1]!)) };
+        if (registers) this.keepStopRegisters(stop, replies[1]!);
+        return { stop, data: reads.map((_, i) => hexReply(replies[i + 1 + extra.length]!)) };
       },
       cont: async (thread, signal) => {
         const packet = signal !== undefined ? `vCont;C${hex2(signal)}:${thread.toString(16)};c` : 'vCont;c';
@@ -553,9 +601,14 @@ export class ProxyTarget implements Target {
   async resume(action: ResumeAction): Promise<StopReason> {
     if (this.killed || this.stop.kind === 'exited') return this.stop;
     const thread = action.thread && action.thread > 0 ? action.thread : this.stop.thread;
+    const why = this.opts.onlyMainThreadSteps;
+    if (action.step && why && thread !== this.mainThread) {
+      const [it, main] = [thread, this.mainThread].map((t) => t.toString(16));
+      throw new Refused(`kwb: thread ${it} cannot be stepped (${why}); step thread ${main}`);
+    }
     await this.flushBreakpoints();
     if (!action.step) this.threadCache = undefined; // threads come and go while it runs; a single step keeps them
-    const server = this.stepServer();
+    const server = this.stepServer(action.step && !this.watches?.active);
     // where a step starts (see stepHidingSignals): the last stop's pc, read again if the client wrote registers
     const from = this.registersWritten ? { ...this.stop, expedited: undefined } : this.stop;
     const startPc = action.step && this.alwaysPass.length > 0 ? await stopRegister(server, from, 'pc') : undefined;
@@ -615,7 +668,8 @@ export class ProxyTarget implements Target {
   }
 
   lastStop(): StopReason {
-    return this.stop;
+    // registers written since: what the stop reply carried is out of date
+    return this.registersWritten && this.stop.expedited ? { ...this.stop, expedited: undefined } : this.stop;
   }
 
   async threads(): Promise<ThreadInfo[]> {
@@ -648,6 +702,7 @@ export class ProxyTarget implements Target {
   async kill(): Promise<void> {
     if (this.killed) return;
     this.memCache = [];
+    this.stopRegisters = undefined;
     this.killed = true;
     this.rsp.send('k');
     this.stop = { kind: 'exited', thread: this.stop.thread, signal: 9 };

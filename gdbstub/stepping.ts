@@ -7,6 +7,7 @@
 //   writes jiffies).
 // No signal is held back across a resume: each is delivered before the resume returns, so none is pending when a
 // client detaches, disconnects or dies.
+import type { RegisterLayout } from './registers.js';
 import type { ResumeAction, StopReason } from './target.js';
 import type { WatchedRange, WatchEmulation } from './watch-emulation.js';
 
@@ -38,6 +39,27 @@ export interface StepServer {
 
 /** gdb's register numbers of the pc and the stack pointer. */
 const PC_SP = { x86_64: { pc: 16, sp: 7 }, riscv64: { pc: 32, sp: 2 } } as const;
+
+/** The registers a client needs at every stop to show and unwind the frame and print its arguments: the integer
+ *  registers, pc and flags (x86-64: rax..r15, rip, eflags and the segment registers; riscv64: x0..x31 and pc). */
+const CORE_REGISTERS = { x86_64: 24, riscv64: 33 } as const;
+
+/** Stop-reply expedites ("nn:hex;" pairs) for the core registers of the g packet `regs`, after `given` (the server's
+ *  own, kept first and not repeated). */
+export function expeditedRegisters(
+  arch: StepServer['arch'],
+  layout: RegisterLayout,
+  regs: Uint8Array,
+  given = '',
+): string {
+  const have = new Set([...given.matchAll(/([0-9a-fA-F]+):/g)].map((m) => Number.parseInt(m[1]!, 16)));
+  let out = given;
+  for (const slot of layout.slots) {
+    if (slot.regno >= CORE_REGISTERS[arch] || have.has(slot.regno) || slot.offset + slot.size > regs.length) continue;
+    out += `${slot.regno.toString(16).padStart(2, '0')}:${Buffer.from(regs.subarray(slot.offset, slot.offset + slot.size)).toString('hex')};`;
+  }
+  return out;
+}
 
 function littleEndian(bytes: Uint8Array): bigint {
   let v = 0n;

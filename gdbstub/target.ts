@@ -19,6 +19,9 @@ export interface StopReason {
   /** Registers to expedite in the stop reply, already in RSP form: "nn:hexvalue;" pairs in target.xml numbering
    *  (a relay passes its server's through, which saves the client a `g` round trip per stop). */
   expedited?: string;
+  /** Running backwards, the target reached the start of what it recorded ('begin'); gdb says there is no more
+   *  reverse-execution history. */
+  replayLog?: 'begin' | 'end';
 }
 
 /** Z/z packet types: 0 software bp, 1 hardware bp, 2 write watchpoint, 3 read watchpoint, 4 access watchpoint. */
@@ -34,6 +37,9 @@ export interface ResumeAction {
   signal?: number;
   /** With step: go on stepping while the pc stays in [start, end) (vCont;r), where the target offers it. */
   range?: { start: bigint; end: bigint };
+  /** Run backwards (bs, bc), on a target that offers reverseExecution: step back one instruction, or continue back
+   *  to the last breakpoint or watchpoint hit. */
+  reverse?: boolean;
 }
 
 export interface ThreadInfo {
@@ -47,6 +53,8 @@ export interface Target {
   readonly arch: 'riscv64' | 'x86_64';
   /** Whether resume() honours ResumeAction.range (the stub then offers vCont;r). */
   readonly rangeStepping?: boolean;
+  /** Whether resume() runs backwards on ResumeAction.reverse (the stub then offers ReverseStep and ReverseContinue). */
+  readonly reverseExecution?: boolean;
   /** The target description for qXfer:features:read (annex "target.xml" and any it includes); undefined if none. */
   targetXml(annex: string): string | undefined;
   readRegisters(thread: number): Promise<Uint8Array>;

@@ -168,7 +168,9 @@ export function combineRuns(runs: RunVerdict[], rule: RunsRule): RunVerdict {
   const tested = runs.filter((r) => r.verdict !== 'skip');
   if (!tested.length) return { verdict: 'skip', reason: runs[0]?.reason ?? 'no runs' };
   const bad = tested.filter((r) => r.verdict === 'bad');
-  const counts = `${bad.length} of ${tested.length} run(s) bad`;
+  // one run that decides alone says it all: its own reason, no "1 of 1"
+  if (tested.length === 1 && rule.badThreshold <= 1) return tested[0]!;
+  const counts = `${bad.length} of ${tested.length} runs bad`;
   if (bad.length >= rule.badThreshold) return { verdict: 'bad', reason: `${counts}; first: ${bad[0]!.reason}` };
   return {
     verdict: 'good',

@@ -16,6 +16,12 @@ export interface Bus {
   readonly ramBase: number;
   /** Per 4 KiB RAM page: 1 when a device overlays part of it (so the CPU must not access it directly). */
   readonly ioPage: Uint8Array;
+  /** Per 4 KiB RAM page: 1 once written since the last takeWritten() (time travel's copy-on-write snapshots).
+   *  Whoever writes RAM calls markWritten() first for a page not marked yet. */
+  readonly written: Uint8Array;
+  markWritten(offset: number, len: number): void;
+  /** The pages marked since the last call, marks cleared. */
+  takeWritten(): number[];
   /** Access outside plain RAM. Returns undefined when nothing is mapped there (access fault). */
   load(paddr: number, size: 1 | 2 | 4): number | undefined;
   /** Returns false when nothing is mapped there (access fault). */
@@ -32,6 +38,10 @@ export class MemoryBus implements Bus {
   readonly ram: Uint8Array;
   readonly ramView: DataView;
   readonly ioPage: Uint8Array;
+  readonly written: Uint8Array;
+  private writtenList: number[] = [];
+  /** Called before the first write to a page after takeWritten() (a recording keeps what the page held). */
+  beforeFirstWrite: ((page: number) => void) | undefined = undefined;
   private maps: Mapping[] = [];
 
   constructor(
@@ -42,6 +52,23 @@ export class MemoryBus implements Bus {
     this.ram = new Uint8Array(ramSize);
     this.ramView = new DataView(this.ram.buffer);
     this.ioPage = new Uint8Array(ramSize / 4096);
+    this.written = new Uint8Array(ramSize / 4096);
+  }
+
+  markWritten(offset: number, len: number): void {
+    for (let p = offset >>> 12, last = (offset + len - 1) >>> 12; p <= last; p++) {
+      if (this.written[p]) continue;
+      this.beforeFirstWrite?.(p);
+      this.written[p] = 1;
+      this.writtenList.push(p);
+    }
+  }
+
+  takeWritten(): number[] {
+    const pages = this.writtenList;
+    this.writtenList = [];
+    for (const p of pages) this.written[p] = 0;
+    return pages;
   }
 
   get ramEnd(): number {
@@ -83,6 +110,7 @@ export class MemoryBus implements Bus {
     }
     const off = paddr - this.ramBase;
     if (off < 0 || off + size > this.ram.length) return false;
+    this.markWritten(off, size);
     if (size === 1) this.ram[off] = value;
     else if (size === 2) this.ramView.setUint16(off, value & 0xffff, true);
     else this.ramView.setInt32(off, value | 0, true);
@@ -104,6 +132,7 @@ export class MemoryBus implements Bus {
     if (off < 0 || off + data.length > this.ram.length) {
       throw new RangeError(`segment 0x${paddr.toString(16)}+0x${data.length.toString(16)} is outside RAM`);
     }
+    if (data.length) this.markWritten(off, data.length);
     this.ram.set(data, off);
   }
 }

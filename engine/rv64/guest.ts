@@ -8,10 +8,12 @@ import { kernelLogParams, type BootOptions, type Guest } from '../guest.js';
 import type { KernelInfo } from '../kernel.js';
 import { PanicWatch } from '../panic.js';
 import { ExitCode, KwbError, type GuestResult } from '../results.js';
+import { parseRecord } from '../options.js';
 import type { Target } from '../../gdbstub/target.js';
 import { warmUp } from './cpu/warmup.js';
 import { parseKernelImage } from './kernel-image.js';
 import { Machine, type MachineStop } from './machine.js';
+import { Recording } from './recording.js';
 import { Rv64Target } from './target.js';
 import { TIMEBASE_HZ } from './virt.js';
 
@@ -24,6 +26,8 @@ const PANIC_TAIL_INSTRUCTIONS = 50_000_000;
 /** How the debugger drives the machine: it runs only between resume() and the stop that settles it. */
 export interface MachineControl {
   readonly machine: Machine;
+  /** The recording for reverse execution, when the guest keeps one. */
+  readonly recording: Recording | undefined;
   /** Run until something stops the machine for the debugger (breakpoint, watchpoint, interrupt, power). */
   resume(): Promise<MachineStop>;
   /** Stop a running machine soon (resume() then settles with 'halted'). */
@@ -47,6 +51,7 @@ export class Rv64Guest implements Guest, MachineControl {
   private wakeLoop: (() => void) | undefined;
   private readonly timer: NodeJS.Timeout | undefined;
   private target: Rv64Target | undefined;
+  readonly recording: Recording | undefined;
 
   constructor(
     readonly kernel: KernelInfo,
@@ -55,6 +60,9 @@ export class Rv64Guest implements Guest, MachineControl {
     private readonly realtimeIdle: boolean,
   ) {
     this.held = !!opts.debug;
+    // a debugged guest is recorded from its first instruction, so gdb can go back to anything it ran
+    const record = opts.record === undefined ? undefined : parseRecord(opts.record);
+    if (opts.debug && record !== 'off') this.recording = new Recording(machine, { capBytes: record });
     this.input = new Writable({
       write: (chunk: Buffer, _enc, cb) => {
         machine.input(chunk);

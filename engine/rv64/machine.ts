@@ -13,9 +13,38 @@ import { VirtioMmio, type Dma } from './devices/virtio-mmio.js';
 import type { KernelImage } from './kernel-image.js';
 import { parseElf, loadElf } from './loader.js';
 import { Sbi } from './sbi.js';
+import type { CpuState } from './cpu/cpu.js';
+import type { Stateful } from './state.js';
 import { VIRT, virtDeviceTree } from './virt.js';
 
 export type { PowerEvent };
+
+/** Input from outside the machine, the only thing that makes two runs of it differ. */
+export type HostInput = { kind: 'console'; bytes: Uint8Array } | { kind: 'time'; ticks: number };
+
+/** What run() needs from a recording of the machine (recording.ts). */
+export interface RunObserver {
+  /** The instruction count at which run() must be at a point where input may be given (see Machine.canonical), to
+   *  call atInputPoint(); Infinity when none is due. */
+  nextStop(): number;
+  /** Called at every such point run() passes: snapshots are taken and recorded input replayed here. */
+  atInputPoint(): void;
+  /** Whether the run is past the end of the recording (running live): the host's input is taken then. */
+  readonly live: boolean;
+  /** Input from the host: recorded and given to the machine at the next input point when live, held otherwise. */
+  hostInput(input: HostInput): void;
+}
+
+/** Machine.save(): everything but RAM. */
+export interface MachineState {
+  cpu: CpuState;
+  devices: unknown[];
+  power: PowerEvent | undefined;
+  sbiConsoleIn: boolean;
+  sbiInput: number[];
+  consoleBytes: number;
+  atInputPoint: boolean;
+}
 
 export interface MachineConfig {
   kernel: KernelImage;
@@ -71,6 +100,18 @@ export class Machine {
   private sbiConsoleIn = false;
   private sbiInput: number[] = [];
   private readonly disks: CowDisk[] = [];
+  /** Devices with state, in a fixed order (save() and restore()). */
+  private readonly stateful: Stateful<unknown>[] = [];
+  /** Console bytes the guest has written in this timeline (a restored state brings back its own count). */
+  private consoleBytes = 0;
+  /** Console bytes handed to the host: output replayed after going back in time is not shown again. */
+  private consoleShown = 0;
+  /** The machine is between instructions as run() leaves them: the last instruction retired, no interrupt taken
+   *  since. Input from the host is given only at such points, so a replay that stops at the same instruction count
+   *  gives it at the same point. A breakpoint stop may have taken an interrupt; an idle skip has moved time. */
+  private inputPoint = true;
+  /** A recording of the run (time travel); undefined when none is being made. */
+  observer: RunObserver | undefined;
 
   constructor(private readonly cfg: MachineConfig) {
     const ramBase = VIRT.ram.base;
@@ -85,6 +126,7 @@ export class Machine {
     this.bus.map(VIRT.plic.base, VIRT.plic.size, this.plic);
     this.bus.map(VIRT.uart.base, VIRT.uart.size, this.uart);
     this.bus.map(VIRT.test.base, VIRT.test.size, new Syscon((e) => this.powerEvent(e)));
+    this.stateful.push(this.clint, this.plic, this.uart);
     const dma: Dma = {
       read: (paddr, len) => this.bus.readPhysRam(paddr, len),
       write: (paddr, data) => {
@@ -99,6 +141,7 @@ export class Machine {
       this.disks.push(disk);
       const slot = new VirtioMmio(new VirtioBlk(disk), dma, this.plic, VIRT.virtio.firstIrq + i);
       this.bus.map(VIRT.virtio.base + i * VIRT.virtio.size, VIRT.virtio.size, slot);
+      this.stateful.push(slot);
     });
     this.layout = this.load();
   }
@@ -191,17 +234,68 @@ export class Machine {
 
   /** Console input from the host. */
   input(bytes: Uint8Array): void {
-    if (this.sbiConsoleIn) for (const b of bytes) this.sbiInput.push(b);
-    else this.uart.receive(bytes);
+    this.hostInput({ kind: 'console', bytes });
   }
 
-  /** Hand buffered console output to the host. */
+  /** Let `ticks` of wall-clock time pass for an idle hart (at most up to its timer deadline). */
+  advanceTime(ticks: number): void {
+    this.hostInput({ kind: 'time', ticks });
+  }
+
+  private hostInput(input: HostInput): void {
+    if (this.observer) this.observer.hostInput(input);
+    else this.give(input);
+  }
+
+  /** Give the machine an input now (the recording calls this at an input point). */
+  give(input: HostInput): void {
+    if (input.kind === 'time') this.clint.advance(input.ticks);
+    else if (this.sbiConsoleIn) for (const b of input.bytes) this.sbiInput.push(b);
+    else this.uart.receive(input.bytes);
+  }
+
+  /** At an input point (see inputPoint): host input may be given now, and a snapshot taken. */
+  get atInputPoint(): boolean {
+    return this.inputPoint;
+  }
+
+  /** Hand buffered console output to the host; what it was shown before (a replay) is not shown again. */
   flushConsole(): void {
     this.uart.flush();
     if (this.consoleOut.length === 0) return;
     const bytes = Uint8Array.from(this.consoleOut);
     this.consoleOut = [];
-    this.cfg.console(bytes);
+    const seen = Math.min(bytes.length, Math.max(0, this.consoleShown - this.consoleBytes));
+    this.consoleBytes += bytes.length;
+    this.consoleShown = Math.max(this.consoleShown, this.consoleBytes);
+    if (seen < bytes.length) this.cfg.console(bytes.subarray(seen));
+  }
+
+  /** The machine's state but RAM (console output is flushed first). */
+  save(): MachineState {
+    this.flushConsole();
+    return {
+      cpu: this.cpu.save(),
+      devices: this.stateful.map((d) => d.save()),
+      power: this.power,
+      sbiConsoleIn: this.sbiConsoleIn,
+      sbiInput: this.sbiInput.slice(),
+      consoleBytes: this.consoleBytes,
+      atInputPoint: this.inputPoint,
+    };
+  }
+
+  /** Put back a saved state (RAM is the recording's to put back). */
+  restore(s: MachineState): void {
+    this.consoleOut = [];
+    this.cpu.restore(s.cpu);
+    this.stateful.forEach((d, i) => d.restore(s.devices[i]));
+    this.power = s.power;
+    this.sbiConsoleIn = s.sbiConsoleIn;
+    this.sbiInput = s.sbiInput.slice();
+    this.consoleBytes = s.consoleBytes;
+    this.inputPoint = s.atInputPoint;
+    this.stopRequested = false;
   }
 
   /** The machine powered off or reset (it does not run again). */
@@ -223,9 +317,15 @@ export class Machine {
         this.stopRequested = false;
         return { kind: 'halted' };
       }
+      const observer = this.observer;
+      if (observer && this.inputPoint) observer.atInputPoint();
       const left = end - cpu.retired();
       if (left <= 0) return { kind: 'budget' };
-      const stop = cpu.run(Math.min(left, SLICE, Math.max(1, clint.untilDeadline())));
+      let slice = Math.min(left, SLICE, Math.max(1, clint.untilDeadline()));
+      // a recording's next stop is reached at an input point; from elsewhere, one instruction gets to one
+      if (observer) slice = Math.min(slice, Math.max(1, observer.nextStop() - cpu.retired()));
+      const stop = cpu.run(slice);
+      this.inputPoint = stop !== Stop.Breakpoint;
       clint.tick();
       this.flushConsole();
       if (this.power) return { kind: 'power', event: this.power };
@@ -239,8 +339,12 @@ export class Machine {
           return { kind: 'halted' };
         case Stop.Idle: {
           const ticks = clint.untilDeadline() / INSTRUCTIONS_PER_TICK;
-          if (!skipIdle || ticks === Infinity) return { kind: 'idle', ticks };
+          // a replay skips ahead as the recorded run did (that run's real-time waits were recorded as time input)
+          const waitForHost = !skipIdle && (observer?.live ?? true);
+          if (waitForHost || ticks === Infinity) return { kind: 'idle', ticks };
+          observer?.atInputPoint(); // input at this instruction comes before the skip, as in the recorded run
           clint.skipToDeadline();
+          this.inputPoint = false;
           break;
         }
         default:
@@ -251,10 +355,5 @@ export class Machine {
   /** Release what the machine holds on the host (disk files). */
   close(): void {
     for (const d of this.disks) d.close();
-  }
-
-  /** Let `ticks` of wall-clock time pass for an idle hart (at most up to its timer deadline). */
-  advanceTime(ticks: number): void {
-    this.clint.advance(ticks);
   }
 }

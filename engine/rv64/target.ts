@@ -9,16 +9,18 @@ import {
   riscv64TargetXml,
   rvRegisterSize,
 } from '../../gdbstub/arch/riscv64.js';
-import type {
-  AddressSpace,
-  BreakpointType,
-  ResumeAction,
-  StopReason,
-  Target,
-  ThreadInfo,
+import {
+  Refused,
+  type AddressSpace,
+  type BreakpointType,
+  type ResumeAction,
+  type StopReason,
+  type Target,
+  type ThreadInfo,
 } from '../../gdbstub/target.js';
 import type { MachineControl } from './guest.js';
 import type { MachineStop } from './machine.js';
+import { TimeTravel, type ReverseStop } from './reverse.js';
 
 const SIGINT = 2;
 const SIGTRAP = 5;
@@ -36,6 +38,8 @@ const MONITOR_HELP = [
   'rv64 machine:',
   '  phys on|off          gdb memory accesses use physical addresses (on) or the current translation (off)',
   '  info machine         memory layout, privilege level, instructions retired',
+  "  when                 the instruction count (the machine's time)",
+  '  record info          what the recording for reverse execution holds',
 ].join('\n');
 
 export class Rv64Target implements Target {
@@ -43,8 +47,19 @@ export class Rv64Target implements Target {
   private stop: StopReason = { kind: 'interrupt', thread: HART_THREAD, signal: SIGTRAP };
   private readonly watches: Watch[] = [];
   private physical = false;
+  readonly reverseExecution: boolean;
+  private readonly timeTravel: TimeTravel | undefined;
 
-  constructor(private readonly control: MachineControl) {}
+  constructor(private readonly control: MachineControl) {
+    const recording = control.recording;
+    this.timeTravel = recording && new TimeTravel(control.machine, recording);
+    this.reverseExecution = !!recording;
+  }
+
+  /** A change the debugger made: the recording keeps it (and drops a recorded future that no longer follows). */
+  private wrote(): void {
+    this.control.recording?.debuggerWrote();
+  }
 
   private get cpu() {
     return this.control.machine.cpu;
@@ -97,12 +112,14 @@ export class Rv64Target implements Target {
       cpu.flushTlb();
     } else if (!cpu.writeCsr(regno - RV_FIRST_CSR, v))
       throw new Error(`cannot write CSR 0x${(regno - RV_FIRST_CSR).toString(16)}`);
+    this.wrote();
   }
 
   async writeRegisters(_thread: number, data: Uint8Array): Promise<void> {
     const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
     for (let r = 1; r < 32 && (r + 1) * 8 <= data.length; r++) this.cpu.setX(r, view.getBigUint64(r * 8, true));
     if (data.length >= 33 * 8) this.cpu.setPc(view.getBigUint64(RV_PC * 8, true));
+    this.wrote();
   }
 
   async readMemory(addr: bigint, len: number, space?: AddressSpace): Promise<Uint8Array> {
@@ -125,6 +142,7 @@ export class Rv64Target implements Target {
   async writeMemory(addr: bigint, data: Uint8Array, space?: AddressSpace): Promise<void> {
     const phys = (space ?? (this.physical ? 'physical' : 'virtual')) === 'physical';
     const ok = phys ? this.cpu.writePhys(Number(addr), data) : this.cpu.writeVirt(addr, data);
+    this.wrote();
     if (!ok) throw new Error(`cannot write memory at 0x${addr.toString(16)}`);
   }
 
@@ -154,9 +172,36 @@ export class Rv64Target implements Target {
   }
 
   async resume(action: ResumeAction): Promise<StopReason> {
+    if (action.reverse) {
+      if (!this.timeTravel) throw new Refused('this guest keeps no recording: it cannot run backwards');
+      const stop = action.step ? await this.timeTravel.stepBack() : await this.timeTravel.continueBack();
+      this.stop = this.reverseStopReason(stop);
+      return this.stop;
+    }
     const stop = action.step ? this.control.machine.run(1, true) : await this.control.resume();
     this.stop = this.stopReason(stop, action.step);
     return this.stop;
+  }
+
+  private reverseStopReason(stop: ReverseStop): StopReason {
+    switch (stop.kind) {
+      case 'breakpoint':
+      case 'halted':
+        return this.stopReason(stop, false);
+      case 'watchpoint':
+        return this.watchStop(stop.hit);
+      case 'history-start':
+        return { kind: 'step', thread: HART_THREAD, signal: SIGTRAP, replayLog: 'begin' };
+      default:
+        return { kind: 'step', thread: HART_THREAD, signal: SIGTRAP };
+    }
+  }
+
+  private watchStop(hit: { addr: number } | undefined): StopReason {
+    const w = hit && this.watches.find((x) => hit.addr >= x.paddr && hit.addr < x.paddr + x.len);
+    const watch = w?.type === 2 ? 'write' : w?.type === 3 ? 'read' : 'access';
+    const address = w ? w.vaddr + BigInt(hit!.addr - w.paddr) : undefined;
+    return { kind: 'watchpoint', thread: HART_THREAD, signal: SIGTRAP, address, watch };
   }
 
   private stopReason(stop: MachineStop, stepped: boolean): StopReason {
@@ -166,13 +211,8 @@ export class Rv64Target implements Target {
         return { kind: 'exited', thread: HART_THREAD, exitCode: stop.event.kind === 'fail' ? stop.event.code : 0 };
       case 'breakpoint':
         return { kind: 'breakpoint', thread: HART_THREAD, signal: SIGTRAP, address: pc };
-      case 'watchpoint': {
-        const hit = this.cpu.watchHit;
-        const w = hit && this.watches.find((x) => hit.addr >= x.paddr && hit.addr < x.paddr + x.len);
-        const watch = w?.type === 2 ? 'write' : w?.type === 3 ? 'read' : 'access';
-        const address = w ? w.vaddr + BigInt(hit!.addr - w.paddr) : undefined;
-        return { kind: 'watchpoint', thread: HART_THREAD, signal: SIGTRAP, address, watch };
-      }
+      case 'watchpoint':
+        return this.watchStop(this.cpu.watchHit);
       case 'halted':
         return { kind: 'interrupt', thread: HART_THREAD, signal: SIGINT };
       default:
@@ -198,6 +238,16 @@ export class Rv64Target implements Target {
     if (words[0] === 'phys' && (words[1] === 'on' || words[1] === 'off')) {
       this.physical = words[1] === 'on';
       return `memory accesses are ${this.physical ? 'physical' : 'virtual (current translation)'}\n`;
+    }
+    if (command === 'when') return `${this.cpu.retired()}\n`;
+    if (command === 'record info') {
+      const r = this.control.recording?.info();
+      if (!r) return 'no recording: this guest cannot run backwards\n';
+      const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
+      return (
+        `recorded instructions ${r.start}-${r.end} (now ${this.cpu.retired()}), ${r.snapshots} snapshots, ` +
+        `${r.inputs} inputs, ${mib(r.bytes)} of ${mib(r.capBytes)}\n`
+      );
     }
     if (command === 'info machine') {
       const m = this.control.machine;

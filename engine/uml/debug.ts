@@ -14,13 +14,18 @@ function watchpointsNeedEmulation(warn: (line: string) => void): boolean {
   return hw === 'silent';
 }
 
-/** What the relay needs to know about a UML kernel under gdbserver. */
-export function umlRelayFacts(warn: (line: string) => void): RelayFacts {
+/** What the relay needs to know about a UML kernel under gdbserver; `hostPid` where gdbserver runs in the guest's
+ *  pid namespace (confine.ts). */
+export function umlRelayFacts(warn: (line: string) => void, hostPid?: (pid: number) => number | undefined): RelayFacts {
   return {
+    hostPid,
     passSignals: UML_PASS_SIGNALS,
     threadName: 'UML kernel',
     // gdbserver's ^C signals the whole process group, guest processes included, and kills the guest
     signalInterrupt: 'SIGINT',
+    // the kernel runs in UML's main thread; the others are its helpers (I/O, SIGIO), blocked in host calls that
+    // return only while the kernel runs: a step of one alone would never end
+    onlyMainThreadSteps: "it is one of UML's helper threads, blocked in a host call while the kernel is stopped",
     emulateWatchpoints: watchpointsNeedEmulation(warn),
   };
 }

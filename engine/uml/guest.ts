@@ -1,7 +1,17 @@
 // The UML engine: a User-mode Linux kernel run as a host process in a process group of its own, with kwb's root
 // filesystem (or the user's), its console on pipes, and everything it creates on the host inside one temp dir.
 import type { ChildProcess } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync, symlinkSync, watch } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  watch,
+  writeFileSync,
+} from 'node:fs';
 import { constants as os } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { Duplex, PassThrough, type Readable, type Writable } from 'node:stream';
@@ -22,7 +32,7 @@ import { ExitCode, KwbError, type GuestResult } from '../results.js';
 import { buildHostRoot, writeKwbDir } from '../rootfs/hostroot.js';
 import { DEBIAN_ROOT, defaultDebianImage } from '../rootfs/debian.js';
 import { umlArgv, type UmlRoot } from './argv.js';
-import { confinedCommand, namespacesRefused, unconfinedWarning, type Bind } from './confine.js';
+import { confinedCommand, hostPid, namespacesRefused, unconfinedWarning, type Bind } from './confine.js';
 import { LpjLearner, presetLpj, userSetLpj } from './lpj.js';
 import { xstateShim } from './shim.js';
 import { umlRelayFacts } from './debug.js';
@@ -106,11 +116,13 @@ export class UmlGuest implements Guest {
     private readonly tmp: string,
     /** kwb's init directory on the host when it runs a command: its markers say how far the guest got. */
     private readonly initDir: string | undefined,
-    private readonly underGdbserver: boolean,
+    /** Where gdbserver runs the kernel, under --gdb: in the guest's namespaces (confine.ts), or on the host. */
+    private readonly gdbserver: 'namespace' | 'host' | undefined,
     opts: BootOptions,
     private readonly lpj?: { learner: LpjLearner; kmsg?: string },
     private readonly network?: UmlNetwork,
   ) {
+    const underGdbserver = !!gdbserver;
     const stdio: readonly unknown[] = child.stdio;
     const consoleIn = stdio[FD.consoleIn] as Writable;
     const consoleOut = stdio[FD.consoleOut] as Readable;
@@ -146,8 +158,9 @@ export class UmlGuest implements Guest {
         // gdbserver's own chatter ("Process ... created", "Child exited with status N") is parsed, not shown
         stderrTail = (stderrTail + text).slice(-4096);
         // gdbserver starts the kernel in a process group of its own: adopt it, so that it dies with this guest
+        // (in the namespaces, the pid is the namespace's, and the kernel dies with them)
         const created = /Process .* created; pid = (\d+)/.exec(stderrTail);
-        if (created && !this.kernelGroup) {
+        if (created && !this.kernelGroup && gdbserver === 'host') {
           this.kernelGroup = Number(created[1]);
           adoptGroup(this.kernelGroup);
         }
@@ -239,7 +252,7 @@ export class UmlGuest implements Guest {
       // UML's SIGTERM handler stops it cleanly; SIGKILL the group if it lingers (at once under gdbserver)
       killGroup(pgid, 'SIGTERM');
       if (this.kernelGroup) killGroup(this.kernelGroup, 'SIGKILL');
-      const deadline = setTimeout(() => killGroup(pgid, 'SIGKILL'), this.underGdbserver ? 0 : STOP_GRACE_MS);
+      const deadline = setTimeout(() => killGroup(pgid, 'SIGKILL'), this.gdbserver ? 0 : STOP_GRACE_MS);
       void this.done.finally(() => clearTimeout(deadline));
     }
     return this.done;
@@ -247,7 +260,9 @@ export class UmlGuest implements Guest {
 
   async debugChannel(warn: (line: string) => void): Promise<{ kind: 'rsp'; stream: Duplex; relay: RelayFacts }> {
     if (!this.rsp) throw new Error('this guest was not started for debugging (BootOptions.debug)');
-    return { kind: 'rsp', stream: this.rsp, relay: umlRelayFacts(warn) };
+    const launcher = this.child.pid;
+    const hostPidOf = this.gdbserver === 'namespace' ? (pid: number) => hostPid(launcher, pid) : undefined;
+    return { kind: 'rsp', stream: this.rsp, relay: umlRelayFacts(warn, hostPidOf) };
   }
 
   /** For tests and diagnostics: is any process of this guest still alive? */
@@ -306,14 +321,11 @@ export async function startUml(opts: BootOptions, info: KernelInfo): Promise<Uml
     const learner = lpj === undefined && !debug && !userSetLpj(append) ? new LpjLearner(kernel) : undefined;
     const consoleHidesCalibration = kernelLog === 'quiet' || kernelLog === 'warnings';
     // the guest's view of the host is the session dir `tmp` (confine.ts): what it needs is placed in it, and the
-    // kernel is given paths inside it. Under gdbserver (which needs the host's /proc), or on a host that refuses
-    // user namespaces, kwb cannot confine the guest: UML's hostfs prefix and symlinks lay out the same view there,
-    // and a guest can walk out of it (README).
-    // a --disk root is not confined yet: UML fails to create its copy-on-write file for an image bound into the
-    // namespace (EINVAL reading the new COW header), so a disk guest gets the hostfs= view (README: limits)
-    const refused = debug || disk ? null : namespacesRefused();
+    // kernel is given paths inside it. On a host that refuses user namespaces kwb cannot confine the guest: UML's
+    // hostfs prefix and symlinks lay out the same view there, and a guest can walk out of it (README).
+    const refused = namespacesRefused();
     if (refused) process.stderr.write(`kwb: ${unconfinedWarning(refused)}\n`);
-    const confined = !debug && !disk && !refused;
+    const confined = !refused;
     const binds: Bind[] = [];
     const inSession = (bind: Bind & { hostfs?: boolean }) => {
       if (confined) return (binds.push(bind), `/${bind.at}`);
@@ -358,8 +370,10 @@ export async function startUml(opts: BootOptions, info: KernelInfo): Promise<Uml
     else if (disk)
       root = {
         kind: 'disk',
-        image: inSession({ host: disk, at: 'disk', writable: false }),
-        cow: join(tmp, 'disk.cow'),
+        // in a directory of its own: UML writes the image's absolute path into the COW header and cannot work that
+        // out for a file in / (its absolutize() does chdir("") and the COW file is left without a header: EINVAL)
+        image: inSession({ host: disk, at: 'disk/image', writable: false }),
+        cow: confined ? '/disk.cow' : join(tmp, 'disk.cow'),
       };
     else root = { kind: 'kwb', dir: '/root' };
     if (root.kind === 'kwb') {
@@ -390,15 +404,23 @@ export async function startUml(opts: BootOptions, info: KernelInfo): Promise<Uml
     });
     const env: NodeJS.ProcessEnv = { ...process.env, TERM: process.env.TERM || 'linux' };
     delete env.TMPDIR; // UML puts its memory file in $TMPDIR when set; /dev/shm (the session's own) is RAM
-    const preload = shim
-      ? ['env', `LD_PRELOAD=${inSession({ host: shim, at: 'xstate-shim.so', writable: false })}`]
-      : [];
+    // what starts the kernel: chroot into the session dir, confined; kwb's shim goes into the kernel alone, by the
+    // chroot's /etc/ld.so.preload (gdbserver's wrapper may exec only once, and that is chroot), else by LD_PRELOAD
+    if (shim && confined) {
+      mkdirSync(join(tmp, 'etc'));
+      writeFileSync(
+        join(tmp, 'etc', 'ld.so.preload'),
+        `${inSession({ host: shim, at: 'xstate-shim.so', writable: false })}\n`,
+      );
+    }
+    const wrapper = confined ? ['chroot', tmp] : shim ? ['env', `LD_PRELOAD=${shim}`] : [];
+    // under gdbserver, confined: gdbserver runs in the namespaces outside the chroot, with their own /proc
     const command = debug
-      ? ['gdbserver', '--once', ...(preload.length ? ['--wrapper', ...preload, '--'] : []), '-', kernelPath, ...argv]
-      : [...(confined ? ['chroot', tmp] : []), ...preload, kernelPath, ...argv];
+      ? ['gdbserver', '--once', ...(wrapper.length ? ['--wrapper', ...wrapper, '--'] : []), '-', kernelPath, ...argv]
+      : [...wrapper, kernelPath, ...argv];
     // core dumps of a panicking UML would land in its cwd and take seconds: none
     const [launcher, ...launcherArgs] = confined
-      ? confinedCommand(tmp, binds, command)
+      ? confinedCommand(tmp, binds, command, debug)
       : ['/bin/sh', '-c', 'ulimit -c 0; exec "$@"', 'kwb-uml', ...command];
     const child = spawnGroup(launcher!, launcherArgs, {
       cwd: tmp,
@@ -417,7 +439,7 @@ export async function startUml(opts: BootOptions, info: KernelInfo): Promise<Uml
       child,
       tmp,
       opts.command?.length ? kwbDir : undefined,
-      debug,
+      debug ? (confined ? 'namespace' : 'host') : undefined,
       opts,
       learner && { learner, kmsg },
       network,

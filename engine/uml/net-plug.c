@@ -318,23 +318,31 @@ int main(int argc, char **argv) {
         char b[64];
         if (read(f->ctl, b, sizeof b) <= 0) close(f->ctl), f->ctl = -1, f->uml_known = 0;
       } else if (role[k] == 3) {
-        struct sockaddr_un from;
-        socklen_t fl = sizeof from;
-        ssize_t len = recvfrom(f->data, frame, sizeof frame, MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
-        // only the guest that registered may send on its interface (abstract names cannot be taken over)
-        if (len < 14 || !f->uml_known || fl != sizeof f->uml || memcmp(&from, &f->uml, fl)) continue;
-        pcap_frame(frame, (size_t)len);
-        if (f->user) to_passt(f, frame, (size_t)len);
-        else to_lan(f, frame, (size_t)len);
+        // drain the queue: a unix datagram socket holds only net.unix.max_dgram_qlen (often 10) frames, and UML
+        // drops what does not fit
+        for (;;) {
+          struct sockaddr_un from;
+          socklen_t fl = sizeof from;
+          ssize_t len = recvfrom(f->data, frame, sizeof frame, MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+          if (len < 0) break;
+          // only the guest that registered may send on its interface (abstract names cannot be taken over)
+          if (len < 14 || !f->uml_known || fl != sizeof f->uml || memcmp(&from, &f->uml, fl)) continue;
+          pcap_frame(frame, (size_t)len);
+          if (f->user) to_passt(f, frame, (size_t)len);
+          else to_lan(f, frame, (size_t)len);
+        }
       } else if (f->user) {
         from_passt(f);
       } else {
-        struct sockaddr_un from = {0};
-        socklen_t fl = sizeof from;
-        ssize_t len = recvfrom(f->lan, frame, sizeof frame, MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
-        if (len < 14) continue;
-        learn(f, frame + 6, &from);
-        to_uml(f, frame, (size_t)len);
+        for (;;) {
+          struct sockaddr_un from = {0};
+          socklen_t fl = sizeof from;
+          ssize_t len = recvfrom(f->lan, frame, sizeof frame, MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+          if (len < 0) break;
+          if (len < 14) continue;
+          learn(f, frame + 6, &from);
+          to_uml(f, frame, (size_t)len);
+        }
       }
     }
   }

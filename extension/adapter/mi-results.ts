@@ -117,7 +117,8 @@ export function watchpointOf(data: MiTuple): MiBreakpoint {
 const STOP_REASONS: [RegExp, StopReason][] = [
   [/^breakpoint-hit$/, 'breakpoint'],
   [/watchpoint/, 'watchpoint'],
-  [/^(end-stepping-range|function-finished)$/, 'step'],
+  // no-history: running backwards, the start of the target's recording was reached
+  [/^(end-stepping-range|function-finished|no-history)$/, 'step'],
   [/^signal-received$/, 'signal'],
   [/^exited/, 'exited'],
 ];
@@ -153,6 +154,11 @@ export function childrenOf(data: MiTuple): MiVarobj[] {
 /** -stack-list-variables --no-values */
 export function variableNamesOf(data: MiTuple): string[] {
   return list(data.variables).flatMap((v) => str(tuple(v)?.name) ?? []);
+}
+
+/** -list-target-features: what the connected target can do ("async", "reverse"). */
+export function targetFeaturesOf(data: MiTuple): string[] {
+  return list(data.features).flatMap((f) => str(f) ?? []);
 }
 
 /** -data-list-register-names: a register's number is its index; unused numbers have an empty name. */

@@ -13,6 +13,7 @@ import {
   registerValuesOf,
   stackOf,
   stopOf,
+  targetFeaturesOf,
   threadsOf,
   variableNamesOf,
   varobjOf,
@@ -259,6 +260,21 @@ export class GdbRuntime extends EventEmitter<RuntimeEvents> {
   /** Run until the thread's current function returns. */
   finish(thread: number): Promise<void> {
     return this.resume(`-exec-finish --thread ${thread}`);
+  }
+
+  /** Whether the target runs backwards (kwb's rv64 machine keeps a recording; gdb lists "reverse"). */
+  async canReverse(): Promise<boolean> {
+    return targetFeaturesOf(await this.gdb.command('-list-target-features')).includes('reverse');
+  }
+
+  /** Step back over a line (or one instruction) in a thread. */
+  stepBack(thread: number, instruction = false): Promise<void> {
+    return this.resume(`${instruction ? '-exec-next-instruction' : '-exec-next'} --thread ${thread} --reverse`);
+  }
+
+  /** Run backwards to the last breakpoint or watchpoint hit (or the start of the recording). */
+  reverseContinue(): Promise<void> {
+    return this.resume('-exec-continue --reverse');
   }
 
   /** Stop the running target; the stop event says 'paused'. */

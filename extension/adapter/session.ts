@@ -2,6 +2,7 @@
 // events. Like vscode-mock-debug, it translates and keeps no state that it can ask gdb for; the mapping between DAP's
 // handles and gdb's is in breakpoints.ts and variables.ts, the kwb process of a launch in guest.ts.
 import {
+  CapabilitiesEvent,
   DebugSession,
   InitializedEvent,
   OutputEvent,
@@ -117,6 +118,7 @@ export class KwbDebugSession extends DebugSession {
     try {
       this.launchArgs = args;
       await this.bootAndAttach(args);
+      await this.offerStepBack();
       this.sendResponse(response);
       this.sendEvent(new InitializedEvent());
     } catch (err) {
@@ -151,12 +153,19 @@ export class KwbDebugSession extends DebugSession {
     try {
       this.attachArgs = args;
       await this.startGdb(attachGdb(args), args.cwd).connect(args.target, 10);
+      await this.offerStepBack();
       this.sendResponse(response);
       this.sendEvent(new InitializedEvent());
     } catch (err) {
       this.sendErrorResponse(response, 1, message(err));
       await this.endSession();
     }
+  }
+
+  /** Step Back and Reverse Continue, once gdb says the target runs backwards (an rv64 guest's recording). */
+  private async offerStepBack(): Promise<void> {
+    if (await this.gdb.canReverse().catch(() => false))
+      this.sendEvent(new CapabilitiesEvent({ supportsStepBack: true }));
   }
 
   protected override async configurationDoneRequest(response: DebugProtocol.ConfigurationDoneResponse): Promise<void> {
@@ -317,6 +326,19 @@ export class KwbDebugSession extends DebugSession {
   ): Promise<void> {
     this.sendResponse(response);
     await this.resume(() => this.gdb.finish(args.threadId));
+  }
+
+  protected override async stepBackRequest(
+    response: DebugProtocol.StepBackResponse,
+    args: DebugProtocol.StepBackArguments,
+  ): Promise<void> {
+    this.sendResponse(response);
+    await this.resume(() => this.gdb.stepBack(args.threadId, args.granularity === 'instruction'));
+  }
+
+  protected override async reverseContinueRequest(response: DebugProtocol.ReverseContinueResponse): Promise<void> {
+    this.sendResponse(response);
+    await this.resume(() => this.gdb.reverseContinue());
   }
 
   // --- breakpoints: gdb changes them only while the target is stopped --------------------------------------------

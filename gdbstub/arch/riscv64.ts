@@ -7,7 +7,8 @@ export const RV_FIRST_FP = 33;
 export const RV_FIRST_CSR = 65;
 export const RV_PRIV = RV_FIRST_CSR + 4096;
 
-const XREG_NAMES = [
+/** x0-x31 by their ABI names, in `g` packet order (the relay's expedited registers use them too). */
+export const XREG_NAMES = [
   'zero',
   'ra',
   'sp',

@@ -1,7 +1,8 @@
 // Kernel awareness that arrives while the guest runs. Learning a new build's structure offsets takes gdb seconds, more
 // than a client waits for a reply (gdb's remotetimeout is 2 s), so the stub serves the plain target from the start
 // and switches to the kernel-aware one once it is ready, at a moment no client can tell the difference: at a stop
-// (threads are listed anew after one anyway), or while no client has looked at the target since it last stopped.
+// (threads are listed anew after one anyway), or while no client has looked at the target since it last stopped. A
+// stop that comes before then is held until the switch.
 import {
   Unsupported,
   type AddressSpace,
@@ -22,6 +23,10 @@ export type Upgrade = () => Promise<Target>;
 
 export class DeferredLinuxTarget implements Target {
   readonly arch: Target['arch'];
+  /** The inner target's, as the kernel-aware one passes it on: the stub offers vCont;r by it. */
+  readonly rangeStepping?: boolean;
+  /** The kernel-aware target wraps the same inner one: it runs backwards if that does. */
+  readonly reverseExecution?: boolean;
   private current: Target;
   /** Set once the kernel-aware target can be made; cleared when it has been. */
   private upgrade?: Upgrade;
@@ -31,8 +36,12 @@ export class DeferredLinuxTarget implements Target {
   /** A client has seen the target as it is since its last stop: switching now would change what it saw. */
   private observed = false;
   private resuming = false;
+  /** The guest runs (a stop reply is awaited from the target): it can be interrupted. */
+  private running = false;
   /** The inner target was interrupted (by kwb, not the client) to switch to the kernel-aware target. */
   private stoppedToSwitch = false;
+  /** Settles when learning has ended, either way. */
+  private readonly learnt: Promise<unknown>;
   /** Settles when the kernel-aware target is served (true) or will never be (false). */
   readonly ready: Promise<boolean>;
   private served!: (upgraded: boolean) => void;
@@ -45,6 +54,8 @@ export class DeferredLinuxTarget implements Target {
     private readonly offersLibraries = false,
   ) {
     this.arch = inner.arch;
+    this.rangeStepping = inner.rangeStepping;
+    this.reverseExecution = inner.reverseExecution;
     this.current = inner;
     if (inner.passSignals) this.passSignals = async (signals) => (await this.view()).passSignals?.(signals);
     if (offersLibraries)
@@ -53,7 +64,7 @@ export class DeferredLinuxTarget implements Target {
         return target.libraries ? target.libraries(format) : librariesXml(format, []);
       };
     this.ready = new Promise((r) => (this.served = r));
-    void upgrade.then((make) => {
+    this.learnt = upgrade.then((make) => {
       this.pending = false;
       if (!make) return this.served(false);
       this.upgrade = make;
@@ -61,7 +72,7 @@ export class DeferredLinuxTarget implements Target {
       if (!this.resuming && !this.observed) void this.switchNow();
       // the guest runs: a module it loads before its next stop must be seen, so stop it now to switch (the client
       // is not told: the guest is resumed at once)
-      else if (this.resuming && offersLibraries) {
+      else if (this.running && offersLibraries) {
         this.stoppedToSwitch = true;
         this.inner.interrupt();
       }
@@ -151,10 +162,15 @@ export class DeferredLinuxTarget implements Target {
     const target = await this.view();
     this.resuming = true;
     try {
-      const stop = await target.resume(action);
+      this.running = true;
+      const stop = await target.resume(action).finally(() => (this.running = false));
       const ours = this.stoppedToSwitch && stop.kind === 'interrupt';
       this.stoppedToSwitch = false;
-      if (!this.upgrade || stop.kind === 'exited') return stop;
+      if (stop.kind === 'exited') return stop;
+      // a stop while the debug info is still being read waits for it (seconds, once per build): a client waits for a
+      // stop reply without a timeout, and so sees even its first breakpoint with the kernel's tasks as threads
+      if (this.pending) await this.learnt;
+      if (!this.upgrade) return stop;
       await this.switchNow();
       // a stop kwb made only to switch: the guest goes on as the client asked, now through the kernel-aware target
       if (ours) return await this.current.resume(action);

@@ -7,7 +7,7 @@ import { riscv64Arch } from './arch/riscv64.js';
 import { umlArch } from './arch/uml.js';
 import { DeferredLinuxTarget } from './deferred.js';
 import { COMMON_QUERIES, loadOffsets, type Offsets } from './offsets.js';
-import { registerLayout, type RegisterLayout } from './registers.js';
+import { registerLayout, type RegisterLayout } from '../registers.js';
 import { TASK_QUERIES_REQUIRED } from './tasks.js';
 import type { ModuleFinder } from './libraries.js';
 import { LinuxTarget } from './target.js';
@@ -20,6 +20,11 @@ export type { ModuleFinder } from './libraries.js';
 /** The Linux arch for an inner target: x86_64 targets kwb serves are UML kernels. */
 export function linuxArchFor(arch: Target['arch']) {
   return arch === 'x86_64' ? umlArch : riscv64Arch;
+}
+
+/** The structure offsets the kernel-aware layer reads `vmlinux`'s tasks, log and modules by (cached by build-id). */
+export function learnOffsets(vmlinux: string, arch: Target['arch']): Promise<Offsets> {
+  return loadOffsets(vmlinux, { ...COMMON_QUERIES, ...linuxArchFor(arch).queries });
 }
 
 /** What the kernel-aware layer needs besides the inner target: learnt once per kernel build. */
@@ -35,7 +40,7 @@ export async function learnLinux(inner: Target, vmlinux: string): Promise<LinuxK
   const arch = linuxArchFor(inner.arch);
   const layout = registerLayout((annex) => inner.targetXml(annex));
   if (!layout) throw new Error('the target describes no registers');
-  const offsets = await loadOffsets(vmlinux, { ...COMMON_QUERIES, ...arch.queries });
+  const offsets = await learnOffsets(vmlinux, inner.arch);
   const missing = [...TASK_QUERIES_REQUIRED, ...arch.required].filter((k) => !offsets.has(k));
   if (missing.length)
     throw new Error(`its debug info lacks ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', ...' : ''}`);

@@ -98,12 +98,15 @@ export function queryGdb(vmlinux: string, queries: Queries, timeoutMs = 120_000)
     const program = gdbProgram();
     const child = execFile(program, args, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout) => {
       // gdb exits non-zero when its last command failed: that only means that expression was not there
-      if (err && (err.killed || typeof err.code === 'string')) {
-        reject(
-          new Error(
-            err.killed ? `${program} took over ${timeoutMs / 1000} s` : `cannot run ${program} (${String(err.code)})`,
-          ),
-        );
+      // but a gdb killed part-way (a timeout, or a session shut down while it read) answered nothing: an empty answer
+      // cached as the truth would turn kernel awareness off for this build for good
+      if (err && (err.killed || err.signal || typeof err.code === 'string')) {
+        const why = err.killed
+          ? `took over ${timeoutMs / 1000} s`
+          : err.signal
+            ? `was killed (${err.signal})`
+            : `cannot be run (${String(err.code)})`;
+        reject(new Error(`${program} ${why}`));
         return;
       }
       const values: Record<string, bigint> = {};

@@ -16,7 +16,7 @@ import { readDmesg, DMESG_REQUIRED } from './dmesg.js';
 import { libraryStop, ModuleLibraries, type LibraryFormat, type ModuleFinder } from './libraries.js';
 import { formatModules, MODULES_REQUIRED, readModules } from './modules.js';
 import type { Offsets } from './offsets.js';
-import type { RegisterLayout } from './registers.js';
+import type { RegisterLayout } from '../registers.js';
 import { TaskWalker, type Task } from './tasks.js';
 
 /** Above PID_MAX_LIMIT (4M on 64-bit): the idle task, and the CPU when no task is known to run on it. */
@@ -79,6 +79,7 @@ export function threadIdOf(task: Task): number {
 export class LinuxTarget implements Target {
   readonly arch: 'riscv64' | 'x86_64';
   readonly rangeStepping?: boolean;
+  readonly reverseExecution?: boolean;
   private mode: 'tasks' | 'cpu' = 'tasks';
   private cpu?: CpuState;
   private learningCpu?: Promise<CpuState>;
@@ -105,6 +106,7 @@ export class LinuxTarget implements Target {
   ) {
     this.arch = inner.arch;
     this.rangeStepping = inner.rangeStepping;
+    this.reverseExecution = inner.reverseExecution;
     this.stop = inner.lastStop();
     this.walker = new TaskWalker(offsets, archInfo.switchContext(offsets), this.readGuest);
     // only when the inner target has it: the stub advertises QPassSignals by its presence

@@ -21,7 +21,7 @@ const needs = !existsSync(TARBALL)
     ? 'needs distcc (scripts/setup.sh)'
     : false;
 
-describe('kwb build --distcc', { timeout: 60 * 60 * 1000, skip: needs }, () => {
+describe('kwb build --distcc', { timeout: 120 * 60 * 1000, skip: needs }, () => {
   const box = new Sandbox();
   const farm = new DistccFarm();
   const dir = mkdtempSync(join(tmpdir(), 'kwb-distcc-build-'));

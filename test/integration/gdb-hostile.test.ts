@@ -1,18 +1,22 @@
 // Hostile and unlucky gdb clients against kwb's stub on a real UML guest (issue 14): each case once broke the guest
 // or kwb; here the stub answers as gdb expects and the guest then finishes its command with its own exit status.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, it, type TestContext } from 'node:test';
 import { FIXTURE_TIMEOUT_MS, fixtureTree, umlKernel } from '../helpers/fixtures.js';
 import { bootDebugUml, runGdb } from '../helpers/gdb.js';
 import { RawClient, tick } from '../helpers/gdbstub-fake.js';
+import { hostfsEscape, hostSecret, SECRET } from '../helpers/confine.js';
 import { Sandbox, until } from '../helpers/kwb.js';
 import { NO_THREAD } from '../helpers/rsp-fuzz.js';
 import { memoryUnderNonReader, runServed, UML_TEXT, type ServedGuest } from '../helpers/served.js';
 
 const STATUS = 7;
 const COMMAND = ['sh', '-c', `exit ${STATUS}`];
+// for a guest a test interrupts while it runs: a bare `exit` can end it before a fast machine's ^C
+const LASTING = ['sh', '-c', `sleep 8; exit ${STATUS}`];
 
 describe('gdb stub against hostile clients (UML)', { timeout: FIXTURE_TIMEOUT_MS }, () => {
   let box: Sandbox | undefined;
@@ -24,9 +28,9 @@ describe('gdb stub against hostile clients (UML)', { timeout: FIXTURE_TIMEOUT_MS
   });
 
   /** The guest held at its first instruction (--wait-gdb) by the real CLI, and a raw client attached to it. */
-  async function attached(t: TestContext): Promise<{ guest: ServedGuest; c: RawClient }> {
+  async function attached(t: TestContext, command = COMMAND): Promise<{ guest: ServedGuest; c: RawClient }> {
     box = new Sandbox();
-    const guest = await runServed(box, umlKernel(), COMMAND, { extra: ['--wait-gdb'] });
+    const guest = await runServed(box, umlKernel(), command, { extra: ['--wait-gdb'] });
     const c = await RawClient.connect(guest.port);
     t.after(() => c.close());
     assert.match(await c.request('?', 30_000), /^T05/);
@@ -79,7 +83,7 @@ describe('gdb stub against hostile clients (UML)', { timeout: FIXTURE_TIMEOUT_MS
   });
 
   it("a client's QPassSignals:02 does not stop ^C from interrupting, nor make it end the guest", async (t) => {
-    const { guest, c } = await attached(t);
+    const { guest, c } = await attached(t, LASTING);
     assert.equal(await c.request('QPassSignals:02'), 'OK');
     c.send('vCont;c');
     await tick(1000); // the kernel boots meanwhile
@@ -123,6 +127,76 @@ describe('gdb stub against hostile clients (UML)', { timeout: FIXTURE_TIMEOUT_MS
     frozen.stdin!.end('stepi\nquit\n');
     await new Promise((resolve) => frozen.once('close', resolve));
     assert.match(frozenOut, /Remote connection closed/);
+  });
+
+  it('a guest served to gdb reaches no host file through hostfs; gdb breaks, steps, interrupts and detaches', async (t) => {
+    box = new Sandbox();
+    const secret = hostSecret();
+    t.after(secret.remove);
+    // the escape, then a sleep announced on the kernel console (kwb's stderr) to be interrupted in
+    const command = `${hostfsEscape(secret.dir)}; echo '<3>kwb-test: sleeping' > /dev/kmsg; sleep 3; exit ${STATUS}`;
+    const guest = await runServed(box, umlKernel(), ['sh', '-c', command], { extra: ['--wait-gdb'] });
+    const vmlinux = join(fixtureTree('um'), 'vmlinux');
+    const gdb = await runGdb(
+      vmlinux,
+      [
+        `target remote 127.0.0.1:${guest.port}`,
+        'break path_mount', // the guest's first hostfs mount
+        'continue',
+        'stepi',
+        'p $pc', // $1
+        'delete',
+        'continue', // interrupted in the sleep
+        'p $pc', // $2
+        'detach',
+      ],
+      {
+        t,
+        timeoutMs: 120_000,
+        interruptAfter: { when: () => guest.stderr().includes('kwb-test: sleeping'), delayMs: 500 },
+      },
+    );
+    const out = gdb.out + gdb.err;
+    assert.match(gdb.out, /Breakpoint 1, .*path_mount/, out);
+    assert.match(gdb.out, /\$1 = .*0x[0-9a-f]+ <path_mount\+\d+>/, out);
+    assert.match(gdb.out, /received signal SIGINT, Interrupt\./, out);
+    assert.match(gdb.out, /\$2 = .*0x[0-9a-f]+/, out);
+    assert.match(gdb.out, /\[Inferior 1 \(Remote target\) detached\]/, out);
+    const r = await guest.result;
+    assert.equal(r.code, STATUS, r.stderr);
+    assert.doesNotMatch(r.stdout, new RegExp(SECRET));
+    assert.match(r.stderr, /can't create \/m2\/usr\/kwb-was-here: Read-only file system/);
+    assert.match(r.stdout, /\broot\b/); // its own session dir is all /m2 shows
+    assert.doesNotMatch(r.stdout, /\bproc\b/); // not gdbserver's /proc either
+  });
+
+  it("stepping one of UML's helper threads (no symbols: gdbserver's threads) is refused, not a hang", async (t) => {
+    box = new Sandbox();
+    const stripped = join(box.tmp, 'linux-stripped'); // kwb then serves gdbserver's threads, UML's helpers too
+    // without its notes (the build-id) too: kwb would know this build's offsets from the kernel it was stripped from
+    execFileSync('strip', ['--remove-section=.notes', '-o', stripped, umlKernel()]);
+    const guest = await runServed(box, stripped, LASTING, { extra: ['--wait-gdb'] });
+    const c = await RawClient.connect(guest.port);
+    t.after(() => c.close());
+    const main = /thread:([0-9a-f]+);/.exec(await c.request('?', 30_000))![1]!;
+    c.send('vCont;c');
+    await tick(3000); // the kernel boots and starts its helper threads
+    c.raw(Buffer.from([3]));
+    assert.match(await c.next(30_000), /^T02/);
+    const threads: string[] = [];
+    for (let r = await c.request('qfThreadInfo'); r.startsWith('m'); r = await c.request('qsThreadInfo'))
+      threads.push(...r.slice(1).split(','));
+    const helper = threads.find((id) => id !== main);
+    assert.ok(helper, `threads: ${threads.join(',')}`);
+    assert.match(
+      await c.request(`vCont;s:${helper}`, 10_000),
+      /^E\.kwb: thread [0-9a-f]+ cannot be stepped \(.*helper/,
+    );
+    assert.match(await c.request(`vCont;s:${main}`, 10_000), /^T05/);
+    assert.equal(await c.request('D'), 'OK');
+    rmSync(stripped); // the test's own, not something kwb left
+    const r = await guest.result;
+    assert.equal(r.code, STATUS, r.stderr);
   });
 
   it('listening beyond loopback, kwb warns that anyone who can reach the port controls the guest', async () => {

@@ -7,6 +7,7 @@ import { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { bootGuest } from '../../engine/boot.js';
 import { serveGuest } from '../../engine/serve.js';
+import { learnOffsets } from '../../gdbstub/linux/index.js';
 import type { Guest } from '../../engine/guest.js';
 import { runGdb, umlTree } from '../helpers/gdb.js';
 import {
@@ -33,6 +34,8 @@ async function until(cond: () => boolean, ms: number, what: string): Promise<voi
 async function bootAware(t: TestContext, command: string[], waitGdb = false) {
   const tree = umlTree();
   const kernel = join(tree, 'linux');
+  // the guest's command runs on its own clock: on a build seen for the first time, its debug info is read first
+  await learnOffsets(kernel, 'x86_64');
   const guest = await bootGuest({
     kernel,
     console: 'pipe',
@@ -49,6 +52,7 @@ async function bootAware(t: TestContext, command: string[], waitGdb = false) {
   const warnings: string[] = [];
   const stub = await serveGuest(guest, { port: 0, waitGdb, vmlinux: kernel, log: (l) => warnings.push(l) });
   t.after(() => stub.close());
+  assert.equal(await stub.kernelAware, true, warnings.join('\n'));
   return { guest: guest as Guest, stub, tree, kernel, output: () => output, warnings };
 }
 

@@ -197,7 +197,7 @@ describe('networked uml guests', { timeout: FIXTURE_TIMEOUT_MS }, () => {
         'break tcp_v4_rcv',
         'continue',
         'bt 3',
-        'p/x ((struct iphdr *)skb->data)->saddr',
+        'p/x ((struct iphdr *)(skb->head + skb->network_header))->saddr',
         'delete',
         'detach',
       ],

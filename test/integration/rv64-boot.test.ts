@@ -127,4 +127,27 @@ describe('rv64 engine on the RISC-V fixture', { skip: rv64QemuSkipReason(), time
     assert.ok(first.length > 10);
     assert.deepEqual(trace(), first);
   });
+
+  it('runs the same boot however its runs are sliced (what a replay for reverse execution relies on)', () => {
+    const { image, initramfs } = rv64Fixture();
+    const kernel = parseKernelImage(readFileSync(image));
+    const initrd = readFileSync(initramfs);
+    const boot = (slice: number) => {
+      let console = '';
+      const m: Machine = new Machine({
+        kernel,
+        initrd,
+        bootargs: KWB_BOOTARGS,
+        memBytes: 256 << 20,
+        console: (bytes) => (console += Buffer.from(bytes).toString('latin1')),
+      });
+      while (m.run(slice, true).kind !== 'power') {
+        /* until poweroff */
+      }
+      return { console, instructions: m.cpu.retired(), pc: m.cpu.pc };
+    };
+    const whole = boot(50_000_000);
+    assert.match(whole.console, /kwb-rv64-init: /);
+    assert.deepEqual(boot(999_983), whole);
+  });
 });

@@ -2,22 +2,15 @@
 // honest verdicts for roots that cannot test and guests that die mid-command, bad --log paths, SIGKILL to kwb,
 // and hostfs confined to kwb's own session directory. Real fixture kernel, real kwb CLI.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { FIXTURE_TIMEOUT_MS, umlKernel } from '../helpers/fixtures.js';
 import { Sandbox, collect, until } from '../helpers/kwb.js';
+import { busyboxRoot, hostfsEscape, hostSecret, SECRET } from '../helpers/confine.js';
 
 const EXIT = { usage: 2, panic: 123, couldNotTest: 125 };
 const VERDICT = { good: 0, bad: 1, skip: 125 };
@@ -153,40 +146,75 @@ describe('uml runner', { timeout: FIXTURE_TIMEOUT_MS }, () => {
     box = new Sandbox();
   });
 
-  /** A guest command that tries to reach the host's files through hostfs, the plain way and walking out with `..`. */
-  const escape = (secretDir: string) => [
-    'sh',
-    '-c',
-    `mkdir -p /m1 /m2 /m3; mount -t hostfs none /m1 -o ${secretDir}; mount -t hostfs none /m2 -o /; ` +
-      `mount -t hostfs none /m3 -o ../../../../../../..${secretDir}; ` +
-      'cat /m1/secret.txt /m3/secret.txt /m2/secret.txt 2>/dev/null; echo x > /m2/usr/kwb-was-here; ls /m2',
-  ];
+  it('ends a guest held for gdb, gdbserver and the kernel under it, when kwb is killed with SIGKILL', async () => {
+    const cache = { KWB_CACHE: join(sandbox().tmp, 'cache') };
+    const child = box.start(['run', '--kernel', kernel, '--gdb', '127.0.0.1:0', '--wait-gdb', '--', 'true'], {
+      env: cache,
+    });
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    await until(() => err.includes('the guest waits for gdb'), 'the guest to wait for gdb', 60_000);
+    const running = box.leftovers().processes;
+    assert.ok(
+      running.some((p) => / gdbserver /.test(` ${p.split(': ')[1]}`)) && running.length > 2,
+      running.join('\n'),
+    );
+    child.kill('SIGKILL');
+    await until(() => box.leftovers().processes.length === 0, 'the guest processes to end', 10_000);
+    const next = await box.run(['run', '--kernel', kernel, '--', 'true'], { env: cache });
+    assert.equal(next.code, 0, next.stderr);
+    assert.deepEqual(readdirSync(join(box.tmp, 'cache', 'sessions')), []); // its gdb session record, pruned
+    assert.deepEqual(box.leftovers().files, ['cache']); // and its session dir
+    box.dispose();
+    box = new Sandbox();
+  });
+
+  const escape = (secretDir: string) => ['sh', '-c', hostfsEscape(secretDir)];
 
   it("confines hostfs to kwb's session directory: no host file outside it, system directories read-only", async () => {
-    const secretDir = join(scratch(), 'host-secret');
-    sandbox();
-    mkdirSync(secretDir);
-    writeFileSync(join(secretDir, 'secret.txt'), 'host secret\n');
-    const r = await box.run(['run', '--kernel', kernel, '--', ...escape(secretDir)]);
-    assert.doesNotMatch(r.stdout, /host secret/);
+    const secret = hostSecret();
+    after(secret.remove);
+    const r = await sandbox().run(['run', '--kernel', kernel, '--', ...escape(secret.dir)]);
+    assert.doesNotMatch(r.stdout, new RegExp(SECRET));
     assert.match(r.stderr, /can't create \/m2\/usr\/kwb-was-here: Read-only file system/);
     assert.match(r.stdout, /\broot\b/); // what it does reach: its own session dir
     assert.ok(!existsSync('/usr/kwb-was-here'));
   });
 
   it('with a root of your own and no share, the guest reaches no host file', async () => {
-    const secretDir = join(scratch(), 'host-secret');
-    sandbox();
-    mkdirSync(secretDir);
-    writeFileSync(join(secretDir, 'secret.txt'), 'host secret\n');
-    const root = join(box.tmp, 'busybox-root'); // busybox and the applets kwb's init and the test use
-    mkdirSync(join(root, 'bin'), { recursive: true });
-    copyFileSync('/bin/busybox', join(root, 'bin', 'busybox'));
-    for (const applet of ['sh', 'mount', 'mkdir', 'cat', 'ls']) symlinkSync('busybox', join(root, 'bin', applet));
-    for (const dir of ['proc', 'sys', 'dev', 'tmp']) mkdirSync(join(root, dir));
-    const r = await box.run(['run', '--kernel', kernel, '--rootfs', root, '--', ...escape(secretDir)]);
-    rmSync(root, { recursive: true }); // the test's own, not something kwb left
-    assert.doesNotMatch(r.stdout, /host secret/);
+    const secret = hostSecret();
+    after(secret.remove);
+    const root = join(scratch(), 'busybox-root');
+    busyboxRoot(root);
+    const r = await sandbox().run(['run', '--kernel', kernel, '--rootfs', root, '--', ...escape(secret.dir)]);
+    assert.doesNotMatch(r.stdout, new RegExp(SECRET));
     assert.match(r.stdout, /\brootfs\b/);
+  });
+
+  it('with a disk root, the guest reaches no host file and cannot write the image', async () => {
+    const secret = hostSecret();
+    after(secret.remove);
+    const root = join(scratch(), 'disk-root');
+    busyboxRoot(root);
+    const image = join(scratch(), 'disk.img');
+    execFileSync('mke2fs', ['-q', '-t', 'ext4', '-d', root, image, '16M']);
+    const sum = () => createHash('sha256').update(readFileSync(image)).digest('hex');
+    const before = sum();
+    const r = await sandbox().run([
+      'run',
+      '--kernel',
+      kernel,
+      '--disk',
+      image,
+      '--',
+      'sh',
+      '-c',
+      `${hostfsEscape(secret.dir)}; echo x > /m2/disk/image; echo y > /written-on-the-overlay`,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stdout, new RegExp(SECRET));
+    assert.match(r.stdout, /\bdisk\b/); // the image's own directory in the session dir
+    assert.match(r.stderr, /can't create \/m2\/disk\/image: Read-only file system/);
+    assert.equal(sum(), before, 'the disk image was modified');
   });
 });

@@ -1,5 +1,6 @@
 // Builds kwb's rv64 test programs with Debian's riscv64-unknown-elf-gcc, caching each ELF outside the repo in
-// ${KWB_CACHE:-~/.cache/kwb}/rv64-tests/<hash>/ (the hash covers the sources, shared files, flags and compiler).
+// ${KWB_CACHE:-~/.cache/kwb}/rv64-tests/<hash>/ (the hash covers the sources, shared files, flags, compiler and the
+// checkout's path, which the debug info records).
 // Also runs an ELF under QEMU (`-M spike -bios none`) for differential checks.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -20,15 +21,20 @@ export const hasQemu = (): boolean => have(QEMU);
 
 let gccVersion: string | undefined;
 
+/** Where a program runs: bare metal in M-mode at 0x80000000 (HTIF result), or in S-mode where a kernel goes, under
+ *  kwb's built-in SBI (supervisor/: the rv64 Machine boots it as it would a kernel). */
+export type ProgramRuntime = 'bare-metal' | 'supervisor';
+
 /**
  * Build an ELF from assembly/C sources (paths relative to test/rv64 or absolute). Assembly tests get
- * common/test.h; C programs get common/crt.S and common/htif.h. Returns the cached ELF path.
+ * common/test.h; C programs get the runtime's crt.S (and common/htif.h). Returns the cached ELF path.
  */
-export function buildProgram(sources: string[], flags: string[] = []): string {
+export function buildProgram(sources: string[], flags: string[] = [], runtime: ProgramRuntime = 'bare-metal'): string {
   gccVersion ??= execFileSync(RV64_GCC, ['--version'], { encoding: 'utf8' }).split('\n')[0]!;
   const abs = sources.map((s) => (s.startsWith('/') ? s : join(__dirname, s)));
   const isC = abs.some((s) => s.endsWith('.c'));
-  const all = isC ? [join(COMMON, 'crt.S'), ...abs] : abs;
+  const layout = runtime === 'supervisor' ? join(__dirname, 'supervisor') : COMMON;
+  const all = isC ? [join(layout, 'crt.S'), ...abs] : abs;
   const args = [
     '-march=rv64gc',
     '-mabi=lp64d',
@@ -43,12 +49,15 @@ export function buildProgram(sources: string[], flags: string[] = []): string {
     COMMON,
     '-Wl,--no-warn-rwx-segments',
     '-T',
-    join(COMMON, 'link.ld'),
+    join(layout, 'link.ld'),
     ...flags,
   ];
   const h = createHash('sha256');
-  h.update(gccVersion).update(JSON.stringify(args.map((a) => a.replace(COMMON, '<common>'))));
-  for (const f of [...all, join(COMMON, 'link.ld'), join(COMMON, 'test.h'), join(COMMON, 'htif.h')]) {
+  // the debug info names each source by its absolute path: an ELF built in another checkout points gdb elsewhere
+  h.update(gccVersion)
+    .update(__dirname)
+    .update(JSON.stringify(args.map((a) => a.replace(COMMON, '<common>').replace(layout, '<rt>'))));
+  for (const f of [...all, join(layout, 'link.ld'), join(COMMON, 'test.h'), join(COMMON, 'htif.h')]) {
     h.update(basename(f)).update(existsSync(f) ? readFileSync(f) : '');
   }
   const dir = cacheDir('rv64-tests', h.digest('hex').slice(0, 16));

@@ -89,6 +89,33 @@ const JIT_HEAT = 16;
 /** Decode-cache slots per 4 KiB page: one per halfword, four int32 each (three used; four makes the index a shift). */
 const BLOCK_WORDS = 2048 * 4;
 
+/** Cpu.save(): the hart's state as plain data (arrays are copies). */
+export interface CpuState {
+  readonly x: Int32Array;
+  readonly f: Uint8Array;
+  readonly fflags: number;
+  readonly frm: number;
+  readonly pc: number;
+  readonly priv: number;
+  readonly mstatus: number;
+  readonly medeleg: number;
+  readonly mideleg: number;
+  readonly mie: number;
+  readonly mipSw: number;
+  readonly mipHw: number;
+  readonly mcounteren: number;
+  readonly scounteren: number;
+  /** Non-zero CSR words as (index, value) pairs. */
+  readonly csrs: Int32Array;
+  readonly pmpCfg: Uint8Array;
+  readonly pmpLo: Int32Array;
+  readonly pmpHi: Int32Array;
+  readonly retired: number;
+  readonly wfi: boolean;
+  readonly resAddr: number;
+  readonly stoppedAtBp: boolean;
+}
+
 export interface Watchpoint {
   addr: number;
   len: number;
@@ -177,11 +204,17 @@ export class Cpu {
 
   // ---- run control ----
   private limit = 0;
+  /** Retired count at which the current run() ends (a device may bring it closer: endRunWithin). */
+  private runEnd = 0;
   private stopReason = Stop.Budget;
   private haltReq = false;
-  private readonly bps = new Set<number>();
+  private bps = new Set<number>();
   private bpSkip = false;
-  private readonly watches: Watchpoint[] = [];
+  /** The last run() stopped at a breakpoint: the next one starts by executing the instruction there. */
+  private stoppedAtBp = false;
+  private watches: Watchpoint[] = [];
+  /** Breakpoints and watchpoints put aside by setDebugStops(false). */
+  private parkedStops: { bps: Set<number>; watches: Watchpoint[] } | undefined;
   /** Last watchpoint hit: address and whether it was a write. */
   watchHit: { addr: number; write: boolean } | undefined;
   private trapCause = 0;
@@ -194,9 +227,12 @@ export class Cpu {
   private readonly dv: DataView;
   private readonly ramBase: number;
   private readonly ramLen: number;
+  /** The bus's written-page marks (see Bus.written): a page the write TLB maps is always marked already. */
+  private readonly written: Uint8Array;
 
   constructor(readonly bus: Bus) {
     this.ram = bus.ram;
+    this.written = bus.written;
     this.dv = bus.ramView;
     this.ramBase = bus.ramBase;
     this.ramLen = bus.ram.length;
@@ -229,6 +265,63 @@ export class Cpu {
   }
   setRetired(v: number): void {
     this.instret = v - this.sliceN;
+  }
+
+  /** The hart's architectural state (everything but RAM, caches and the debugger's stops), for time travel. */
+  save(): CpuState {
+    const csrs: number[] = [];
+    for (let i = 0; i < this.csrs.length; i++) if (this.csrs[i] !== 0) csrs.push(i, this.csrs[i]!);
+    return {
+      x: this.x.slice(),
+      f: new Uint8Array(this.fpu.buf.slice(0)),
+      fflags: this.fpu.flags,
+      frm: this.fpu.frm,
+      pc: this.pc,
+      priv: this.priv,
+      mstatus: this.mstatus,
+      medeleg: this.medeleg,
+      mideleg: this.mideleg,
+      mie: this.mie,
+      mipSw: this.mipSw,
+      mipHw: this.mipHw,
+      mcounteren: this.mcounteren,
+      scounteren: this.scounteren,
+      csrs: Int32Array.from(csrs),
+      pmpCfg: this.pmp.cfg.slice(),
+      pmpLo: this.pmp.addrLo.slice(),
+      pmpHi: this.pmp.addrHi.slice(),
+      retired: this.retired(),
+      wfi: this.wfi,
+      resAddr: this.resAddr,
+      stoppedAtBp: this.stoppedAtBp,
+    };
+  }
+
+  /** Put back a saved state. RAM is the caller's (and so is invalidatePhys() for the pages it puts back). */
+  restore(s: CpuState): void {
+    this.x.set(s.x);
+    new Uint8Array(this.fpu.buf).set(s.f);
+    this.fpu.flags = s.fflags;
+    this.fpu.frm = s.frm;
+    this.pc = s.pc;
+    this.priv = s.priv;
+    this.medeleg = s.medeleg;
+    this.mideleg = s.mideleg;
+    this.mie = s.mie;
+    this.mipSw = s.mipSw;
+    this.mipHw = s.mipHw;
+    this.mcounteren = s.mcounteren;
+    this.scounteren = s.scounteren;
+    this.csrs.fill(0);
+    for (let i = 0; i < s.csrs.length; i += 2) this.csrs[s.csrs[i]!] = s.csrs[i + 1]!;
+    this.pmp.restore(s.pmpCfg, s.pmpLo, s.pmpHi);
+    this.sliceN = 0;
+    this.instret = s.retired;
+    this.wfi = s.wfi;
+    this.resAddr = s.resAddr;
+    this.stoppedAtBp = s.stoppedAtBp;
+    this.writeMstatus(s.mstatus);
+    this.satpChanged();
   }
 
   /** Reset to M-mode at pc. */
@@ -268,16 +361,30 @@ export class Cpu {
     if (i >= 0) this.watches.splice(i, 1);
   }
 
+  /** Breakpoints and watchpoints off (false: put aside, as a replay to a given instruction needs) or back on. */
+  setDebugStops(on: boolean): void {
+    if (!on && !this.parkedStops) {
+      this.parkedStops = { bps: this.bps, watches: this.watches };
+      this.bps = new Set();
+      this.watches = [];
+    } else if (on && this.parkedStops) {
+      ({ bps: this.bps, watches: this.watches } = this.parkedStops);
+      this.parkedStops = undefined;
+    }
+    this.flushTlb(); // TLB entries are filled only while no watchpoint is set
+  }
+
   /**
-   * Run up to maxInstructions. Returns why it stopped. Starting on a breakpoint executes that instruction (so a
-   * debugger can continue from it); single-step is run(1).
+   * Run up to maxInstructions. Returns why it stopped. Resuming from a breakpoint stop executes that instruction (so
+   * a debugger can continue from it); a breakpoint where a run merely starts stops it. Single-step is run(1).
    */
   run(maxInstructions: number): Stop {
     this.haltReq = false;
     this.watchHit = undefined;
-    this.bpSkip = this.bps.has(this.pc);
-    let done = 0;
-    while (done < maxInstructions) {
+    this.bpSkip = this.stoppedAtBp && this.bps.has(this.pc);
+    this.stoppedAtBp = false;
+    this.runEnd = this.instret + maxInstructions;
+    while (this.instret < this.runEnd) {
       if (this.haltReq) return Stop.Halted;
       const pend = this.mip() & this.mie;
       if (pend !== 0) {
@@ -286,10 +393,30 @@ export class Cpu {
       }
       if (this.wfi) return Stop.Idle;
       this.stopReason = Stop.Budget;
-      done += this.exec(maxInstructions - done);
-      if (this.stopReason !== Stop.Budget) return this.stopReason;
+      this.exec(this.runEnd - this.instret);
+      if (this.stopReason !== Stop.Budget) {
+        this.stoppedAtBp = this.stopReason === Stop.Breakpoint;
+        return this.stopReason;
+      }
     }
     return this.haltReq ? Stop.Halted : Stop.Budget;
+  }
+
+  /** End the current run() at most `n` instructions from the one executing (a device's deadline moved closer), so
+   *  that when devices change state does not depend on how the caller sliced its runs. */
+  endRunWithin(n: number): void {
+    const end = this.retired() + n;
+    if (end < this.runEnd) {
+      this.runEnd = end;
+      this.limit = 0;
+    }
+  }
+
+  /** Pages written since the last call (RAM page indices); from here on, their next writes are noticed again. */
+  takeWrittenPages(): number[] {
+    const pages = this.bus.takeWritten();
+    this.wTag.fill(-1); // the write TLB maps only marked pages
+    return pages;
   }
 
   mip(): number {
@@ -409,8 +536,10 @@ export class Cpu {
     for (let i = 0; i < data.length; i++) {
       const a = addr + i,
         o = a - this.ramBase;
-      if (o >= 0 && o < this.ramLen && !this.bus.ioPage[Math.floor(o / 4096)]) this.ram[o] = data[i]!;
-      else if (!this.bus.store(a, 1, data[i]!)) return false;
+      if (o >= 0 && o < this.ramLen && !this.bus.ioPage[Math.floor(o / 4096)]) {
+        if (!this.written[o >>> 12]) this.bus.markWritten(o, 1);
+        this.ram[o] = data[i]!;
+      } else if (!this.bus.store(a, 1, data[i]!)) return false;
     }
     this.flushDecodeCache();
     return true;
@@ -592,7 +721,10 @@ export class Cpu {
       if (ppn % span !== 0) this.raise(PAGE_FAULT[acc]!, lo, hi);
       if (!probe) {
         const npl = pl | 0x40 | (acc === ACC_W ? 0x80 : 0);
-        if (npl !== pl) dv.setInt32(off, npl, true);
+        if (npl !== pl) {
+          if (!this.written[off >>> 12]) this.bus.markWritten(off, 8);
+          dv.setInt32(off, npl, true);
+        }
       }
       const bits = 12 + 9 * i; // offset bits inside this (super)page
       const voff = bits <= 31 ? (lo & ((1 << bits) - 1)) >>> 0 : (hi & ((1 << (bits - 32)) - 1)) * TWO32 + (lo >>> 0);
@@ -723,6 +855,7 @@ export class Cpu {
     if (this.watches.length) this.checkWatch(pa, size, true);
     const o = pa - this.ramBase;
     if (o >= 0 && o + size <= this.ramLen && !this.bus.ioPage[Math.floor(o / 4096)]) {
+      if (!this.written[o >>> 12]) this.bus.markWritten(o, size);
       if (this.cacheable) {
         const i = (lo >>> 12) & 255;
         this.wTag[i] = lo >>> 12;
@@ -754,6 +887,7 @@ export class Cpu {
     const o = pa - this.ramBase;
     if (o < 0 || o + size > this.ramLen || this.bus.ioPage[Math.floor(o / 4096)])
       this.raise(isLr ? Cause.LoadAccess : Cause.StoreAccess, lo, hi);
+    if (!isLr && !this.written[o >>> 12]) this.bus.markWritten(o, size);
     return o;
   }
 
@@ -1015,6 +1149,7 @@ export class Cpu {
                 lo = (al + imm) | 0;
               const hi = (x[a + 1]! + (imm >> 31) + (lo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
               const op = w0 & 0xff;
+              this.sliceN = n; // a device access sees the exact instruction count (retired())
               let v: number;
               switch (op) {
                 case 14 /* LW */:
@@ -1060,6 +1195,7 @@ export class Cpu {
                 lo = (al + imm) | 0;
               const hi = (x[a + 1]! + (imm >> 31) + (lo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
               const op = w0 & 0xff;
+              this.sliceN = n;
               this.store(
                 lo,
                 hi,
@@ -1312,6 +1448,7 @@ export class Cpu {
                 if ((w0 & 0xff) === 1 /* ILLEGAL */) this.raise(Cause.Illegal, imm, 0);
                 this.illegal();
               }
+              this.sliceN = n;
               this.execFp(w0 & 0xff, d, a, b, imm, w2, FI);
               break;
             }

@@ -56,6 +56,14 @@ export class Pmp {
     return i + 1 < PMP_ENTRIES && (this.cfg[i + 1]! & 0x98) === 0x88;
   }
 
+  /** Put back saved entries (time travel): lock bits do not stop this. */
+  restore(cfg: Uint8Array, addrLo: Int32Array, addrHi: Int32Array): void {
+    this.cfg.set(cfg);
+    this.addrLo.set(addrLo);
+    this.addrHi.set(addrHi);
+    this.recompute();
+  }
+
   writeCfg(i: number, v: number): void {
     if (this.cfg[i]! & 0x80) return;
     let c = v & 0x9f;

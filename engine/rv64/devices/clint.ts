@@ -3,11 +3,19 @@
 // machine may jump mtime forward to the next deadline.
 import type { MmioDevice } from '../bus.js';
 import type { Cpu } from '../cpu/cpu.js';
+import type { Stateful } from '../state.js';
 
 export const CLINT_BASE = 0x2000000;
 export const CLINT_SIZE = 0x10000;
 
-export class Clint implements MmioDevice {
+interface ClintState {
+  msip: number;
+  cmp: number;
+  cmpLo: number;
+  skew: number;
+}
+
+export class Clint implements MmioDevice, Stateful<ClintState> {
   readonly name = 'clint';
   private msip = 0;
   private cmp = Number.MAX_SAFE_INTEGER;
@@ -24,11 +32,29 @@ export class Clint implements MmioDevice {
     cpu.timeSource = () => this.mtime();
   }
 
+  save(): ClintState {
+    return { msip: this.msip, cmp: this.cmp, cmpLo: this.cmpLo, skew: this.skew };
+  }
+
+  restore(s: ClintState): void {
+    ({ msip: this.msip, cmp: this.cmp, cmpLo: this.cmpLo, skew: this.skew } = s);
+    this.cpu.setInterruptLine(3, this.msip === 1);
+    this.tick();
+  }
+
   /** Set mtimecmp (Infinity: never), as a write by M-mode firmware would. */
   setCompare(time: number): void {
     this.cmp = Number.isFinite(time) ? Math.min(time, Number.MAX_SAFE_INTEGER) : Number.MAX_SAFE_INTEGER;
     this.cmpLo = this.cmp | 0;
+    this.deadlineMoved();
+  }
+
+  /** The compare register or the time changed: raise or drop the line now, and make the run in progress end at
+   *  the new deadline (so the interrupt comes at the same instruction however the machine slices its runs). */
+  private deadlineMoved(): void {
     this.tick();
+    const n = this.untilDeadline();
+    if (n !== Infinity) this.cpu.endRunWithin(n);
   }
 
   /** Move time forward by `ticks` (an idle hart whose wall-clock wait is over), at most to the deadline. */
@@ -46,11 +72,11 @@ export class Clint implements MmioDevice {
     this.cpu.setInterruptLine(this.timerBit, this.mtime() >= this.cmp);
   }
 
-  /** Instructions until the timer fires; Infinity if it never will, or already has (its line stays raised until
-   *  the compare register is written, so there is nothing to wait for). */
+  /** Instructions until the timer fires (mtime reaches mtimecmp); Infinity if it never will, or already has (its
+   *  line stays raised until the compare register is written, so there is nothing to wait for). */
   untilDeadline(): number {
-    const t = this.cmp - this.mtime();
-    return this.cmp >= Number.MAX_SAFE_INTEGER || t <= 0 ? Infinity : t * this.instructionsPerTick;
+    if (this.cmp >= Number.MAX_SAFE_INTEGER || this.cmp <= this.mtime()) return Infinity;
+    return (this.cmp - this.skew) * this.instructionsPerTick - this.cpu.retired();
   }
 
   /** WFI with nothing else to do: move time forward to the deadline. Returns false if no deadline is set. */
@@ -81,11 +107,11 @@ export class Clint implements MmioDevice {
     } else if (offset === 0x4000) {
       this.cmpLo = value;
       this.cmp = Math.floor(this.cmp / 4294967296) * 4294967296 + (value >>> 0);
-      this.tick();
+      this.deadlineMoved();
     } else if (offset === 0x4004) {
       const hi = value >>> 0;
       this.cmp = hi >= 0x200000 ? Number.MAX_SAFE_INTEGER : hi * 4294967296 + (this.cmpLo >>> 0);
-      this.tick();
+      this.deadlineMoved();
     } else if (offset === 0xbff8 || offset === 0xbffc) {
       const t = this.mtime();
       const nt =
@@ -93,7 +119,7 @@ export class Clint implements MmioDevice {
           ? Math.floor(t / 4294967296) * 4294967296 + (value >>> 0)
           : (value >>> 0) * 4294967296 + (t % 4294967296);
       this.skew += nt - t;
-      this.tick();
+      this.deadlineMoved();
     }
   }
 }

@@ -1,21 +1,31 @@
 // A disk image opened read-only with a copy-on-write overlay in memory: the guest's writes land in 4 KiB blocks kept
 // here, and the user's file is never written. Sizes that are not a multiple of 512 are padded with zeros.
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import type { Stateful } from '../state.js';
 import { SECTOR_SIZE, type BlockStorage } from './virtio-blk.js';
 
 const BLOCK_SIZE = 4096;
 
-export class CowDisk implements BlockStorage {
+export class CowDisk implements BlockStorage, Stateful<ReadonlyMap<number, Uint8Array>> {
   readonly sectors: number;
   private fd: number | undefined;
   private readonly fileSize: number;
-  /** Written blocks by block number. */
-  private readonly blocks = new Map<number, Uint8Array>();
+  /** Written blocks by block number. A block is never changed in place once written (a write replaces it), so
+   *  a saved state is a copy of this map. */
+  private blocks = new Map<number, Uint8Array>();
 
   constructor(readonly path: string) {
     this.fd = openSync(path, 'r');
     this.fileSize = fstatSync(this.fd).size;
     this.sectors = Math.ceil(this.fileSize / SECTOR_SIZE);
+  }
+
+  save(): ReadonlyMap<number, Uint8Array> {
+    return new Map(this.blocks);
+  }
+
+  restore(blocks: ReadonlyMap<number, Uint8Array>): void {
+    this.blocks = new Map(blocks);
   }
 
   /** Bytes held in the overlay. */
@@ -46,12 +56,11 @@ export class CowDisk implements BlockStorage {
     const start = sector * SECTOR_SIZE;
     const end = start + data.length;
     for (let b = Math.floor(start / BLOCK_SIZE); b * BLOCK_SIZE < end; b++) {
-      let block = this.blocks.get(b);
-      if (!block) {
-        block = new Uint8Array(BLOCK_SIZE);
-        this.readBase(b * BLOCK_SIZE, block);
-        this.blocks.set(b, block);
-      }
+      const old = this.blocks.get(b);
+      const block = new Uint8Array(BLOCK_SIZE);
+      if (old) block.set(old);
+      else this.readBase(b * BLOCK_SIZE, block);
+      this.blocks.set(b, block);
       const from = Math.max(start, b * BLOCK_SIZE);
       const to = Math.min(end, (b + 1) * BLOCK_SIZE);
       block.set(data.subarray(from - start, to - start), from - b * BLOCK_SIZE);

@@ -4,6 +4,7 @@
 // threshold at 0x200000 + 0x1000*ctx and claim/complete at +4.
 // Sources are level-triggered: a line that is still high when its interrupt is completed becomes pending again.
 import type { MmioDevice } from '../bus.js';
+import type { Stateful } from '../state.js';
 import type { InterruptLines, IrqSink } from './irq.js';
 
 export const PLIC_BASE = 0xc000000;
@@ -22,7 +23,16 @@ const WORDS = PLIC_SOURCES / 32;
 /** mip bit each context drives. */
 const CONTEXT_LINES = [11, 9];
 
-export class Plic implements MmioDevice, IrqSink {
+interface PlicState {
+  priority: Uint8Array;
+  level: Uint8Array;
+  pending: Uint8Array;
+  claimed: Uint8Array;
+  enable: Uint32Array;
+  threshold: Uint8Array;
+}
+
+export class Plic implements MmioDevice, IrqSink, Stateful<PlicState> {
   readonly name = 'plic';
   private readonly priority = new Uint8Array(PLIC_SOURCES);
   private readonly level = new Uint8Array(PLIC_SOURCES);
@@ -34,6 +44,28 @@ export class Plic implements MmioDevice, IrqSink {
   private readonly asserted = new Uint8Array(CONTEXT_LINES.length);
 
   constructor(private readonly lines: InterruptLines) {}
+
+  save(): PlicState {
+    return {
+      priority: this.priority.slice(),
+      level: this.level.slice(),
+      pending: this.pending.slice(),
+      claimed: this.claimed.slice(),
+      enable: this.enable.slice(),
+      threshold: this.threshold.slice(),
+    };
+  }
+
+  restore(s: PlicState): void {
+    this.priority.set(s.priority);
+    this.level.set(s.level);
+    this.pending.set(s.pending);
+    this.claimed.set(s.claimed);
+    this.enable.set(s.enable);
+    this.threshold.set(s.threshold);
+    this.asserted.fill(2); // neither level: update() drives both lines again
+    this.update();
+  }
 
   setIrq(irq: number, level: boolean): void {
     if (irq <= 0 || irq >= PLIC_SOURCES) return;

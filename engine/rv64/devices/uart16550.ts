@@ -6,6 +6,7 @@
 // machine calls between run slices. Received bytes raise the RX interrupt at once (no FIFO trigger level or
 // character-timeout wait, which would depend on wall time).
 import type { MmioDevice } from '../bus.js';
+import type { Stateful } from '../state.js';
 import type { IrqSink } from './irq.js';
 
 export const UART_BASE = 0x10000000;
@@ -64,7 +65,21 @@ const MSR_DELTAS = MSR_DCTS | MSR_DDSR | MSR_TERI | MSR_DDCD;
 /** Modem lines of a connected console: carrier, data set ready, clear to send. */
 const MSR_CONNECTED = MSR_DCD | MSR_DSR | MSR_CTS;
 
-export class Uart16550 implements MmioDevice {
+interface UartState {
+  ier: number;
+  lcr: number;
+  mcr: number;
+  lsrErrors: number;
+  msr: number;
+  scr: number;
+  divisor: number;
+  fifoEnabled: boolean;
+  thrPending: boolean;
+  rx: number[];
+  irqLevel: boolean;
+}
+
+export class Uart16550 implements MmioDevice, Stateful<UartState> {
   readonly name = 'uart16550';
   private ier = 0;
   private lcr = 0;
@@ -88,6 +103,42 @@ export class Uart16550 implements MmioDevice {
     private readonly irqNum: number,
     private readonly output: (bytes: Uint8Array) => void,
   ) {}
+
+  /** Call flush() first: output not handed over yet is not part of the state. */
+  save(): UartState {
+    return {
+      ier: this.ier,
+      lcr: this.lcr,
+      mcr: this.mcr,
+      lsrErrors: this.lsrErrors,
+      msr: this.msr,
+      scr: this.scr,
+      divisor: this.divisor,
+      fifoEnabled: this.fifoEnabled,
+      thrPending: this.thrPending,
+      rx: this.rx.slice(this.rxHead),
+      irqLevel: this.irqLevel,
+    };
+  }
+
+  restore(s: UartState): void {
+    ({
+      ier: this.ier,
+      lcr: this.lcr,
+      mcr: this.mcr,
+      lsrErrors: this.lsrErrors,
+      msr: this.msr,
+      scr: this.scr,
+      divisor: this.divisor,
+      fifoEnabled: this.fifoEnabled,
+      thrPending: this.thrPending,
+      irqLevel: this.irqLevel,
+    } = s);
+    this.rx = s.rx.slice();
+    this.rxHead = 0;
+    this.out = [];
+    this.irq.setIrq(this.irqNum, this.irqLevel);
+  }
 
   /** Console input for the guest. */
   receive(bytes: Uint8Array): void {

@@ -1,11 +1,12 @@
 // virtio-blk device (virtio 1.x, device ID 2) on a BlockStorage: read, write, flush and get-ID requests on one queue.
 // Config space: capacity (512-byte sectors), seg_max and blk_size.
+import type { Stateful } from '../state.js';
 import { VirtioChainError, type DescriptorChain, type VirtioBackend } from './virtio-mmio.js';
 
 export const SECTOR_SIZE = 512;
 
 /** What the block device stores its sectors in (CowDisk for a user's image). */
-export interface BlockStorage {
+export interface BlockStorage extends Partial<Stateful<unknown>> {
   /** Size in 512-byte sectors. */
   readonly sectors: number;
   read(sector: number, count: number): Uint8Array;
@@ -43,6 +44,15 @@ export class VirtioBlk implements VirtioBackend {
     this.config.setBigUint64(0, BigInt(disk.sectors), true);
     this.config.setUint32(12, QUEUE_SIZE - 2, true); // the header and the status byte take two descriptors
     this.config.setUint32(20, SECTOR_SIZE, true);
+  }
+
+  /** The storage's own state (a copy-on-write overlay's written blocks); the device has none besides. */
+  save(): unknown {
+    return this.disk.save?.();
+  }
+
+  restore(state: unknown): void {
+    this.disk.restore?.(state);
   }
 
   readConfig(offset: number, size: 1 | 2 | 4): number {

@@ -4,6 +4,7 @@
 // (so runs are deterministic), and then raises the used-buffer interrupt unless the driver suppressed it.
 // The device behind the transport (virtio-blk, ...) is a VirtioBackend that serves one descriptor chain at a time.
 import type { MmioDevice } from '../bus.js';
+import type { Stateful } from '../state.js';
 import type { IrqSink } from './irq.js';
 
 export const VIRTIO_MMIO_BASE = 0x10001000;
@@ -82,8 +83,8 @@ export class DescriptorChain {
   }
 }
 
-/** A virtio device behind the transport. */
-export interface VirtioBackend {
+/** A virtio device behind the transport; one with state of its own (a disk's written blocks) saves it too. */
+export interface VirtioBackend extends Partial<Stateful<unknown>> {
   readonly deviceId: number;
   /** Device-specific feature bits; the transport adds VIRTIO_F_VERSION_1 and VIRTIO_RING_F_INDIRECT_DESC. */
   readonly features: bigint;
@@ -150,7 +151,19 @@ const TWO32 = 4294967296;
 const setLow = (addr: number, v: number): number => Math.floor(addr / TWO32) * TWO32 + (v >>> 0);
 const setHigh = (addr: number, v: number): number => (v >>> 0) * TWO32 + (addr % TWO32);
 
-export class VirtioMmio implements MmioDevice {
+interface VirtioMmioState {
+  driverFeatures: bigint;
+  deviceFeaturesSel: number;
+  driverFeaturesSel: number;
+  queueSel: number;
+  queues: Queue[];
+  status: number;
+  interruptStatus: number;
+  irqLevel: boolean;
+  backend: unknown;
+}
+
+export class VirtioMmio implements MmioDevice, Stateful<VirtioMmioState> {
   readonly name = 'virtio-mmio';
   private readonly deviceFeatures: bigint;
   private driverFeatures = 0n;
@@ -171,6 +184,33 @@ export class VirtioMmio implements MmioDevice {
   ) {
     this.deviceFeatures = backend ? backend.features | VIRTIO_F_VERSION_1 | VIRTIO_RING_F_INDIRECT_DESC : 0n;
     this.reset();
+  }
+
+  save(): VirtioMmioState {
+    return {
+      driverFeatures: this.driverFeatures,
+      deviceFeaturesSel: this.deviceFeaturesSel,
+      driverFeaturesSel: this.driverFeaturesSel,
+      queueSel: this.queueSel,
+      queues: this.queues.map((q) => Object.assign(new Queue(), q)),
+      status: this.status,
+      interruptStatus: this.interruptStatus,
+      irqLevel: this.irqLevel,
+      backend: this.backend?.save?.(),
+    };
+  }
+
+  restore(s: VirtioMmioState): void {
+    this.driverFeatures = s.driverFeatures;
+    this.deviceFeaturesSel = s.deviceFeaturesSel;
+    this.driverFeaturesSel = s.driverFeaturesSel;
+    this.queueSel = s.queueSel;
+    this.queues = s.queues.map((q) => Object.assign(new Queue(), q));
+    this.status = s.status;
+    this.interruptStatus = s.interruptStatus;
+    this.irqLevel = s.irqLevel;
+    this.irq.setIrq(this.irqNum, this.irqLevel);
+    this.backend?.restore?.(s.backend);
   }
 
   private reset(): void {

@@ -3,7 +3,7 @@
 // A task switched out saved ra, sp and s0-s11 into thread (__switch_to); it resumes at ra.
 import { fillRegisters, readU64, type ArchContext, type LinuxArch } from './types.js';
 import type { Offsets } from '../offsets.js';
-import type { RegisterLayout } from '../registers.js';
+import type { RegisterLayout } from '../../registers.js';
 import type { Task } from '../tasks.js';
 
 /** s0..s11 as target descriptions name them (s0 is "fp" in gdb's riscv core feature). */

@@ -1,7 +1,7 @@
 // What kernel awareness needs from each architecture: which task is on the CPU, and the registers a task saved
 // when it was last switched out, laid out in the inner target's g packet.
 import type { Offsets, Queries } from '../offsets.js';
-import type { RegisterLayout } from '../registers.js';
+import type { RegisterLayout } from '../../registers.js';
 import type { ReadMemory, Task } from '../tasks.js';
 
 export interface ArchContext {

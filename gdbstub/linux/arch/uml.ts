@@ -6,7 +6,7 @@
 // rbx, rsp, rbp, r12, r13, r14, r15, rip.
 import { fillRegisters, readU64, type ArchContext, type LinuxArch } from './types.js';
 import type { Offsets } from '../offsets.js';
-import type { RegisterLayout } from '../registers.js';
+import type { RegisterLayout } from '../../registers.js';
 import type { Task } from '../tasks.js';
 
 const JMP_BUF_REGS = ['rbx', 'rsp', 'rbp', 'r12', 'r13', 'r14', 'r15', 'rip'];

@@ -65,8 +65,14 @@ describe('gdbstub commands', () => {
 
   it('unknown packets get the empty reply', async (t) => {
     const { c } = await setup(t);
-    for (const p of ['qFooBar', 'vMustReplyEmpty', 'Qfoo:1', 'vFile:open:', 'j', '!', 'bc'])
+    for (const p of ['qFooBar', 'vMustReplyEmpty', 'Qfoo:1', 'vFile:open:', 'j', '!', 'bx'])
       assert.equal(await c.request(p), '', p);
+  });
+
+  it('a target that cannot run backwards is not offered as one, and bs/bc get an error that says so', async (t) => {
+    const { c } = await setup(t);
+    assert.doesNotMatch(await c.request('qSupported:swbreak+'), /Reverse/);
+    for (const p of ['bs', 'bc']) assert.match(await c.request(p), /^E\.this target cannot run backwards/, p);
   });
 
   it('? reports the current stop; g/G and p/P read and write registers', async (t) => {

@@ -61,6 +61,30 @@ describe('gdbstub: kernel awareness that arrives later', () => {
     assert.equal(await target.ready, true);
   });
 
+  it('holds a stop that comes while the debug info is read, and reports it in the kernel-aware view', async (t) => {
+    const upgrade = manual<Upgrade | undefined>();
+    const { connect } = await serve(t, upgrade.promise);
+    const c = await connect();
+    assert.equal(await c.request('?'), 'T05thread:1;');
+    let reply: string | undefined;
+    const stepped = c.request('vCont;s:1').then((r) => (reply = r));
+    await tick();
+    assert.equal(reply, undefined); // the inner target stopped, but its stop waits for the kernel's tasks
+    upgrade.resolve(async () => new TasksView());
+    await stepped;
+    assert.equal(reply, 'T05thread:64;');
+  });
+
+  it('a stop held for learning that fails is reported as it was', async (t) => {
+    const upgrade = manual<Upgrade | undefined>();
+    const { connect } = await serve(t, upgrade.promise);
+    const c = await connect();
+    const stepped = c.request('vCont;s:1');
+    await tick();
+    upgrade.resolve(undefined);
+    assert.equal(await stepped, 'T05thread:1;');
+  });
+
   it('switches when the client that looked goes, before the next one looks', async (t) => {
     const upgrade = manual<Upgrade | undefined>();
     const { connect } = await serve(t, upgrade.promise);
@@ -72,6 +96,24 @@ describe('gdbstub: kernel awareness that arrives later', () => {
     await first.waitClosed();
     const second = await connect();
     assert.equal(await second.request('?'), 'T02thread:64;'); // stopped for it, in the kernel-aware view
+  });
+
+  it('offers range stepping when the inner target does, before and after the switch, and passes the range on', async (t) => {
+    const inner = Object.assign(new MemTarget(), { rangeStepping: true });
+    const upgrade = manual<Upgrade | undefined>();
+    const target = new DeferredLinuxTarget(inner, upgrade.promise, () => {});
+    const stub = await startGdbStub(target, { port: 0, waitGdb: true });
+    t.after(() => stub.close());
+    const c = await RawClient.connect(stub.port);
+    t.after(() => c.close());
+    assert.equal(await c.request('vCont?'), 'vCont;c;C;s;S;t;r');
+    const stepped = c.request('vCont;r1100,1180:1');
+    await tick();
+    assert.deepEqual(inner.resumes.at(-1)?.range, { start: 0x1100n, end: 0x1180n });
+    upgrade.resolve(async () => inner);
+    assert.match(await stepped, /^T05/);
+    assert.match(await c.request('vCont;s:1'), /^T05/);
+    assert.equal(await c.request('vCont?'), 'vCont;c;C;s;S;t;r');
   });
 
   it('stays plain when the kernel-aware target cannot be made, with one warning', async (t) => {

@@ -11,7 +11,7 @@ import { gnuBuildId } from '../../../gdbstub/linux/buildid.js';
 import { readDmesg } from '../../../gdbstub/linux/dmesg.js';
 import { linuxAware } from '../../../gdbstub/linux/index.js';
 import { Offsets } from '../../../gdbstub/linux/offsets.js';
-import { registerLayout } from '../../../gdbstub/linux/registers.js';
+import { registerLayout } from '../../../gdbstub/registers.js';
 import { stateLetter, TaskWalker } from '../../../gdbstub/linux/tasks.js';
 import { MemTarget } from '../../helpers/gdbstub-fake.js';
 

@@ -1,5 +1,7 @@
-// The g-packet layout of a target, taken from its target description (target.xml and the files it includes), so that
-// registers saved in guest memory can be placed where the inner target puts the live ones.
+// The g-packet layout of a target, taken from its target description (target.xml and the files it includes): where
+// the relay finds the registers it expedites in stop replies, and where the kernel-aware layer puts the registers a
+// task saved in guest memory.
+import { XREG_NAMES } from './arch/riscv64.js';
 
 export interface RegisterSlot {
   name: string;
@@ -44,43 +46,7 @@ const BUILT_IN: Record<string, string> = {
     ]
       .map((r) => reg(r))
       .join('') + ['eflags', 'cs', 'ss', 'ds', 'es', 'fs', 'gs'].map((r) => reg(r, 32)).join(''),
-  'riscv:rv64': [
-    'zero',
-    'ra',
-    'sp',
-    'gp',
-    'tp',
-    't0',
-    't1',
-    't2',
-    'fp',
-    's1',
-    'a0',
-    'a1',
-    'a2',
-    'a3',
-    'a4',
-    'a5',
-    'a6',
-    'a7',
-    's2',
-    's3',
-    's4',
-    's5',
-    's6',
-    's7',
-    's8',
-    's9',
-    's10',
-    's11',
-    't3',
-    't4',
-    't5',
-    't6',
-    'pc',
-  ]
-    .map((r) => reg(r))
-    .join(''),
+  'riscv:rv64': [...XREG_NAMES, 'pc'].map((r) => reg(r)).join(''),
 };
 
 /** Walk the description in document order (includes expanded where they stand) and lay the registers out as gdb
