@@ -2,7 +2,7 @@
 // by the build directory, never inside the tree), which the guest sees as /lib/modules/$(uname -r), so that modprobe
 // finds them (modules.dep comes from the host's depmod, as make runs it).
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { cacheDir, cacheKey } from '../cache.js';
 
 /** Where a kernel's modules are on the host, and the release they are for (`uname -r` in the guest). */
@@ -77,12 +77,13 @@ const SCAN_DEPTH = 3;
 const moduleName = (file: string) => basename(file, '.ko').replace(/-/g, '_');
 
 function koFilesIn(dir: string): string[] {
-  // a build or an installed set lists its modules (6.1: as .ko; later kernels: as .o)
+  // a build or an installed set lists its modules (6.1: as .ko; later kernels: as .o), relative to it, or by
+  // absolute path for an out-of-tree build (M=DIR)
   try {
     return readFileSync(join(dir, 'modules.order'), 'utf8')
       .split('\n')
       .filter(Boolean)
-      .map((line) => join(dir, line.replace(/\.o$/, '.ko')));
+      .map((line) => resolve(dir, line.replace(/\.o$/, '.ko')));
   } catch {
     // no list: look for them
   }
