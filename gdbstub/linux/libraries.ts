@@ -30,10 +30,13 @@ const hex = (n: bigint) => `0x${n.toString(16)}`;
 
 export function librariesXml(format: LibraryFormat, libraries: Library[]): string {
   if (format === 'svr4') {
+    // lmid (the linker namespace; 0: the default one) is required by gdb 13, which rejects the whole list without it
     return (
       '<library-list-svr4 version="1.0">' +
       libraries
-        .map((l) => `<library name="${xmlEscape(l.placed.file)}" lm="${hex(l.addr)}" l_addr="0x0" l_ld="0x0"/>`)
+        .map(
+          (l) => `<library name="${xmlEscape(l.placed.file)}" lm="${hex(l.addr)}" l_addr="0x0" l_ld="0x0" lmid="0x0"/>`,
+        )
         .join('') +
       '</library-list-svr4>'
     );

@@ -135,7 +135,7 @@ describe('modules: what the client is told', () => {
   it('lists libraries for gdb in the svr4 form (no relocation left) and the plain one (per section)', () => {
     assert.equal(
       librariesXml('svr4', [lib]),
-      '<library-list-svr4 version="1.0"><library name="/c/kwb&amp;test.ko" lm="0x2000" l_addr="0x0" l_ld="0x0"/></library-list-svr4>',
+      '<library-list-svr4 version="1.0"><library name="/c/kwb&amp;test.ko" lm="0x2000" l_addr="0x0" l_ld="0x0" lmid="0x0"/></library-list-svr4>',
     );
     assert.equal(
       librariesXml('target', [lib]),
