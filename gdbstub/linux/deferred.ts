@@ -36,10 +36,9 @@ export class DeferredLinuxTarget implements Target {
   /** A client has seen the target as it is since its last stop: switching now would change what it saw. */
   private observed = false;
   private resuming = false;
-  /** The guest runs (a stop reply is awaited from the target): it can be interrupted. */
-  private running = false;
-  /** The inner target was interrupted (by kwb, not the client) to switch to the kernel-aware target. */
-  private stoppedToSwitch = false;
+  /** A resume waits for learning before the guest runs; an interrupt meanwhile is the client's stop. */
+  private waitingToRun = false;
+  private interruptedWhileWaiting = false;
   /** Settles when learning has ended, either way. */
   private readonly learnt: Promise<unknown>;
   /** Settles when the kernel-aware target is served (true) or will never be (false). */
@@ -70,12 +69,6 @@ export class DeferredLinuxTarget implements Target {
       this.upgrade = make;
       // otherwise at the next stop, or when the client goes
       if (!this.resuming && !this.observed) void this.switchNow();
-      // the guest runs: a module it loads before its next stop must be seen, so stop it now to switch (the client
-      // is not told: the guest is resumed at once)
-      else if (this.running && offersLibraries) {
-        this.stoppedToSwitch = true;
-        this.inner.interrupt();
-      }
     });
   }
 
@@ -157,23 +150,31 @@ export class DeferredLinuxTarget implements Target {
 
   /** Runs with whichever target is current; a switch that became possible meanwhile happens at the stop. */
   async resume(action: ResumeAction): Promise<StopReason> {
-    // modules the guest loads from now on must be seen: switch before it runs, if the kernel-aware target is ready
-    if (this.upgrade && this.offersLibraries) await this.switchNow();
+    // modules the guest loads from now on must be seen (their load is a library event for the client), so the guest
+    // runs only through the kernel-aware target: the first resume waits for learning (seconds, once per build; a
+    // client waits for a stop reply without a timeout)
+    if (this.offersLibraries) {
+      this.waitingToRun = true;
+      this.interruptedWhileWaiting = false;
+      try {
+        if (this.pending) await this.learnt;
+        await this.switchNow();
+      } finally {
+        this.waitingToRun = false;
+      }
+      // the guest never ran: it stops where it was, as the client asked
+      if (this.interruptedWhileWaiting) return { ...this.current.lastStop(), kind: 'interrupt', signal: 2 };
+    }
     const target = await this.view();
     this.resuming = true;
     try {
-      this.running = true;
-      const stop = await target.resume(action).finally(() => (this.running = false));
-      const ours = this.stoppedToSwitch && stop.kind === 'interrupt';
-      this.stoppedToSwitch = false;
+      const stop = await target.resume(action);
       if (stop.kind === 'exited') return stop;
       // a stop while the debug info is still being read waits for it (seconds, once per build): a client waits for a
       // stop reply without a timeout, and so sees even its first breakpoint with the kernel's tasks as threads
       if (this.pending) await this.learnt;
       if (!this.upgrade) return stop;
       await this.switchNow();
-      // a stop kwb made only to switch: the guest goes on as the client asked, now through the kernel-aware target
-      if (ours) return await this.current.resume(action);
       return this.current.lastStop();
     } finally {
       this.resuming = false;
@@ -181,7 +182,8 @@ export class DeferredLinuxTarget implements Target {
   }
 
   interrupt(): void {
-    this.current.interrupt();
+    if (this.waitingToRun) this.interruptedWhileWaiting = true;
+    else this.current.interrupt();
   }
 
   lastStop(): StopReason {
