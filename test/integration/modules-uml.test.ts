@@ -78,7 +78,7 @@ describe('modules on UML', { timeout: FIXTURE_TIMEOUT_MS }, () => {
       '--',
       'sh',
       '-c',
-      'insmod kwbtest.ko && echo loaded; exit 7',
+      `cd ${dir} && insmod kwbtest.ko && echo loaded; exit 7`,
     ]);
     const done = collect(guest);
     let err = '';
@@ -108,7 +108,9 @@ describe('modules on UML', { timeout: FIXTURE_TIMEOUT_MS }, () => {
     assert.equal(Number(/kwbtest\.c:(\d+)/.exec(gdb.out)![1]), POKE_LINE);
     assert.match(gdb.out, /\$1 = 41/);
     assert.match(gdb.out, /kwbtest\.ko/);
-    assert.match(gdb.out + gdb.err, /^kwbtest\s+\d+\s+0x[0-9a-f]+\s+0x[0-9a-f]+/m);
+    // name, size, struct module, .text, .data: this module's .text is empty ('-'), as gcc moves a function that only
+    // __init code calls to .text.unlikely
+    assert.match(gdb.out + gdb.err, /^kwbtest\s+\d+\s+0x[0-9a-f]+\s+(?:0x[0-9a-f]+|-)\s+0x[0-9a-f]+$/m);
     const r = await done;
     assert.match(r.stdout, /^loaded$/m);
     assert.equal(r.code, 7, r.stderr);
