@@ -191,12 +191,14 @@ async function viaRelay(kernel: string, vmlinux: string, pyFile: string): Promis
   }
 }
 
-/** The same kernel, root and init under gdbserver on a TCP port, gdb talking to it directly. */
-async function direct<T>(
+/** The same kernel, root and init under gdbserver on a TCP port, gdb talking to it directly (gdbserver --once
+ *  unless `reopen`: then it listens again after a client hangs up, as it must to survive a port probe). */
+export async function direct<T>(
   kernel: string,
   tmp: string,
   append: string[],
   session: (port: number) => Promise<T>,
+  reopen = false,
 ): Promise<T> {
   const shim = xstateShim();
   if ('error' in shim) throw new Error(shim.error);
@@ -216,7 +218,16 @@ async function direct<T>(
   delete env.TMPDIR;
   const child = spawnGroup(
     'gdbserver',
-    ['--once', '--wrapper', 'env', `LD_PRELOAD=${shim.path}`, '--', `127.0.0.1:${port}`, kernel, ...argv],
+    [
+      ...(reopen ? [] : ['--once']),
+      '--wrapper',
+      'env',
+      `LD_PRELOAD=${shim.path}`,
+      '--',
+      `127.0.0.1:${port}`,
+      kernel,
+      ...argv,
+    ],
     {
       cwd: tmp,
       env,

@@ -9,6 +9,7 @@ type Bench = () => Promise<BenchRow[]>;
 /** Benchmarks by file; a file not present in this checkout is skipped. */
 const suites: [string, string, string][] = [
   ['uml', './uml', 'benchUml'],
+  ['attach', './attach', 'benchAttach'],
   ['gdbstub', './gdbstub', 'benchGdbStub'],
   ['gdbstub-fuzz', './gdbstub-fuzz', 'benchGdbStubFuzz'],
   ['linux-threads', './linux-threads', 'benchLinuxThreads'],
