@@ -36,7 +36,7 @@ export class DeferredLinuxTarget implements Target {
   /** A client has seen the target as it is since its last stop: switching now would change what it saw. */
   private observed = false;
   private resuming = false;
-  /** A resume waits for learning before the guest runs; an interrupt meanwhile is the client's stop. */
+  /** A resume waits for learning before the guest runs (see resume); an interrupt meanwhile is its stop. */
   private waitingToRun = false;
   private interruptedWhileWaiting = false;
   /** Settles when learning has ended, either way. */
@@ -150,19 +150,20 @@ export class DeferredLinuxTarget implements Target {
 
   /** Runs with whichever target is current; a switch that became possible meanwhile happens at the stop. */
   async resume(action: ResumeAction): Promise<StopReason> {
-    // modules the guest loads from now on must be seen (their load is a library event for the client), so the guest
-    // runs only through the kernel-aware target: the first resume waits for learning (seconds, once per build; a
-    // client waits for a stop reply without a timeout)
-    if (this.offersLibraries) {
+    // modules the guest loads from now on must be seen by the client (their load is a library event), so with a
+    // client the guest runs only through the kernel-aware target: its first resume waits for learning (seconds, once
+    // per build; a client waits for a stop reply without a timeout). With none (the stub lets the guest run free)
+    // the guest is not held up: a client that comes later reads the list afresh.
+    if (this.offersLibraries && this.observed && (this.pending || this.upgrade)) {
       this.waitingToRun = true;
       this.interruptedWhileWaiting = false;
       try {
-        if (this.pending) await this.learnt;
+        await this.learnt;
         await this.switchNow();
       } finally {
         this.waitingToRun = false;
       }
-      // the guest never ran: it stops where it was, as the client asked
+      // the guest never ran: it stops where it was (held for learning, as any stop then is)
       if (this.interruptedWhileWaiting) return { ...this.current.lastStop(), kind: 'interrupt', signal: 2 };
     }
     const target = await this.view();

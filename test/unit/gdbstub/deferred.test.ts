@@ -146,6 +146,7 @@ describe('gdbstub: kernel awareness that arrives later', () => {
     t.after(() => stub.close());
     const c = await RawClient.connect(stub.port);
     t.after(() => c.close());
+    assert.equal(await c.request('?'), 'T05thread:1;');
     const continued = c.request('vCont;c');
     await tick();
     c.raw('\x03');
@@ -153,6 +154,18 @@ describe('gdbstub: kernel awareness that arrives later', () => {
     upgrade.resolve(async () => new TasksView());
     assert.equal(await continued, 'T02thread:64;');
     assert.equal(inner.resumes.length, 0);
+  });
+
+  it('offering libraries, a guest let run with no client is not held up by learning', async () => {
+    const inner = new MemTarget();
+    const upgrade = manual<Upgrade | undefined>();
+    const target = new DeferredLinuxTarget(inner, upgrade.promise, () => {}, true);
+    const running = target.resume({ step: false });
+    await tick();
+    assert.equal(inner.resumes.length, 1);
+    target.interrupt();
+    upgrade.resolve(undefined); // the stop is held until learning ends
+    assert.equal((await running).kind, 'interrupt');
   });
 
   it('stays plain when the kernel-aware target cannot be made, with one warning', async (t) => {
