@@ -122,7 +122,15 @@ export async function runGuest(
           if (how.runMode) process.stdin.once('end', () => input.write(lastByte === 0x0a ? '\x04' : '\x04\x04'));
         });
     }
-    const stub = gdbAddress ? await attachGdbStub(guest, gdbAddress, opts.debug?.wait ?? false, how.note) : undefined;
+    const stub = gdbAddress
+      ? await attachGdbStub(
+          guest,
+          gdbAddress,
+          opts.debug?.wait ?? false,
+          how.note,
+          (opts.share ?? []).map((s) => s.host),
+        )
+      : undefined;
     how.onStart?.(guest, stub?.port);
     const result = await guest.wait();
     log?.end();

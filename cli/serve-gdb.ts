@@ -25,6 +25,7 @@ export async function attachGdbStub(
   address: GdbAddress,
   wait: boolean,
   note: (s: string) => void,
+  shares: string[] = [],
 ): Promise<{ port: number; close(): Promise<void> }> {
   let stub: GdbStubHandle;
   try {
@@ -33,6 +34,7 @@ export async function attachGdbStub(
       port: address.port,
       waitGdb: wait,
       vmlinux: guest.kernel.vmlinux,
+      shares,
     });
   } catch (err) {
     await guest.stop('the gdb stub could not start');

@@ -2,6 +2,7 @@
 // for UML under gdbserver, an in-process Target for rv64); this wraps it in the kernel-aware layer and the stub.
 import { connectGuestRsp, startGdbStub, type GdbStubHandle, type Target } from '../gdbstub/index.js';
 import { linuxAwareWhenReady } from '../gdbstub/linux/index.js';
+import { moduleFinder } from './build/modules.js';
 import type { Guest } from './guest.js';
 import { KwbError } from './results.js';
 
@@ -12,6 +13,8 @@ export interface ServeOptions {
   log?: (line: string) => void;
   /** The kernel's symbols: given, the stub shows the kernel's tasks as threads and offers ps/dmesg/lsmod. */
   vmlinux?: string;
+  /** The guest's shared host directories: out-of-tree modules loaded from them are found there. */
+  shares?: string[];
 }
 
 export interface ServedGuest extends GdbStubHandle {
@@ -35,8 +38,12 @@ export async function serveGuest(guest: Guest, opts: ServeOptions): Promise<Serv
           notice: warn,
         })
       : channel.target;
-  const aware = opts.vmlinux ? linuxAwareWhenReady(target, opts.vmlinux, warn) : undefined;
-  const { vmlinux: _symbols, ...stubOpts } = opts;
+  // loaded modules are offered to the client as libraries (gdb loads their symbols by itself), their .ko found in
+  // the kernel's build, its installed modules and the shares
+  const { tree, modules } = guest.kernel;
+  const moduleDirs = [tree?.build, modules?.dir, ...(opts.shares ?? [])].filter((d): d is string => !!d);
+  const aware = opts.vmlinux ? linuxAwareWhenReady(target, opts.vmlinux, warn, moduleFinder(moduleDirs)) : undefined;
+  const { vmlinux: _symbols, shares: _shares, ...stubOpts } = opts;
   const stub = await startGdbStub(aware ?? target, stubOpts);
   void stub.killed.then(() => guest.stop('killed by gdb'));
   return Object.assign(stub, { kernelAware: aware?.ready }); // the stub's getters kept

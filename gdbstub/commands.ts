@@ -9,7 +9,7 @@ import {
   type StopReason,
   type Target,
 } from './target.js';
-import { escapeBinary, fromHex, hexText, parseHexBig, parseHexInt, toHex, type Framed } from './packet.js';
+import { escapeBinary, fromHex, hexText, parseHexBig, parseHexInt, toHex, xmlEscape, type Framed } from './packet.js';
 
 export const KWB_STUB_VERSION = 'kwb gdbstub 0.1.0';
 /** The largest packet we accept (and advertise): 256 KiB, so that gdb reads 64 KiB or more in one `m`. */
@@ -36,6 +36,8 @@ export interface StubContext {
   startNoAck(): void;
   /** Resume the target (all-stop) and wait for it to stop. */
   resume(action: ResumeAction): Promise<StopReason>;
+  /** The library lists being read by this client, by format (a long list takes several qXfer reads). */
+  libraries?: Partial<Record<'svr4' | 'target', string>>;
   /** Breakpoints and watchpoints this client has inserted (removed when it detaches or goes away). */
   breakpoints: Map<string, BreakpointRecord>;
   /** Detach: the server removes breakpoints and lets the target run once the reply is out. */
@@ -85,6 +87,7 @@ export function stopReply(stop: StopReason, ctx: StubContext): string {
     if (stop.hw && ctx.clientFeatures.has('hwbreak')) out += 'hwbreak:;';
     else if (!stop.hw && ctx.clientFeatures.has('swbreak')) out += 'swbreak:;';
   }
+  if (stop.library) out += 'library:;';
   if (stop.replayLog) out += `replaylog:${stop.replayLog};`;
   if (stop.expedited) out += stop.expedited;
   out += `thread:${threadId(stop.thread)};`;
@@ -154,10 +157,6 @@ function qxfer(text: string, args: string): Reply {
   const chunk = data.subarray(offset, offset + n);
   const more = offset + chunk.length < data.length;
   return Buffer.concat([Buffer.from(more ? 'm' : 'l'), escapeBinary(chunk)]);
-}
-
-function xmlEscape(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
 // ---- monitor (qRcmd) ----
@@ -286,6 +285,7 @@ const commands: Command[] = [
         'QStartNoAckMode+',
       ];
       if (ctx.target.passSignals) features.push('QPassSignals+');
+      if (ctx.target.libraries) features.push('qXfer:libraries-svr4:read+', 'qXfer:libraries:read+');
       if (ctx.target.reverseExecution) features.push('ReverseStep+', 'ReverseContinue+');
       return features.join(';');
     },
@@ -325,6 +325,18 @@ const commands: Command[] = [
       return qxfer(xml, m[2]!);
     },
   },
+  ...(['svr4', 'target'] as const).map((format) => ({
+    cmd: format === 'svr4' ? 'qXfer:libraries-svr4:read' : 'qXfer:libraries:read',
+    handler: async (ctx: StubContext, args: string) => {
+      const m = /^:[^:]*:(.*)$/.exec(args);
+      if (!m) return ERR_ARGS;
+      if (!ctx.target.libraries) return '';
+      // the list is read anew at offset 0 only: the later chunks of one read come from the same list
+      if (!ctx.libraries?.[format] || /^0,/.test(m[1]!))
+        ctx.libraries = { ...ctx.libraries, [format]: await ctx.target.libraries(format) };
+      return qxfer(ctx.libraries[format]!, m[1]!);
+    },
+  })),
   {
     cmd: 'qXfer:threads:read',
     handler: async (ctx, args) => {

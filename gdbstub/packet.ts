@@ -328,3 +328,7 @@ export function parseHexInt(text: string): number | undefined {
   if (!/^[0-9a-fA-F]{1,13}$/.test(text)) return undefined;
   return Number.parseInt(text, 16);
 }
+
+export function xmlEscape(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}

@@ -6,7 +6,14 @@ import type { Duplex } from 'node:stream';
 import { decodeBody, frame, frameRaw, PacketReader, toHex, fromHex } from './packet.js';
 import { pollFor } from './poll.js';
 import { registerLayout, type RegisterLayout } from './registers.js';
-import { expeditedRegisters, runWatched, stepHidingSignals, stopRegister, type StepServer } from './stepping.js';
+import {
+  continueHidingSignals,
+  expeditedRegisters,
+  runWatched,
+  stepHidingSignals,
+  stopRegister,
+  type StepServer,
+} from './stepping.js';
 import { WatchEmulation, type WatchedRange } from './watch-emulation.js';
 import {
   Refused,
@@ -620,7 +627,7 @@ export class ProxyTarget implements Target {
     try {
       if (!action.step) {
         if (this.watches?.active) return this.settle(await runWatched(server, this.watches, thread, action.signal));
-        return await server.cont(thread, action.signal);
+        return await continueHidingSignals(server, thread, action.signal);
       }
       const watched = this.watches?.ranges() ?? [];
       // watched memory is compared after every instruction: no range steps then

@@ -1,6 +1,9 @@
 // Stepping a target whose own signals must never reach the client: UML's kernel is a host process, and its timers,
-// I/O and page faults are host signals to it. gdbserver passes such signals silently while the target runs, but
-// reports every signal that comes during a single step (passed or not), before the instruction ran. So:
+// I/O and page faults are host signals to it. gdbserver passes such signals silently while the target runs, except
+// SIGSEGV and SIGILL (it reports those in case a breakpoint raised them: UML's kernel takes page faults when it first
+// touches fresh vmalloc memory, as loading a module does), and reports every signal that comes during a single step
+// (passed or not), before the instruction ran. So:
+// - a continue that stops for a signal of the guest's own delivers it and continues;
 // - a client's step lets the signal's handler run at full speed (a breakpoint of the relay's own where the signal
 //   came, continue with the signal) and then steps again: the client sees one instruction, the guest gets its signal;
 // - a continue with emulated watchpoints steps into the handlers instead: writes there count (the timer's handler
@@ -85,6 +88,17 @@ function isGuestSignal(s: StepServer, stop: StopReason): stop is StopReason & { 
   return stop.kind === 'signal' && stop.signal !== undefined && s.guestSignals.includes(stop.signal);
 }
 
+/** A continue of `thread` delivering `signal`, the guest's own signals delivered on the way, unseen. */
+export async function continueHidingSignals(
+  s: StepServer,
+  thread: number,
+  signal: number | undefined,
+): Promise<StopReason> {
+  let stop = await s.cont(thread, signal);
+  while (isGuestSignal(s, stop)) stop = await s.cont(stop.thread, stop.signal);
+  return stop;
+}
+
 /** A client's step: one instruction of `thread` (or a range step), the guest's own signals delivered on the way,
  *  unseen. `startPc` (where the step starts, if known) tells an instruction a signal interrupted (a blocking
  *  syscall, done once the handler returns) from one a signal came before. `data` holds `reads` after the last step,
@@ -137,12 +151,8 @@ async function runTo(
 ): Promise<{ kind: 'back' | 'other'; stop: StopReason }> {
   const own = await s.insertOwnBreakpoint(pc);
   try {
-    let next = await s.cont(thread, signal);
+    let next = await continueHidingSignals(s, thread, signal);
     for (;;) {
-      if (isGuestSignal(s, next)) {
-        next = await s.cont(next.thread, next.signal);
-        continue;
-      }
       if (next.kind !== 'breakpoint' || (await stopRegister(s, next, 'pc')) !== pc)
         return { kind: 'other', stop: next };
       if ((await stopRegister(s, next, 'sp')) === sp) return { kind: 'back', stop: next };
@@ -152,7 +162,7 @@ async function runTo(
       const past = await stepHidingSignals(s, next.thread, undefined, [], pc);
       await s.insertOwnBreakpoint(pc);
       if (past.stop.kind !== 'step') return { kind: 'other', stop: past.stop };
-      next = await s.cont(past.stop.thread, undefined);
+      next = await continueHidingSignals(s, past.stop.thread, undefined);
     }
   } finally {
     if (own) await s.removeOwnBreakpoint(pc);

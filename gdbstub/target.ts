@@ -14,6 +14,8 @@ export interface StopReason {
   watch?: 'write' | 'read' | 'access';
   /** For kind 'breakpoint': a hardware breakpoint (hwbreak) rather than a software one (swbreak). */
   hw?: boolean;
+  /** A library event: the list of loaded libraries (a kernel's modules) changed; the client reads it again. */
+  library?: boolean;
   /** Registers to expedite in the stop reply, already in RSP form: "nn:hexvalue;" pairs in target.xml numbering
    *  (a relay passes its server's through, which saves the client a `g` round trip per stop). */
   expedited?: string;
@@ -77,6 +79,9 @@ export interface Target {
   /** Whether a thread id names a thread, when the target can tell without listing them all (threads() decides
    *  otherwise). Every packet that names a thread is checked before it reaches the target. */
   hasThread?(id: number): Promise<boolean>;
+  /** The loaded libraries (a kernel's modules) as qXfer:libraries-svr4:read or qXfer:libraries:read list them;
+   *  offered to clients when present. */
+  libraries?(format: 'svr4' | 'target'): Promise<string>;
   /** Answer a `monitor` command (qRcmd); undefined when the target has no such command. */
   monitor?(command: string): Promise<string | undefined>;
   /** Signals (GDB numbering) the target should deliver to the guest without stopping (QPassSignals). A target with

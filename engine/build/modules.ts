@@ -2,7 +2,7 @@
 // by the build directory, never inside the tree), which the guest sees as /lib/modules/$(uname -r), so that modprobe
 // finds them (modules.dep comes from the host's depmod, as make runs it).
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { cacheDir, cacheKey } from '../cache.js';
 
 /** Where a kernel's modules are on the host, and the release they are for (`uname -r` in the guest). */
@@ -69,4 +69,50 @@ export async function installModules(build: string, make: (targets: string[]) =>
   renameSync(fresh, staging);
   rmSync(old, { recursive: true, force: true });
   return 0;
+}
+/** How deep into a directory (a --share) kwb looks for .ko files that no modules.order lists. */
+const SCAN_DEPTH = 3;
+
+/** A module's name as the kernel keeps it: the file's name, '-' read as '_'. */
+const moduleName = (file: string) => basename(file, '.ko').replace(/-/g, '_');
+
+function koFilesIn(dir: string): string[] {
+  // a build or an installed set lists its modules (6.1: as .ko; later kernels: as .o), relative to it, or by
+  // absolute path for an out-of-tree build (M=DIR)
+  try {
+    return readFileSync(join(dir, 'modules.order'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => resolve(dir, line.replace(/\.o$/, '.ko')));
+  } catch {
+    // no list: look for them
+  }
+  const found: string[] = [];
+  const walk = (d: string, depth: number) => {
+    let entries;
+    try {
+      entries = readdirSync(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (e.name.startsWith('.')) continue;
+      if (e.isFile() && e.name.endsWith('.ko')) found.push(join(d, e.name));
+      else if (e.isDirectory() && depth > 0) walk(join(d, e.name), depth - 1);
+    }
+  };
+  walk(dir, SCAN_DEPTH);
+  return found;
+}
+
+/** Finds a loaded module's .ko on the host in `dirs` (searched in order, anew for each module: a rebuilt
+ *  out-of-tree module is found as it is now). */
+export function moduleFinder(dirs: string[]): (name: string) => string | undefined {
+  return (name) => {
+    for (const dir of dirs) {
+      const hit = koFilesIn(dir).find((f) => moduleName(f) === name && existsSync(f));
+      if (hit) return hit;
+    }
+    return undefined;
+  };
 }

@@ -12,6 +12,7 @@ import {
   type Target,
   type ThreadInfo,
 } from '../target.js';
+import { librariesXml, type LibraryFormat } from './libraries.js';
 import { LINUX_MONITOR_COMMANDS } from './target.js';
 
 const NOT_YET =
@@ -35,6 +36,9 @@ export class DeferredLinuxTarget implements Target {
   /** A client has seen the target as it is since its last stop: switching now would change what it saw. */
   private observed = false;
   private resuming = false;
+  /** A resume waits for learning before the guest runs (see resume); an interrupt meanwhile is its stop. */
+  private waitingToRun = false;
+  private interruptedWhileWaiting = false;
   /** Settles when learning has ended, either way. */
   private readonly learnt: Promise<unknown>;
   /** Settles when the kernel-aware target is served (true) or will never be (false). */
@@ -45,12 +49,19 @@ export class DeferredLinuxTarget implements Target {
     private readonly inner: Target,
     upgrade: Promise<Upgrade | undefined>,
     private readonly warn: (err: unknown) => void,
+    /** The kernel-aware target will list modules as libraries: offered from the start (none until then). */
+    private readonly offersLibraries = false,
   ) {
     this.arch = inner.arch;
     this.rangeStepping = inner.rangeStepping;
     this.reverseExecution = inner.reverseExecution;
     this.current = inner;
     if (inner.passSignals) this.passSignals = async (signals) => (await this.view()).passSignals?.(signals);
+    if (offersLibraries)
+      this.libraries = async (format) => {
+        const target = await this.view();
+        return target.libraries ? target.libraries(format) : librariesXml(format, []);
+      };
     this.ready = new Promise((r) => (this.served = r));
     this.learnt = upgrade.then((make) => {
       this.pending = false;
@@ -62,6 +73,7 @@ export class DeferredLinuxTarget implements Target {
   }
 
   passSignals?: (signals: number[]) => Promise<void>;
+  libraries?: (format: LibraryFormat) => Promise<string>;
 
   /** Switch to the kernel-aware target now (the inner target is stopped). */
   private switchNow(): Promise<void> {
@@ -138,6 +150,22 @@ export class DeferredLinuxTarget implements Target {
 
   /** Runs with whichever target is current; a switch that became possible meanwhile happens at the stop. */
   async resume(action: ResumeAction): Promise<StopReason> {
+    // modules the guest loads from now on must be seen by the client (their load is a library event), so with a
+    // client the guest runs only through the kernel-aware target: its first resume waits for learning (seconds, once
+    // per build; a client waits for a stop reply without a timeout). With none (the stub lets the guest run free)
+    // the guest is not held up: a client that comes later reads the list afresh.
+    if (this.offersLibraries && this.observed && (this.pending || this.upgrade)) {
+      this.waitingToRun = true;
+      this.interruptedWhileWaiting = false;
+      try {
+        await this.learnt;
+        await this.switchNow();
+      } finally {
+        this.waitingToRun = false;
+      }
+      // the guest never ran: it stops where it was (held for learning, as any stop then is)
+      if (this.interruptedWhileWaiting) return { ...this.current.lastStop(), kind: 'interrupt', signal: 2 };
+    }
     const target = await this.view();
     this.resuming = true;
     try {
@@ -155,7 +183,8 @@ export class DeferredLinuxTarget implements Target {
   }
 
   interrupt(): void {
-    this.current.interrupt();
+    if (this.waitingToRun) this.interruptedWhileWaiting = true;
+    else this.current.interrupt();
   }
 
   lastStop(): StopReason {

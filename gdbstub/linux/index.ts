@@ -9,11 +9,13 @@ import { DeferredLinuxTarget } from './deferred.js';
 import { COMMON_QUERIES, loadOffsets, type Offsets } from './offsets.js';
 import { registerLayout, type RegisterLayout } from '../registers.js';
 import { TASK_QUERIES_REQUIRED } from './tasks.js';
+import type { ModuleFinder } from './libraries.js';
 import { LinuxTarget } from './target.js';
 
 export { LinuxTarget, CPU_THREAD_ID, IDLE_THREAD_ID } from './target.js';
 export { DeferredLinuxTarget } from './deferred.js';
 export { loadOffsets, Offsets } from './offsets.js';
+export type { ModuleFinder } from './libraries.js';
 
 /** The Linux arch for an inner target: x86_64 targets kwb serves are UML kernels. */
 export function linuxArchFor(arch: Target['arch']) {
@@ -46,8 +48,12 @@ export async function learnLinux(inner: Target, vmlinux: string): Promise<LinuxK
 }
 
 /** The kernel-aware target over a stopped `inner` (it looks at the CPU once to name the thread of the stop). */
-export async function linuxTarget(inner: Target, known: LinuxKnowledge): Promise<LinuxTarget> {
-  const target = new LinuxTarget(inner, known.offsets, known.arch, known.layout);
+export async function linuxTarget(
+  inner: Target,
+  known: LinuxKnowledge,
+  findModule?: ModuleFinder,
+): Promise<LinuxTarget> {
+  const target = new LinuxTarget(inner, known.offsets, known.arch, known.layout, findModule);
   await target.init();
   return target;
 }
@@ -68,16 +74,18 @@ export async function linuxAware(inner: Target, vmlinux: string, warn: (message:
 }
 
 /** `inner` served at once, made kernel-aware when what that needs has been learnt (in the background, starting now):
- *  a client never waits for gdb reading the debug info. `warn` is told once if it cannot be. */
+ *  a client never waits for gdb reading the debug info. `warn` is told once if it cannot be. With `findModule`,
+ *  loaded modules are offered to the client as libraries. */
 export function linuxAwareWhenReady(
   inner: Target,
   vmlinux: string,
   warn: (message: string) => void,
+  findModule?: ModuleFinder,
 ): DeferredLinuxTarget {
   const off = (err: unknown) => warn(awarenessOff(vmlinux, err));
   const upgrade = learnLinux(inner, vmlinux).then(
-    (known) => () => linuxTarget(inner, known),
+    (known) => () => linuxTarget(inner, known, findModule),
     (err: unknown) => void off(err),
   );
-  return new DeferredLinuxTarget(inner, upgrade, off);
+  return new DeferredLinuxTarget(inner, upgrade, off, !!findModule);
 }

@@ -53,6 +53,17 @@ export const COMMON_QUERIES: Queries = {
   'module.name.size': size('((struct module *)0)->name'),
   'module.core_size': off('struct module', 'core_layout.size'), // before 6.4
   'module.size': size('struct module'),
+  'module.state': off('struct module', 'state'),
+  'module.sect_attrs': off('struct module', 'sect_attrs'),
+  'sect_attrs.nsections': off('struct module_sect_attrs', 'nsections'),
+  'sect_attrs.attrs': off('struct module_sect_attrs', 'attrs'),
+  'sect_attr.size': size('struct module_sect_attr'),
+  'sect_attr.address': off('struct module_sect_attr', 'address'),
+  'sect_attr.name': off('struct module_sect_attr', 'battr.attr.name'),
+  MODULE_STATE_GOING: '(unsigned long)MODULE_STATE_GOING',
+  MODULE_STATE_UNFORMED: '(unsigned long)MODULE_STATE_UNFORMED',
+  do_init_module: '(unsigned long)&do_init_module',
+  free_module: '(unsigned long)&free_module',
 };
 
 /** The offsets of one kernel build: `has` for optional ones, `get` for those the caller cannot do without. */

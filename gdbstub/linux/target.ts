@@ -13,6 +13,7 @@ import {
 } from '../target.js';
 import type { ArchContext, LinuxArch } from './arch/types.js';
 import { readDmesg, DMESG_REQUIRED } from './dmesg.js';
+import { libraryStop, ModuleLibraries, type LibraryFormat, type ModuleFinder } from './libraries.js';
 import { formatModules, MODULES_REQUIRED, readModules } from './modules.js';
 import type { Offsets } from './offsets.js';
 import type { RegisterLayout } from '../registers.js';
@@ -91,11 +92,17 @@ export class LinuxTarget implements Target {
   private stop: StopReason;
   private readonly walker: TaskWalker;
 
+  /** Loaded modules as libraries, when the kernel keeps their sections and kwb can find their .ko files. */
+  private readonly modules?: ModuleLibraries;
+  /** Addresses of the client's own software breakpoints (kwb's internal ones may share them). */
+  private readonly userBreakpoints = new Set<bigint>();
+
   constructor(
     private readonly inner: Target,
     private readonly offsets: Offsets,
     private readonly archInfo: LinuxArch,
     private readonly layout: RegisterLayout,
+    findModule?: ModuleFinder,
   ) {
     this.arch = inner.arch;
     this.rangeStepping = inner.rangeStepping;
@@ -104,9 +111,38 @@ export class LinuxTarget implements Target {
     this.walker = new TaskWalker(offsets, archInfo.switchContext(offsets), this.readGuest);
     // only when the inner target has it: the stub advertises QPassSignals by its presence
     if (inner.passSignals) this.passSignals = (signals) => inner.passSignals!(signals);
+    if (findModule && ModuleLibraries.supported(offsets)) {
+      const modules = new ModuleLibraries(offsets, this.readGuest, inner, findModule);
+      this.modules = modules;
+      this.libraries = (format) => modules.xml(format);
+    }
   }
 
   passSignals?: (signals: number[]) => Promise<void>;
+  libraries?: (format: LibraryFormat) => Promise<string>;
+
+  private readonly userHas = (addr: bigint) => this.userBreakpoints.has(addr);
+
+  /** The Z0 kind for a breakpoint at `addr`: x86's int3 is one byte; RISC-V's ebreak two bytes where the
+   *  instruction there is compressed, four otherwise. */
+  private readonly breakpointKind = async (addr: bigint): Promise<number> => {
+    if (this.arch === 'x86_64') return 1;
+    const low = (await this.readGuest(addr, 2).catch(() => new Uint8Array([3])))[0]!;
+    return (low & 3) === 3 ? 4 : 2;
+  };
+
+  /** The program counter of the CPU now (from the stop reply when it carried it). */
+  private async pc(): Promise<bigint | undefined> {
+    const slot = this.layout.byName(this.archInfo.programCounter);
+    if (!slot || slot.size !== 8) return undefined;
+    const stop = this.inner.lastStop();
+    const m = new RegExp(`(?:^|;)0*${slot.regno.toString(16)}:([0-9a-fA-F]{16});`).exec(stop.expedited ?? '');
+    if (m) return Buffer.from(m[1]!, 'hex').readBigUInt64LE(0);
+    const regs = this.inner.readRegister
+      ? await this.inner.readRegister(stop.thread, slot.regno)
+      : (await this.inner.readRegisters(stop.thread)).subarray(slot.offset, slot.offset + 8);
+    return regs && regs.length >= 8 ? Buffer.from(regs.buffer, regs.byteOffset, 8).readBigUInt64LE(0) : undefined;
+  }
 
   /** Guest memory for the stub's own reads: addresses made from guest data (a null list pointer minus an offset, a
    *  zero stack pointer) can fall outside the address space, and are refused here rather than sent on. */
@@ -350,11 +386,16 @@ export class LinuxTarget implements Target {
     this.forget(false);
   }
 
-  insertBreakpoint(type: BreakpointType, addr: bigint, kind: number): Promise<boolean> {
-    return this.inner.insertBreakpoint(type, addr, kind);
+  async insertBreakpoint(type: BreakpointType, addr: bigint, kind: number): Promise<boolean> {
+    if (type === 0 && this.modules?.owns(addr)) return (this.userBreakpoints.add(addr), true);
+    const ok = await this.inner.insertBreakpoint(type, addr, kind);
+    if (ok && type === 0) this.userBreakpoints.add(addr);
+    return ok;
   }
 
-  removeBreakpoint(type: BreakpointType, addr: bigint, kind: number): Promise<boolean> {
+  async removeBreakpoint(type: BreakpointType, addr: bigint, kind: number): Promise<boolean> {
+    if (type === 0) this.userBreakpoints.delete(addr);
+    if (type === 0 && this.modules?.owns(addr)) return true;
     return this.inner.removeBreakpoint(type, addr, kind);
   }
 
@@ -388,9 +429,31 @@ export class LinuxTarget implements Target {
       inner = { ...action, thread: this.tasksShown ? this.inner.lastStop().thread : action.thread };
     }
     this.forget(action.step);
-    const stop = await this.inner.resume(inner);
+    const stop = this.modules ? await this.resumeWatchingModules(inner, this.modules) : await this.inner.resume(inner);
     this.stop = await this.translate(stop).catch(() => stop);
     return this.stop;
+  }
+
+  /** Resume with kwb's module breakpoints in: a stop at one is the client's only when the modules changed (a
+   *  library event) or the client has a breakpoint there too; otherwise the guest runs on. */
+  private async resumeWatchingModules(action: ResumeAction, modules: ModuleLibraries): Promise<StopReason> {
+    for (;;) {
+      await modules.arm(this.breakpointKind, this.userHas);
+      const pc = await this.pc();
+      if (modules.isEvent(pc) && !this.userHas(pc!)) {
+        // leaving one of kwb's breakpoints: step off it with it out, then put it back
+        await modules.disarm(this.breakpointKind, this.userHas, pc);
+        const stepped = await this.inner.resume({ ...action, step: true, range: undefined });
+        await modules.arm(this.breakpointKind, this.userHas);
+        if (action.step || stepped.kind !== 'step') return stepped;
+      }
+      const stop = await this.inner.resume(action);
+      if (action.step || (stop.kind !== 'breakpoint' && !(stop.kind === 'signal' && stop.signal === 5))) return stop;
+      const at = await this.pc();
+      if (!modules.isEvent(at)) return stop;
+      if (await modules.changed()) return libraryStop(stop);
+      if (this.userHas(at!)) return stop;
+    }
   }
 
   interrupt(): void {
@@ -449,7 +512,10 @@ export class LinuxTarget implements Target {
     }
   }
 
-  detach(): Promise<void> {
+  async detach(): Promise<void> {
+    this.userBreakpoints.clear();
+    await this.modules?.disarm(this.breakpointKind, this.userHas);
+    this.modules?.forgetClient();
     return this.inner.detach();
   }
 

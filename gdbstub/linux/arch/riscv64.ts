@@ -11,6 +11,7 @@ const S_REGS = ['fp', 's1', 's2', 's3', 's4', 's5', 's6', 's7', 's8', 's9', 's10
 
 export const riscv64Arch: LinuxArch = {
   stackPointer: 'sp',
+  programCounter: 'pc',
   queries: {
     'riscv.thread.ra': '(unsigned long)&((struct task_struct *)0)->thread.ra',
     'riscv.thread.sp': '(unsigned long)&((struct task_struct *)0)->thread.sp',

@@ -17,6 +17,8 @@ export interface ArchContext {
 export interface LinuxArch {
   /** The stack pointer's name in target descriptions. */
   stackPointer: string;
+  /** The program counter's. */
+  programCounter: string;
   /** Offsets and symbols this architecture needs besides the common ones. */
   queries: Queries;
   /** Those of `queries` without which tasks cannot be shown. */

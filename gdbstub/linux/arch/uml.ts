@@ -13,6 +13,7 @@ const JMP_BUF_REGS = ['rbx', 'rsp', 'rbp', 'r12', 'r13', 'r14', 'r15', 'rip'];
 
 export const umlArch: LinuxArch = {
   stackPointer: 'rsp',
+  programCounter: 'rip',
   queries: {
     'uml.switch_buf': '(unsigned long)&((struct task_struct *)0)->thread.switch_buf',
     cpu_tasks: '(unsigned long)&cpu_tasks',

@@ -116,6 +116,58 @@ describe('gdbstub: kernel awareness that arrives later', () => {
     assert.equal(await c.request('vCont?'), 'vCont;c;C;s;S;t;r');
   });
 
+  it('offering libraries, the guest runs only through the kernel-aware target: a resume waits for learning', async (t) => {
+    const inner = new MemTarget();
+    const upgrade = manual<Upgrade | undefined>();
+    const aware = new TasksView();
+    const target = new DeferredLinuxTarget(inner, upgrade.promise, () => {}, true);
+    const stub = await startGdbStub(target, { port: 0, waitGdb: true });
+    t.after(() => stub.close());
+    const c = await RawClient.connect(stub.port);
+    t.after(() => c.close());
+    assert.equal(
+      await c.request('qXfer:libraries-svr4:read::0,1000'),
+      'l<library-list-svr4 version="1.0"></library-list-svr4>',
+    );
+    const stepped = c.request('vCont;s:1');
+    await tick();
+    assert.equal(inner.resumes.length, 0); // a module loaded now would be missed
+    upgrade.resolve(async () => aware);
+    assert.match(await stepped, /^T05/);
+    assert.equal(inner.resumes.length, 0);
+    assert.equal(aware.resumes.length, 1); // the step went through the kernel-aware target
+  });
+
+  it('offering libraries, an interrupt while a resume waits for learning stops the guest where it was', async (t) => {
+    const inner = new MemTarget();
+    const upgrade = manual<Upgrade | undefined>();
+    const target = new DeferredLinuxTarget(inner, upgrade.promise, () => {}, true);
+    const stub = await startGdbStub(target, { port: 0, waitGdb: true });
+    t.after(() => stub.close());
+    const c = await RawClient.connect(stub.port);
+    t.after(() => c.close());
+    assert.equal(await c.request('?'), 'T05thread:1;');
+    const continued = c.request('vCont;c');
+    await tick();
+    c.raw('\x03');
+    await tick();
+    upgrade.resolve(async () => new TasksView());
+    assert.equal(await continued, 'T02thread:64;');
+    assert.equal(inner.resumes.length, 0);
+  });
+
+  it('offering libraries, a guest let run with no client is not held up by learning', async () => {
+    const inner = new MemTarget();
+    const upgrade = manual<Upgrade | undefined>();
+    const target = new DeferredLinuxTarget(inner, upgrade.promise, () => {}, true);
+    const running = target.resume({ step: false });
+    await tick();
+    assert.equal(inner.resumes.length, 1);
+    target.interrupt();
+    upgrade.resolve(undefined); // the stop is held until learning ends
+    assert.equal((await running).kind, 'interrupt');
+  });
+
   it('stays plain when the kernel-aware target cannot be made, with one warning', async (t) => {
     const warnings: unknown[] = [];
     const { target, connect } = await serve(
