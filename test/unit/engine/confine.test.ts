@@ -57,7 +57,10 @@ describe('UML confinement', { skip: refused ? `unprivileged user namespaces refu
     assert.equal(bound, 'bound in');
     const host = hostPid(pid, Number(nsPid));
     assert.ok(host !== undefined && host !== Number(nsPid), `namespace pid ${nsPid} maps to host pid ${host}`);
-    assert.match(readFileSync(`/proc/${host}/cmdline`, 'utf8'), /^sleep\0/);
+    // the shell prints before it execs sleep: on a busy machine the exec may not have happened yet
+    const cmdline = () => readFileSync(`/proc/${host}/cmdline`, 'utf8');
+    for (let i = 0; !cmdline().startsWith('sleep\0') && i < 100; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.match(cmdline(), /^sleep\0/);
   });
 
   it('without it, the host /proc stays (a plain guest needs none) and unknown pids map to nothing', async (t) => {
