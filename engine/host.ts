@@ -97,6 +97,16 @@ export function groupAlive(pgid: number): boolean {
   }
 }
 
+/** Resolves once no process of the group is left: its stragglers get `graceMs` to exit on their own (UML's helpers
+ *  follow their kernel out), then SIGKILL. A guest is over only when nothing of it runs. */
+export async function groupGone(pgid: number, graceMs = 1000): Promise<void> {
+  const pause = () => new Promise((r) => setTimeout(r, 20));
+  for (const end = Date.now() + graceMs; groupAlive(pgid) && Date.now() < end;) await pause();
+  if (!groupAlive(pgid)) return;
+  killGroup(pgid, 'SIGKILL');
+  for (const end = Date.now() + graceMs; groupAlive(pgid) && Date.now() < end;) await pause();
+}
+
 /** Spawn a child as the leader of its own process group, so that the whole tree it starts can be killed at once. */
 export function spawnGroup(command: string, args: string[], options: SpawnOptions): ChildProcess & { pid: number } {
   hookExit();

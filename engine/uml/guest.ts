@@ -20,6 +20,7 @@ import type { KernelInfo } from '../kernel.js';
 import {
   adoptGroup,
   groupAlive,
+  groupGone,
   killGroup,
   makeTempDir,
   releaseGroup,
@@ -192,7 +193,7 @@ export class UmlGuest implements Guest {
         if (!underGdbserver) this.hostExit = byName ? { code: null, signal: byName } : { code, signal };
         // drain what the guest printed last (a panic message, the command's final output) before deciding
         const drained = Promise.race([streamsClosed, new Promise((r) => setTimeout(r, 500))]);
-        void Promise.all([drained, this.network?.stop()]).then(() => {
+        void Promise.all([drained, this.network?.stop(), groupGone(child.pid!)]).then(() => {
           const result = this.decide();
           this.lpj?.learner.save(this.lpj.kmsg);
           removeTempDir(this.tmp);

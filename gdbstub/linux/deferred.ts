@@ -150,11 +150,13 @@ export class DeferredLinuxTarget implements Target {
 
   /** Runs with whichever target is current; a switch that became possible meanwhile happens at the stop. */
   async resume(action: ResumeAction): Promise<StopReason> {
+    // a client that asked for this run waits for its stop; a guest the stub lets run free has nobody waiting
+    const forClient = this.observed;
     // modules the guest loads from now on must be seen by the client (their load is a library event), so with a
     // client the guest runs only through the kernel-aware target: its first resume waits for learning (seconds, once
     // per build; a client waits for a stop reply without a timeout). With none (the stub lets the guest run free)
     // the guest is not held up: a client that comes later reads the list afresh.
-    if (this.offersLibraries && this.observed && (this.pending || this.upgrade)) {
+    if (this.offersLibraries && forClient && (this.pending || this.upgrade)) {
       this.waitingToRun = true;
       this.interruptedWhileWaiting = false;
       try {
@@ -172,8 +174,9 @@ export class DeferredLinuxTarget implements Target {
       const stop = await target.resume(action);
       if (stop.kind === 'exited') return stop;
       // a stop while the debug info is still being read waits for it (seconds, once per build): a client waits for a
-      // stop reply without a timeout, and so sees even its first breakpoint with the kernel's tasks as threads
-      if (this.pending) await this.learnt;
+      // stop reply without a timeout, and so sees even its first breakpoint with the kernel's tasks as threads. Not
+      // the stop of a free run that a connecting client interrupts: that client's handshake has gdb's 2 s timeout.
+      if (this.pending && forClient) await this.learnt;
       if (!this.upgrade) return stop;
       await this.switchNow();
       return this.current.lastStop();
