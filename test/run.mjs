@@ -26,7 +26,13 @@ for (const check of [
   const run = spawnSync('npx', check, { stdio: 'inherit' });
   if (run.status !== 0) process.exit(run.status ?? 1);
 }
-const run = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], {
-  stdio: 'inherit',
-});
+// --test-force-exit: a file whose tests are over (passed, failed or timed out) ends even if something it started
+// still holds its event loop (a debug adapter waiting on a wedged gdb): one stuck test must not stall the whole run
+const run = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-force-exit', ...files],
+  {
+    stdio: 'inherit',
+  },
+);
 process.exit(run.status ?? 1);

@@ -54,6 +54,8 @@ export type WatchAccess = 'write' | 'read' | 'readWrite';
 const WATCH_FLAG: Record<WatchAccess, string> = { write: '', read: '-r ', readWrite: '-a ' };
 
 const hex = (address: bigint) => `0x${address.toString(16)}`;
+/** How long ending a session waits for gdb to kill or detach the target before ending gdb anyway. */
+const END_GRACE_MS = 10_000;
 
 export class GdbRuntime extends EventEmitter<RuntimeEvents> {
   private readonly gdb: Gdb;
@@ -303,12 +305,20 @@ export class GdbRuntime extends EventEmitter<RuntimeEvents> {
 
   /** End the session: kill the target (a kwb guest shuts down) or leave it running on its own, then end gdb. */
   async end(target: 'kill' | 'detach'): Promise<void> {
-    if (target === 'kill') {
-      if (this.running) await this.interrupt().catch(() => {});
-      await this.gdb.console('kill').catch(() => {});
-    } else {
-      await this.gdb.command('-target-detach').catch(() => {});
-    }
+    const polite = async () => {
+      if (target === 'kill') {
+        if (this.running) await this.interrupt();
+        await this.gdb.console('kill');
+      } else {
+        await this.gdb.command('-target-detach');
+      }
+    };
+    // a gdb that no longer answers (wedged inside a command) must not keep the session alive: give it a while, then
+    // end it regardless (exit() kills a gdb that does not leave)
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, END_GRACE_MS)));
+    await Promise.race([polite().catch(() => {}), late]);
+    clearTimeout(timer);
     await this.gdb.exit();
   }
 }
