@@ -42,7 +42,7 @@ describe('kwb test', { timeout: FIXTURE_TIMEOUT_MS }, () => {
     ]);
     assert.equal(any.code, 1, any.stderr);
     assert.match(any.stderr, /run 2\/3: bad \(the command exited 1\)/);
-    assert.match(any.stderr, /kwb test: bad: 1 of 3 run\(s\) bad/);
+    assert.match(any.stderr, /kwb test: bad: 1 of 3 runs bad; first: the command exited 1$/m);
     rmSync(join(shared, 'count'), { force: true });
     const threshold = await box.run([
       'test',
@@ -134,7 +134,11 @@ describe('kwb bisect', { timeout: FIXTURE_TIMEOUT_MS }, () => {
 
     const first = box.start(['bisect', '--tree', repo, '--good', 'main~7', '--bad', 'main', ...test], { env });
     const firstDone = collect(first);
-    await until(() => steps() >= 2, 'the endpoint checks to be recorded', 10 * 60_000);
+    await until(() => steps() >= 2, 'the endpoint checks to be recorded', 10 * 60_000).catch(async (err: unknown) => {
+      first.kill('SIGTERM'); // a bisect left building would hold the test file open and load the machine
+      await firstDone;
+      throw err;
+    });
     first.kill('SIGINT');
     const interrupted = await firstDone;
     assert.equal(interrupted.code, 122, interrupted.stderr);
