@@ -21,7 +21,7 @@ const FRAGMENT = join(__dirname, '..', 'fixtures', 'uml-tiny.config');
 const needs = !existsSync(TARBALL)
   ? `needs ${TARBALL}`
   : !(findOnPath('distcc') && DISTCCD)
-    ? 'needs distcc (scripts/setup.sh --test)'
+    ? 'needs distcc (scripts/setup.sh)'
     : false;
 
 describe('kwb build O= of a fresh tree on a distcc farm', { timeout: 60 * 60 * 1000, skip: needs }, () => {
