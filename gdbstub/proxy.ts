@@ -16,6 +16,7 @@ import {
 } from './stepping.js';
 import { WatchEmulation, type WatchedRange } from './watch-emulation.js';
 import {
+  readOneRegister,
   Refused,
   Unsupported,
   type AddressSpace,
@@ -398,18 +399,6 @@ export class ProxyTarget implements Target {
     return fromHex(reply.replace(/x/g, '0'));
   }
 
-  /** One register for the relay's own use: `p`, or where the server has no `p` (gdbserver answers it empty), its
-   *  slot in `g`; the registers the relay reads (pc, sp) come after 8-byte ones only, on both architectures. */
-  private async readRegisterAnyway(thread: number, regno: number): Promise<Uint8Array | undefined> {
-    try {
-      return await this.readRegister(thread, regno);
-    } catch (err) {
-      if (!(err instanceof Unsupported)) throw err;
-      const all = await this.readRegisters(thread);
-      return all.length >= (regno + 1) * 8 ? all.subarray(regno * 8, (regno + 1) * 8) : undefined;
-    }
-  }
-
   async writeRegister(thread: number, regno: number, value: Uint8Array): Promise<void> {
     await this.selectThread(thread);
     this.registersWritten = true;
@@ -583,7 +572,8 @@ export class ProxyTarget implements Target {
       insertOwnBreakpoint: async (addr) => !clientAt(addr) && this.breakpoint('Z', 0, addr, ownKind),
       removeOwnBreakpoint: async (addr) => void (await this.breakpoint('z', 0, addr, ownKind)),
       clientBreakpointAt: clientAt,
-      readRegister: (thread, regno) => this.readRegisterAnyway(thread, regno),
+      // the registers the relay reads (pc, sp) come after 8-byte ones only, on both architectures
+      readRegister: (thread, regno) => readOneRegister(this, thread, regno, { offset: regno * 8, size: 8 }),
       readMemory: async (addr, len) => hexReply(await this.rsp.request(`m${addr.toString(16)},${len.toString(16)}`)),
       vdso: () => (this.vdso ??= this.findVdso()) || undefined,
     };

@@ -98,6 +98,25 @@ export interface Target {
  *  falls back, e.g. from P to G), not with an error. */
 export class Unsupported extends Error {}
 
+/** One register for the stub's own use: `p` where the target answers it, else its bytes at `slot` in `g` (gdbserver
+ *  answers `p` empty on x86-64); undefined where neither has it. */
+export async function readOneRegister(
+  target: Pick<Target, 'readRegister' | 'readRegisters'>,
+  thread: number,
+  regno: number,
+  slot: { offset: number; size: number },
+): Promise<Uint8Array | undefined> {
+  if (target.readRegister) {
+    try {
+      return await target.readRegister(thread, regno);
+    } catch (err) {
+      if (!(err instanceof Unsupported)) throw err;
+    }
+  }
+  const all = await target.readRegisters(thread);
+  return all.length >= slot.offset + slot.size ? all.subarray(slot.offset, slot.offset + slot.size) : undefined;
+}
+
 /** Thrown by a Target method for a request it understands but will not serve: the stub answers `E.message`, which
  *  gdb shows (gdb 14 and later; older ones say the request failed). */
 export class Refused extends Error {}

@@ -3,6 +3,7 @@
 // saved at its last switch, so `thread N` + `bt` shows where it sleeps. Thread ids are pids (stable across stops);
 // the idle task (pid 0) and, when no task can be told to be on the CPU, the CPU itself get ids above any pid.
 import {
+  readOneRegister,
   Unsupported,
   type AddressSpace,
   type BreakpointType,
@@ -16,7 +17,7 @@ import { readDmesg, DMESG_REQUIRED } from './dmesg.js';
 import { libraryStop, ModuleLibraries, type LibraryFormat, type ModuleFinder } from './libraries.js';
 import { formatModules, MODULES_REQUIRED, readModules } from './modules.js';
 import type { Offsets } from './offsets.js';
-import type { RegisterLayout, RegisterSlot } from '../registers.js';
+import type { RegisterLayout } from '../registers.js';
 import { TaskWalker, type Task } from './tasks.js';
 
 /** Above PID_MAX_LIMIT (4M on 64-bit): the idle task, and the CPU when no task is known to run on it. */
@@ -138,21 +139,9 @@ export class LinuxTarget implements Target {
     const stop = this.inner.lastStop();
     const m = new RegExp(`(?:^|;)0*${slot.regno.toString(16)}:([0-9a-fA-F]{16});`).exec(stop.expedited ?? '');
     if (m) return Buffer.from(m[1]!, 'hex').readBigUInt64LE(0);
-    const regs = await this.liveRegisterBytes(stop.thread, slot);
+    // a client's register write (an inferior call) leaves no expedited pc: read it
+    const regs = await readOneRegister(this.inner, stop.thread, slot.regno, slot);
     return regs && regs.length >= 8 ? Buffer.from(regs.buffer, regs.byteOffset, 8).readBigUInt64LE(0) : undefined;
-  }
-
-  /** One live register: `p` where the target answers it, else its slot in `g` (gdbserver has no `p` on x86-64, and
-   *  says so only when asked: a client's register write makes the stop's expedited pc stale, so this is asked). */
-  private async liveRegisterBytes(thread: number, slot: RegisterSlot): Promise<Uint8Array | undefined> {
-    if (this.inner.readRegister) {
-      try {
-        return await this.inner.readRegister(thread, slot.regno);
-      } catch (err) {
-        if (!(err instanceof Unsupported)) throw err;
-      }
-    }
-    return (await this.inner.readRegisters(thread)).subarray(slot.offset, slot.offset + slot.size);
   }
 
   /** Guest memory for the stub's own reads: addresses made from guest data (a null list pointer minus an offset, a
