@@ -42,8 +42,9 @@ async function timeAttach(vmlinux: string, port: number): Promise<number> {
       `target remote 127.0.0.1:${port}`,
       '-ex',
       'python print("KWB-ATTACH %.4f" % (time.monotonic() - kwb_t0))',
+      // kill, not detach: gdbserver's inferior is a process group of its own, which outlives a detached gdbserver
       '-ex',
-      'detach',
+      'kill',
       vmlinux,
     ],
     { encoding: 'utf8', timeout: 120_000 },

@@ -69,6 +69,43 @@ function terminalText(page: Page): Promise<string> {
   );
 }
 
+/** The CALL STACK view's thread rows: [name, state]. */
+function threadRows(page: Page): Promise<[string, string][]> {
+  return page.evaluate(() =>
+    [...document.querySelectorAll('.debug-call-stack .monaco-list-row .thread')].map(
+      (r) =>
+        [r.querySelector('.name')?.textContent?.trim() ?? '', r.querySelector('.state')?.textContent?.trim() ?? ''] as [
+          string,
+          string,
+        ],
+    ),
+  );
+}
+
+/** Paused at the breakpoint: the CALL STACK view shows the kernel's tasks as `pid comm`, all of them paused. The
+ *  view is made taller first (the Watch pane above gives up its empty rows), and what it shows is saved as
+ *  tasks.png: the README's screenshot (docs/vscode-f5.png). */
+async function callStackTasks(t: { diagnostic(s: string): void }, page: Page): Promise<void> {
+  const header = page.locator('.pane-header', { hasText: /^\s*Call Stack/i }).first();
+  const box = (await header.boundingBox())!;
+  // the sash between the Watch pane and this one sits on the header's top edge
+  await page.mouse.move(box.x + box.width / 2, box.y);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width / 2, box.y - 180, { steps: 10 });
+  await page.mouse.up();
+  await page.waitForTimeout(300);
+  const rows = await threadRows(page);
+  t.diagnostic(`call stack threads: ${rows.map(([n, s]) => `${n} (${s})`).join(', ')}`);
+  assert.ok(rows.length >= 5, `threads: ${JSON.stringify(rows)}`);
+  for (const [name] of rows) assert.match(name, /^\d+ \S/, `a thread that is not a task: ${JSON.stringify(rows)}`);
+  assert.ok(
+    rows.some(([name]) => name === '2 kthreadd'),
+    JSON.stringify(rows),
+  );
+  for (const [, state] of rows) assert.match(state, /paused/i, JSON.stringify(rows));
+  await page.screenshot({ path: join(ARTIFACTS, 'tasks.png'), clip: { x: 0, y: 0, width: 1280, height: 1000 } });
+}
+
 describe('VS Code end to end', { timeout: FIXTURE_TIMEOUT_MS }, () => {
   let tree: string;
   let vscode: VsCode | undefined;
@@ -179,6 +216,9 @@ describe('VS Code end to end', { timeout: FIXTURE_TIMEOUT_MS }, () => {
       .first()
       .waitFor({ timeout: 20_000 });
     await page.screenshot({ path: join(ARTIFACTS, 'inspect.png') });
+
+    // the call stack lists the kernel's tasks as `pid comm` (not UML's host threads), every one paused with the guest
+    await callStackTasks(t, page);
 
     // Step over: the stopped-line marker moves
     await page.locator('.debug-toolbar .codicon-debug-step-over').first().click();

@@ -2,20 +2,17 @@
 // modules: modprobe in the guest). The default root is built once into kwb's cache (minutes, from the network) and
 // reused by every later run, like the fixture kernels. The fixture kernel's modules: modules-uml.test.ts.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DEBIAN_UML } from '../../engine/kernel.js';
-import { FIXTURE_TIMEOUT_MS } from '../helpers/fixtures.js';
+import { FIXTURE_TIMEOUT_MS, fixtureTree } from '../helpers/fixtures.js';
 import { Sandbox } from '../helpers/kwb.js';
 
 describe('Debian root', { timeout: FIXTURE_TIMEOUT_MS }, () => {
   let box: Sandbox;
   let image: string;
-  /** Debian's linux-source-6.1, unpacked once, for the selftests example. */
-  const SOURCE = '/usr/src/linux-source-6.1.tar.xz';
   before(async () => {
     box = new Sandbox();
     const t0 = Date.now();
@@ -67,40 +64,23 @@ describe('Debian root', { timeout: FIXTURE_TIMEOUT_MS }, () => {
     assert.equal(now.size, before.size);
   });
 
-  it("runs the README's selftests example as written", async () => {
-    // the parts of Debian's linux-source-6.1 the size selftest builds from
+  it("runs the README's selftests example as written, in a built kernel tree", async () => {
+    // the example's own words, from the README
+    const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+    const example =
+      /^kwb (run .*--rootfs debian --share \. -- make -C tools\/testing\/selftests\/\S+ run_tests)$/m.exec(
+        readme.replace(/ {2,}/g, ' '),
+      );
+    assert.ok(example, 'the selftests example is gone from the README');
+    // a kernel tree with what the size selftest builds from, and the fixture's ./linux
+    const tree = fixtureTree('um');
     const copy = mkdtempSync(join(tmpdir(), 'kwb-selftests-'));
     const parts = ['scripts/subarch.include', 'tools/testing/selftests/lib.mk', 'tools/testing/selftests/kselftest'];
     parts.push('tools/testing/selftests/kselftest.h', 'tools/testing/selftests/kselftest_harness.h');
-    parts.push('tools/testing/selftests/size');
-    execFileSync('tar', [
-      'xJf',
-      SOURCE,
-      '-C',
-      copy,
-      '--strip-components=1',
-      ...parts.map((p) => `linux-source-6.1/${p}`),
-    ]);
+    parts.push('tools/testing/selftests/size', 'linux');
+    for (const part of parts) cpSync(join(tree, part), join(copy, part), { recursive: true });
     try {
-      const r = await box.run(
-        [
-          'run',
-          '--kernel',
-          DEBIAN_UML,
-          '--rootfs',
-          'debian',
-          '--share',
-          '.',
-          '--timeout',
-          '300',
-          '--',
-          'make',
-          '-C',
-          'tools/testing/selftests/size',
-          'run_tests',
-        ],
-        { cwd: copy },
-      );
+      const r = await box.run(example[1]!.split(' '), { cwd: copy });
       assert.equal(r.code, 0, r.stdout + r.stderr);
       assert.match(r.stdout, /^ok 1 selftests: size: get_size$/m);
     } finally {
@@ -108,18 +88,40 @@ describe('Debian root', { timeout: FIXTURE_TIMEOUT_MS }, () => {
     }
   });
 
-  it('a missing package fails in one line, exit 2, and leaves nothing in the cache', async () => {
+  /** `kwb rootfs ARGS` with a cache of its own: the result, and what it left in that cache's rootfs/. */
+  async function rootfsInFreshCache(args: string[]) {
     const cache = mkdtempSync(join(tmpdir(), 'kwb-cache-'));
     try {
-      const r = await box.run(['rootfs', '--packages', 'bash,nosuchpkg-kwb'], { env: { KWB_CACHE: cache } });
-      assert.equal(r.code, 2);
-      assert.equal(r.stdout, '');
-      assert.match(r.stderr, /^kwb rootfs: .*Unable to locate package nosuchpkg-kwb.*\n$/);
-      assert.equal(r.stderr.split('\n').length, 2);
-      const left = join(cache, 'rootfs');
-      assert.deepEqual(existsSync(left) ? readdirSync(left) : [], []);
+      const r = await box.run(['rootfs', ...args], { env: { KWB_CACHE: cache } });
+      const dir = join(cache, 'rootfs');
+      return { ...r, left: existsSync(dir) ? readdirSync(dir) : [] };
     } finally {
       rmSync(cache, { recursive: true, force: true });
     }
+  }
+
+  it("a missing package of the host's suite fails at once in one line, exit 2, and leaves nothing in the cache", async () => {
+    const r = await rootfsInFreshCache(['--packages', 'bash,nosuchpkg-kwb']);
+    assert.equal(r.code, 2);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /^kwb rootfs: .*Unable to locate package nosuchpkg-kwb.*\n$/);
+    assert.equal(r.stderr.split('\n').length, 2);
+    assert.deepEqual(r.left, []);
+  });
+
+  it("a missing package of another suite fails with mmdebstrap's message in one line, exit 2, nothing left", async () => {
+    // apt on this host cannot tell for another suite: mmdebstrap builds until apt finds no such package
+    const r = await rootfsInFreshCache(['--suite', 'trixie', '--packages', 'bash,nosuchpkg-kwb']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.stdout, '');
+    const lines = r.stderr.trimEnd().split('\n');
+    assert.equal(lines.pop(), 'kwb rootfs: mmdebstrap failed: Unable to locate package nosuchpkg-kwb');
+    // before it, only the build's stages, a line each
+    for (const line of lines) assert.match(line, /^kwb rootfs: [a-z][^\n]*$/);
+    assert.ok(
+      lines.some((l) => /running apt-get update/.test(l)),
+      r.stderr,
+    );
+    assert.deepEqual(r.left, []);
   });
 });

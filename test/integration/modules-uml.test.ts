@@ -152,3 +152,42 @@ describe('modules on UML', { timeout: FIXTURE_TIMEOUT_MS }, () => {
     }
   });
 });
+
+describe("a kwb build's in-tree modules", { timeout: FIXTURE_TIMEOUT_MS }, () => {
+  let tree: string;
+  let box: Sandbox;
+  before(async () => {
+    tree = fixtureTree('um');
+    box = new Sandbox();
+    // the fixture is built: kwb build compiles nothing and installs the modules into its staging dir in the cache
+    const r = await box.run(['build', '--tree', tree]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /installing modules/);
+  });
+  after(() => {
+    assert.deepEqual(box.leftovers(), { files: [], processes: [] });
+    box.dispose();
+  });
+
+  const LOAD = 'ls /lib/modules/$(uname -r)/modules.dep && modprobe loop && grep -o "^loop " /proc/modules';
+
+  for (const root of [[], ['--rootfs', 'debian']]) {
+    it(`modprobe loads one on ${root.length ? 'the Debian root (kmod)' : "kwb's busybox root"}`, async () => {
+      const r = await box.run([
+        'run',
+        '--kernel',
+        join(tree, 'linux'),
+        ...root,
+        '--timeout',
+        '300',
+        '--',
+        'sh',
+        '-c',
+        LOAD,
+      ]);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /^\/lib\/modules\/6\.1\.\d+[^/]*\/modules\.dep$/m);
+      assert.match(r.stdout, /^loop $/m);
+    });
+  }
+});
