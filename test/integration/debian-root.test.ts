@@ -1,6 +1,7 @@
 // `kwb rootfs` and `--rootfs debian` with real mmdebstrap, booted by Debian's own UML kernel (which brings its
-// modules: modprobe in the guest). The default root is built once into kwb's cache (minutes, from the network) and
-// reused by every later run, like the fixture kernels. The fixture kernel's modules: modules-uml.test.ts.
+// modules: modprobe in the guest) and, for the README's selftests example, by the fixture kernel. The default root is
+// built once into kwb's cache (minutes, from the network) and reused by every later run, like the fixture kernels.
+// The fixture kernel's modules on both roots: modules-uml.test.ts.
 import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
