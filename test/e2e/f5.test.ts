@@ -2,7 +2,8 @@
 /// <reference lib="dom.iterable" />
 // The extension in a real VS Code (code-server + headless Chromium): open the UML fixture kernel tree with no
 // launch.json, click a breakpoint into newuname in kernel/sys.c, press F5, run uname in the guest console, and see
-// VS Code pause there; then variables, watch, step, disassembly, the console terminal, and a clean stop.
+// VS Code pause there; then variables, watch, the kernel's tasks in the call stack, step, disassembly, the console
+// terminal, and a clean stop.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
