@@ -169,23 +169,18 @@ describe("a kwb build's in-tree modules", { timeout: FIXTURE_TIMEOUT_MS }, () =>
     box.dispose();
   });
 
-  const LOAD = 'ls /lib/modules/$(uname -r)/modules.dep && modprobe loop && grep -o "^loop " /proc/modules';
+  // kwb's init mounts debugfs and tracefs (kwb's fragment turns them on) and the installed modules on either root
+  const CHECK =
+    'grep -Eo "^(debugfs|tracefs) \\S+" /proc/mounts; test -r /sys/kernel/tracing/trace && echo trace readable; ' +
+    'ls /lib/modules/$(uname -r)/modules.dep && modprobe loop && grep -o "^loop " /proc/modules';
 
   for (const root of [[], ['--rootfs', 'debian']]) {
-    it(`modprobe loads one on ${root.length ? 'the Debian root (kmod)' : "kwb's busybox root"}`, async () => {
-      const r = await box.run([
-        'run',
-        '--kernel',
-        join(tree, 'linux'),
-        ...root,
-        '--timeout',
-        '300',
-        '--',
-        'sh',
-        '-c',
-        LOAD,
-      ]);
+    const name = root.length ? 'the Debian root (kmod)' : "kwb's busybox root";
+    it(`${name}: debugfs and tracefs mounted, modprobe loads an in-tree module`, async () => {
+      const kernel = join(tree, 'linux');
+      const r = await box.run(['run', '--kernel', kernel, ...root, '--timeout', '300', '--', 'sh', '-c', CHECK]);
       assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /^debugfs \/sys\/kernel\/debug\ntracefs \/sys\/kernel\/tracing\ntrace readable$/m);
       assert.match(r.stdout, /^\/lib\/modules\/6\.1\.\d+[^/]*\/modules\.dep$/m);
       assert.match(r.stdout, /^loop $/m);
     });
