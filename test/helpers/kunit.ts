@@ -19,9 +19,9 @@ export function kunitPyParse(tree: string, log: string): string | undefined {
   return ranLine(out.stdout);
 }
 
-/** The "Ran N tests: ..." of kunit.py's (or kwb's) "Testing complete." line. */
+/** The "Ran N tests: ..." of kunit.py's ("[12:00:00] Testing complete. ...") or kwb's "Testing complete." line. */
 export function ranLine(text: string): string | undefined {
-  return /^Testing complete\. (Ran .*)$/m.exec(text)?.[1];
+  return /Testing complete\. (Ran .*)$/m.exec(text)?.[1];
 }
 
 /** kwb's --json counts as kunit.py words them. */
