@@ -46,13 +46,12 @@ export interface TestOutcome {
 
 /** KUnit runs its built-in tests at boot and, with kunit_shutdown=halt (as kunit.py boots it), stops the kernel
  *  when they are done: no root and no command are needed. Without a command, UML's guest gets a no-op one (a kernel
- *  without KUnit then ends at once, with no KTAP: skip); rv64 boots its own root. */
+ *  without KUnit then ends at once, with no KTAP: skip); rv64 boots with no root at all (stopsBeforeRoot). */
 function kunitBoot(opts: BootOptions): void {
   if (!opts.append?.some((a) => a.startsWith('kunit_shutdown=')))
     opts.append = [...(opts.append ?? []), 'kunit_shutdown=halt'];
   const engine = opts.engine ?? kernelInfo(opts.kernel).engine;
   if (!opts.command && engine === 'uml') opts.command = ['true'];
-  opts.rootless = !opts.command;
 }
 
 /** Names the case a crash or hang happened in, from the kernel's suite tables (read once, only when needed). */

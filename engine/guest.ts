@@ -44,9 +44,6 @@ export interface BootOptions {
   mem?: string;
   /** Extra kernel command line arguments. */
   append?: string[];
-  /** The kernel stops before it mounts a root (KUnit with kunit_shutdown=halt): an engine that needs a root
-   *  filesystem (rv64) boots without one. */
-  rootless?: boolean;
   /** A command to run in the guest (kwb's init runs it, then powers off with its status); none: a shell. */
   command?: string[];
   /** How much of the kernel log reaches the console: 'quiet' (errors), 'warnings' (and WARN splats), 'info'
@@ -64,6 +61,12 @@ export interface BootOptions {
   debug?: { wait: boolean };
   /** Extra directories engines may use for temporary files (defaults to the OS temp dir). */
   tmpdir?: string;
+}
+
+/** A KUnit run (kunit_shutdown= on the command line, as kunit.py boots) with no command: the kernel stops after its
+ *  built-in tests, before it mounts a root, so an engine that needs a root filesystem (rv64) boots without one. */
+export function stopsBeforeRoot(opts: Pick<BootOptions, 'append' | 'command'>): boolean {
+  return !opts.command?.length && !!opts.append?.some((a) => a.startsWith('kunit_shutdown='));
 }
 
 export interface Guest {

@@ -4,7 +4,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { PassThrough, Writable } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { kernelLogParams, type BootOptions, type Guest } from '../guest.js';
+import { kernelLogParams, stopsBeforeRoot, type BootOptions, type Guest } from '../guest.js';
 import type { KernelInfo } from '../kernel.js';
 import { PanicWatch } from '../panic.js';
 import { ExitCode, KwbError, type GuestResult } from '../results.js';
@@ -253,7 +253,7 @@ export async function startRv64(opts: BootOptions, info: KernelInfo): Promise<Rv
       "the rv64 engine runs your own init (--initrd or --disk); kwb's command runner is UML-only for now: use kwb boot",
     );
   }
-  if (!opts.initrd && !opts.disk && !opts.rootless) {
+  if (!opts.initrd && !opts.disk && !stopsBeforeRoot(opts)) {
     throw new KwbError('the rv64 engine needs a root filesystem: pass --initrd FILE (a cpio archive) or --disk IMG');
   }
   const kernel = parseKernelImage(readInput(opts.kernel, 'kernel'));

@@ -3,7 +3,7 @@
 // kwb's verdicts and counts against kunit.py's own parser on the same console log, a crash and a hang named, kwb kunit
 // building through kunit.py, and the failing test opened in gdb and in the debug adapter.
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,15 +11,8 @@ import { after, before, describe, it } from 'node:test';
 import { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { FIXTURE_TIMEOUT_MS, kunitTree } from '../helpers/fixtures.js';
+import { FAULT, kunitPyParse, ranFromJson, ranLine, type KtapJson } from '../helpers/kunit.js';
 import { Sandbox } from '../helpers/kwb.js';
-
-const FAULT = 'kunit_example_test.kwb_fault';
-
-interface KtapJson {
-  verdict: string;
-  reason: string;
-  ktap: { passed: number; failed: number; skipped: number; failures: string[]; tests: { name: string }[] };
-}
 
 describe('KUnit on a kunit.py-built kernel', { timeout: FIXTURE_TIMEOUT_MS }, () => {
   const box = new Sandbox();
@@ -37,12 +30,7 @@ describe('KUnit on a kunit.py-built kernel', { timeout: FIXTURE_TIMEOUT_MS }, ()
     rmSync(logs, { recursive: true, force: true });
   });
 
-  /** kunit.py's own parser on a console log: its "Ran N tests: ..." summary. */
-  const kunitPy = (log: string) => {
-    // it exits 1 when a test failed: its summary is what is compared
-    const out = spawnSync('python3', ['tools/testing/kunit/kunit.py', 'parse', log], { cwd: tree, encoding: 'utf8' });
-    return /Testing complete\. (Ran .*)$/m.exec(out.stdout)?.[1];
-  };
+  const kunitPy = (log: string) => kunitPyParse(tree, log);
 
   it('passing and failing runs: exit 0 and 1, with the counts and failures kunit.py parses from the same log', async () => {
     for (const [fault, code] of [
@@ -54,14 +42,7 @@ describe('KUnit on a kunit.py-built kernel', { timeout: FIXTURE_TIMEOUT_MS }, ()
       const r = await box.run(['test', '--kernel', kernel, '--ktap', '--json', '--log', log, ...append]);
       assert.equal(r.code, code, r.stderr);
       const json = JSON.parse(r.stdout) as KtapJson;
-      const ours = `Ran ${json.ktap.passed + json.ktap.failed + json.ktap.skipped} tests: ${[
-        ['passed', json.ktap.passed],
-        ['failed', json.ktap.failed],
-        ['skipped', json.ktap.skipped],
-      ]
-        .filter(([, n]) => n)
-        .map(([k, n]) => `${k}: ${n}`)
-        .join(', ')}`;
+      const ours = ranFromJson(json);
       assert.equal(ours, kunitPy(log));
       assert.ok(json.ktap.passed > 10);
       assert.equal(json.ktap.tests.length, json.ktap.passed + json.ktap.failed + json.ktap.skipped);
@@ -107,7 +88,7 @@ describe('KUnit on a kunit.py-built kernel', { timeout: FIXTURE_TIMEOUT_MS }, ()
     assert.doesNotMatch(r.stdout, /kunit_executor_test/);
     assert.match(r.stdout, /^Testing complete\. Ran \d+ tests: passed: \d+, failed: 1/m);
     // kunit.py keeps the console in BUILD_DIR/test.log, and parses it the same
-    assert.equal(/^Testing complete\. (Ran .*)$/m.exec(r.stdout)?.[1], kunitPy(join(tree, '.kunit', 'test.log')));
+    assert.equal(ranLine(r.stdout), kunitPy(join(tree, '.kunit', 'test.log')));
   });
 
   it('kwb kunit --gdb stops at the failing expectation with the failing test selected (bt shows it)', async () => {

@@ -7,6 +7,7 @@ import { formatKtap } from '../../../cli/ktap-print.js';
 import { kunitBuildArgs } from '../../../engine/kunit/build.js';
 import { FAILED_ASSERTION, kunitGdbScript } from '../../../engine/kunit/debug.js';
 import { casesRun, globMatch } from '../../../engine/kunit/suites.js';
+import { stopsBeforeRoot } from '../../../engine/guest.js';
 import { kunitAppend, kwbBootArgs } from '../../../extension/adapter/launch.js';
 
 describe('kwb kunit', () => {
@@ -50,6 +51,13 @@ describe('kwb kunit', () => {
     assert.deepEqual(casesRun(cases, 'example', 'example'), cases);
     assert.deepEqual(casesRun(cases, 'example', 'example.*params*'), ['example_params_test']);
     assert.deepEqual(casesRun(cases, 'example', 'other.*params*'), cases);
+  });
+
+  it('a KUnit run with no command needs no root (rv64 boots without an initramfs)', () => {
+    assert.equal(stopsBeforeRoot({ append: kunitAppend('example') }), true);
+    assert.equal(stopsBeforeRoot({ append: kunitAppend('*'), command: ['true'] }), false);
+    assert.equal(stopsBeforeRoot({ append: ['kunit.filter_glob=example'] }), false);
+    assert.equal(stopsBeforeRoot({}), false);
   });
 
   it('debugs in VS Code with the kernel parameters kunit.py boots with, and in gdb one frame above KUnit', () => {
