@@ -163,13 +163,14 @@ export class Recording implements RunObserver {
 
   atInputPoint(): void {
     const now = this.now;
+    // snapshots reached: RAM is theirs now (a debugger's write is put back rather than run through). Also the last
+    // one, where a replay becomes live again: new snapshots go after the base, which must then be the last one.
+    for (let next = this.snapshots[this.base.index + 1]; next && next.at <= now;) {
+      if (next.kind === 'write') this.restore(next);
+      else this.pass(next);
+      next = this.snapshots[this.base.index + 1];
+    }
     if (!this.live) {
-      // snapshots reached: RAM is theirs now (a debugger's write is put back rather than run through)
-      for (let next = this.snapshots[this.base.index + 1]; next && next.at <= now;) {
-        if (next.kind === 'write') this.restore(next);
-        else this.pass(next);
-        next = this.snapshots[this.base.index + 1];
-      }
       for (let e = this.events[this.cursor - this.eventBase]; e && e.at <= now;) {
         this.machine.give(e.input);
         this.cursor++;

@@ -207,6 +207,21 @@ describe('rv64 time travel', { skip }, () => {
     }
   });
 
+  it('replayed to its end, records on as before: one snapshot per interval, in order', async () => {
+    // the recording ends on a snapshot; a replay that reaches it must take it as its base, or every new snapshot
+    // went in before it and the run snapshotted at every instruction from there (found by the rv64 gdb stub fuzz)
+    const { m, recording, travel } = recorded();
+    runTo(m, 500_000, 1_000_000);
+    assert.equal(recording.info().snapshots, 6);
+    assert.equal((await travel.continueBack()).kind, 'history-start');
+    runTo(m, 700_100, 1_000_000);
+    assert.equal(recording.info().snapshots, 8);
+    assert.deepEqual(
+      POINTS.map((p) => recording.snapshotBefore(p).at),
+      [0, 0, 100_000, 600_000, 700_000, 700_000],
+    );
+  });
+
   it("keeps a debugger's change: the recorded future after it is dropped and the run is live from there", async () => {
     const counter = timetravelGuest().symbols.get('counter')!;
     const { m, recording, travel } = recorded();
