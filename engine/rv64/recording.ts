@@ -86,6 +86,9 @@ export class Recording implements RunObserver {
   /** Host input that came while replaying: given once the run is live again. */
   private held: HostInput[] = [];
   private bytes = 0;
+  /** Thin when the copies pass this: the cap, or more after a pass that could not get under it (so that the next
+   *  snapshots do not each pay for a pass in vain). */
+  private thinAt: number;
 
   constructor(
     private readonly machine: Machine,
@@ -93,6 +96,7 @@ export class Recording implements RunObserver {
   ) {
     this.interval = opts.interval ?? DEFAULT_INTERVAL;
     this.capBytes = opts.capBytes ?? DEFAULT_CAP_BYTES;
+    this.thinAt = this.capBytes;
     // the block compiler's code would see a stale instruction count at device accesses: a replay must not differ
     machine.cpu.jitEnabled = false;
     machine.cpu.takeWrittenPages();
@@ -163,13 +167,14 @@ export class Recording implements RunObserver {
 
   atInputPoint(): void {
     const now = this.now;
+    // snapshots reached: RAM is theirs now (a debugger's write is put back rather than run through). Also the last
+    // one, where a replay becomes live again: new snapshots go after the base, which must then be the last one.
+    for (let next = this.snapshots[this.base.index + 1]; next && next.at <= now;) {
+      if (next.kind === 'write') this.restore(next);
+      else this.pass(next);
+      next = this.snapshots[this.base.index + 1];
+    }
     if (!this.live) {
-      // snapshots reached: RAM is theirs now (a debugger's write is put back rather than run through)
-      for (let next = this.snapshots[this.base.index + 1]; next && next.at <= now;) {
-        if (next.kind === 'write') this.restore(next);
-        else this.pass(next);
-        next = this.snapshots[this.base.index + 1];
-      }
       for (let e = this.events[this.cursor - this.eventBase]; e && e.at <= now;) {
         this.machine.give(e.input);
         this.cursor++;
@@ -239,7 +244,7 @@ export class Recording implements RunObserver {
   debuggerWrote(): void {
     const now = this.now;
     if (!this.live) {
-      for (const s of this.snapshots.splice(this.base.index + 1)) this.forget(s);
+      this.forgetAfter(this.base);
       this.events.length = this.cursor - this.eventBase;
       this.end = now;
     }
@@ -266,13 +271,11 @@ export class Recording implements RunObserver {
       const vs = this.versions.get(p) ?? [];
       if (!vs.length) this.versions.set(p, vs);
       // after every copy of a snapshot before it
-      let k = vs.length;
-      while (k > 0 && vs[k - 1]!.snap.index > snap.index) k--;
-      vs.splice(k, 0, { snap, data: ram.slice(p * PAGE, (p + 1) * PAGE) });
+      vs.splice(firstAfter(vs, snap.index - 1), 0, { snap, data: ram.slice(p * PAGE, (p + 1) * PAGE) });
     }
     this.bytes += pages.length * PAGE;
     this.base = snap;
-    if (this.bytes > this.capBytes) this.thin();
+    if (this.bytes > this.thinAt) this.thin();
   }
 
   /** The run reached `snap` again (a replay): RAM is the same as it then was. */
@@ -310,80 +313,166 @@ export class Recording implements RunObserver {
     for (let i = from; i < this.snapshots.length; i++) this.snapshots[i]!.index = i;
   }
 
-  /** Drop a snapshot's page copies (it is gone from the list). */
-  private forget(snap: Snapshot): void {
-    for (const p of snap.pages) {
-      const vs = this.versions.get(p)!;
-      vs.splice(
-        vs.findIndex((v) => v.snap === snap),
-        1,
-      );
-      if (!vs.length) this.versions.delete(p);
-    }
-    this.bytes -= snap.pages.length * PAGE + STATE_BYTES;
-  }
-
-  /** Under the cap again: thin out snapshots (those made going back first, then the older the sooner), then let
-   *  the oldest history go. Never the one RAM is based on, the last one, or one holding a debugger's change. */
-  private thin(): void {
-    const target = this.capBytes * 0.9;
-    while (this.bytes > target) {
-      const now = this.now;
-      let victim: Snapshot | undefined;
-      let best = Infinity;
-      for (let i = 1; i < this.snapshots.length - 1; i++) {
-        const s = this.snapshots[i]!;
-        if (s === this.base || s.kind === 'write') continue;
-        const gap = this.snapshots[i + 1]!.at - this.snapshots[i - 1]!.at;
-        const score = s.kind === 'near' ? -1 : gap / (now - s.at + 1);
-        if (score < best) {
-          best = score;
-          victim = s;
-        }
+  /** Drop every snapshot after `last` and its page copies: theirs are the newest copies of each page. */
+  private forgetAfter(last: Snapshot): void {
+    for (const s of this.snapshots.splice(last.index + 1)) {
+      for (const p of s.pages) {
+        const vs = this.versions.get(p);
+        if (!vs) continue; // emptied already, by a later snapshot's turn
+        const keep = firstAfter(vs, last.index);
+        this.bytes -= (vs.length - keep) * PAGE;
+        vs.length = keep;
+        if (!keep) this.versions.delete(p);
       }
-      if (victim) this.mergeIntoNext(victim);
-      else if (!this.dropStart()) return;
+      this.bytes -= STATE_BYTES;
     }
   }
 
-  /** Remove `snap`: the pages the next snapshot does not hold are handed to it (they are its contents too). */
-  private mergeIntoNext(snap: Snapshot): void {
-    const next = this.snapshots[snap.index + 1]!;
+  /**
+   * Under the cap again: thin out snapshots (those made going back first, then the older the sooner), then let the
+   * oldest history go. Never the one RAM is based on, the first or last one, or one holding a debugger's change.
+   * One pass costs O(n log n) in the snapshots plus the page copies it moves: a removed snapshot stays in the list
+   * (positions, and so `index`, unchanged) until the pass ends, its live neighbours are linked, the next victim comes
+   * from a heap of scores (only a removed one's two neighbours change), and copies it drops are swept out at the end.
+   */
+  private thin(): void {
+    const list = this.snapshots;
+    const n = list.length;
+    const now = this.now;
+    const target = this.capBytes * 0.9;
+    const prev = Int32Array.from({ length: n }, (_, i) => i - 1);
+    const next = Int32Array.from({ length: n }, (_, i) => i + 1);
+    const gone = new Uint8Array(n);
+    const dead = new Set<PageVersion>();
+    const touched = new Set<number>();
+    const thinnable = (i: number) =>
+      prev[i]! >= 0 && next[i]! < n && list[i] !== this.base && list[i]!.kind !== 'write';
+    const score = (i: number) =>
+      list[i]!.kind === 'near' ? -1 : (list[next[i]!]!.at - list[prev[i]!]!.at) / (now - list[i]!.at + 1);
+    const heap = new ScoreHeap();
+    const stamp = new Uint32Array(n);
+    for (let i = 0; i < n; i++) if (thinnable(i)) heap.push(score(i), i, 0);
+
+    while (this.bytes > target) {
+      const top = heap.pop((i, st) => !gone[i] && stamp[i] === st);
+      if (top === undefined) break;
+      this.mergeInto(list[top]!, list[next[top]!]!, dead, touched);
+      gone[top] = 1;
+      next[prev[top]!] = next[top]!;
+      prev[next[top]!] = prev[top]!;
+      for (const j of [prev[top]!, next[top]!]) if (thinnable(j)) heap.push(score(j), j, ++stamp[j]!);
+    }
+    // then the oldest history: the start moves on to the next live snapshot
+    let head = 0;
+    while (this.bytes > target && list[head] !== this.base && next[head]! < n) {
+      this.becomeStart(list[next[head]!]!, dead, touched);
+      gone[head] = 1;
+      head = next[head]!;
+    }
+    if (head > 0) {
+      this.events.splice(0, list[head]!.cursor - this.eventBase);
+      this.eventBase = list[head]!.cursor;
+    }
+
+    for (const p of touched) {
+      const vs = this.versions.get(p)!.filter((v) => !dead.has(v));
+      if (vs.length) this.versions.set(p, vs);
+      else this.versions.delete(p);
+    }
+    this.snapshots = list.filter((_, i) => !gone[i]);
+    this.renumber(0);
+    this.thinAt = Math.max(this.capBytes, this.bytes + this.capBytes * 0.1);
+  }
+
+  /** Remove `snap` (during thin()): the pages `to`, the live snapshot after it, does not hold are handed to it (they
+   *  are its contents too); the others' copies are dropped. */
+  private mergeInto(snap: Snapshot, to: Snapshot, dead: Set<PageVersion>, touched: Set<number>): void {
     for (const p of snap.pages) {
       const vs = this.versions.get(p)!;
-      const k = vs.findIndex((v) => v.snap === snap);
-      if (vs[k + 1]?.snap === next) {
-        vs.splice(k, 1);
+      const v = vs[firstAfter(vs, snap.index - 1)]!;
+      const theirs = vs[firstAfter(vs, to.index - 1)];
+      if (theirs?.snap === to) {
+        dead.add(v);
+        touched.add(p);
         this.bytes -= PAGE;
       } else {
-        vs[k]!.snap = next;
-        next.pages.push(p);
+        v.snap = to; // no copy lies between the two: the list of copies stays in snapshot order
+        to.pages.push(p);
       }
     }
     snap.pages = [];
-    this.snapshots.splice(snap.index, 1);
     this.bytes -= STATE_BYTES;
-    this.renumber(snap.index);
   }
 
-  /** The history begins at the second snapshot from now on; false when that cannot be (it is the base). */
-  private dropStart(): boolean {
-    const [first, second] = this.snapshots;
-    if (!first || !second || first === this.base) return false;
-    for (const p of second.pages) {
+  /** The history begins at `snap` (during thin()): its page copies become the pages' first contents. */
+  private becomeStart(snap: Snapshot, dead: Set<PageVersion>, touched: Set<number>): void {
+    for (const p of snap.pages) {
       const vs = this.versions.get(p)!;
-      const v = vs.shift()!; // the start has no copies: the second's come first
-      if (!vs.length) this.versions.delete(p);
+      const v = vs[firstAfter(vs, snap.index - 1)]!;
+      dead.add(v);
+      touched.add(p);
       if (this.initial.has(p)) this.bytes -= PAGE;
       this.initial.set(p, v.data);
     }
-    second.pages = [];
-    second.kind = 'start';
-    this.snapshots.shift();
-    this.renumber(0);
+    snap.pages = [];
+    snap.kind = 'start';
     this.bytes -= STATE_BYTES;
-    this.events.splice(0, second.cursor - this.eventBase);
-    this.eventBase = second.cursor;
-    return true;
+  }
+}
+
+/** The position in a page's copies (in snapshot order) of the first copy of a snapshot after position `index`. */
+function firstAfter(vs: readonly PageVersion[], index: number): number {
+  let lo = 0,
+    hi = vs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (vs[mid]!.snap.index <= index) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** A binary min-heap of (score, position), ties to the lower position; entries carry a stamp so that a rescored
+ *  position's old entries can be told stale when popped. */
+class ScoreHeap {
+  private readonly items: { score: number; at: number; stamp: number }[] = [];
+
+  push(score: number, at: number, stamp: number): void {
+    const a = this.items;
+    a.push({ score, at, stamp });
+    for (let i = a.length - 1; i > 0;) {
+      const up = (i - 1) >> 1;
+      if (!this.less(a[i]!, a[up]!)) break;
+      [a[i], a[up]] = [a[up]!, a[i]!];
+      i = up;
+    }
+  }
+
+  /** The lowest entry that `valid` accepts (the others are discarded on the way), or undefined. */
+  pop(valid: (at: number, stamp: number) => boolean): number | undefined {
+    const a = this.items;
+    while (a.length) {
+      const top = a[0]!;
+      const last = a.pop()!;
+      if (a.length) {
+        a[0] = last;
+        for (let i = 0; ;) {
+          const l = 2 * i + 1,
+            r = l + 1;
+          let m = i;
+          if (l < a.length && this.less(a[l]!, a[m]!)) m = l;
+          if (r < a.length && this.less(a[r]!, a[m]!)) m = r;
+          if (m === i) break;
+          [a[i], a[m]] = [a[m]!, a[i]!];
+          i = m;
+        }
+      }
+      if (valid(top.at, top.stamp)) return top.at;
+    }
+    return undefined;
+  }
+
+  private less(x: { score: number; at: number }, y: { score: number; at: number }): boolean {
+    return x.score < y.score || (x.score === y.score && x.at < y.at);
   }
 }

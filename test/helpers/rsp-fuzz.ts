@@ -1,6 +1,6 @@
 // A seeded random-packet fuzzer for an RSP stub: every packet letter, malformed checksums, truncated and overlong
-// packets, bad escapes, huge numbers, binary junk, threads that do not exist, run control with ^C, detaches and
-// hang-ups. It acts as a hostile but not destructive client: it never kills the guest (no k, vKill, signals) and
+// packets, bad escapes, huge numbers, binary junk, threads that do not exist, run control with ^C (and, on a guest
+// that runs backwards, bs and bc), detaches and hang-ups. It acts as a hostile but not destructive client: it never kills the guest (no k, vKill, signals) and
 // never changes its state (writes go to unmapped memory, or put back what was read), so the guest must afterwards
 // still run its command to the end. It checks that every packet with a good checksum gets exactly one well-formed
 // reply, in time, and that a packet naming a thread that does not exist gets E01.
@@ -57,6 +57,8 @@ export interface FuzzOptions {
   replyTimeoutMs?: number;
   /** Memory that exists in the guest (reads there succeed), e.g. UML's kernel text at 0x60000000. */
   memoryBase: bigint;
+  /** The stub runs this guest backwards: steps and continues go back (bs, bc) now and then too. */
+  reverse?: boolean;
 }
 
 export interface FuzzStats {
@@ -303,13 +305,14 @@ export class RspFuzzer {
   private async resume(step: boolean): Promise<void> {
     const sig = this.pendingSignal?.toString(16).padStart(2, '0');
     const tid = this.validThread();
+    const back = this.opts.reverse ? [step ? 'bs' : 'bc'] : [];
     const forms = step
       ? sig
         ? [`S${sig}`, `vCont;S${sig}:${tid}`]
-        : ['s', `vCont;s:${tid}`, `vCont;s:${tid};c`]
+        : ['s', `vCont;s:${tid}`, `vCont;s:${tid};c`, ...back]
       : sig
         ? [`C${sig}`, `vCont;C${sig}:${tid};c`]
-        : ['c', 'vCont;c', `vCont;c:${tid}`];
+        : ['c', 'vCont;c', `vCont;c:${tid}`, ...back];
     const payload = this.rng.pick(forms);
     this.stats.resumes++;
     this.stats.packets++;

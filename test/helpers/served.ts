@@ -16,17 +16,20 @@ export interface ServedGuest {
   pid: number;
   /** Settles when kwb exits. */
   result: Promise<KwbRun>;
+  stdout(): string;
   stderr(): string;
+  /** Type into kwb's stdin (the guest's console, or its command's input). */
+  input(text: string): void;
 }
 
 /** `kwb run --kernel KERNEL --gdb HOST:0 [extra] -- command`, once the stub listens. */
-export async function runServed(
+export function runServed(
   box: Sandbox,
   kernel: string,
   command: string[],
   opts: { host?: string; extra?: string[] } = {},
 ): Promise<ServedGuest> {
-  const child = box.start([
+  return startServed(box, [
     'run',
     '--kernel',
     kernel,
@@ -36,7 +39,14 @@ export async function runServed(
     '--',
     ...command,
   ]);
+}
+
+/** kwb with these arguments (a --gdb HOST:0 among them), once the stub listens. */
+export async function startServed(box: Sandbox, args: string[]): Promise<ServedGuest> {
+  const child = box.start(args);
+  let out = '';
   let err = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const result = collect(child);
   const listening = /gdb stub listening on \S+:(\d+)/;
@@ -46,7 +56,14 @@ export async function runServed(
       throw new Error(`kwb exited (${r.code}) before its stub listened:\n${r.stderr}`);
     }),
   ]);
-  return { port: Number(listening.exec(err)![1]), pid: child.pid!, result, stderr: () => err };
+  return {
+    port: Number(listening.exec(err)![1]),
+    pid: child.pid!,
+    result,
+    stdout: () => out,
+    stderr: () => err,
+    input: (text) => child.stdin!.write(text),
+  };
 }
 
 /** A process's resident set and its peak so far, in MiB (from /proc/PID/status). */

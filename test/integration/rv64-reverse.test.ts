@@ -189,6 +189,50 @@ describe(
     timeout: FIXTURE_TIMEOUT_MS,
   },
   () => {
+    it('reverse-continue with nothing to hit stops at the first recorded instruction (no more history); the boot then ends as always', async (t) => {
+      const { image, vmlinux, initramfs } = rv64Fixture();
+      const guest = await bootGuest({
+        kernel: image,
+        initrd: initramfs,
+        console: 'pipe',
+        debug: { wait: true },
+        timeoutSec: 900,
+      });
+      t.after(() => guest.stop());
+      let output = '';
+      guest.output.on('data', (d: Buffer) => (output += d.toString()));
+      const stub = await serveGuest(guest, { port: 0, waitGdb: true });
+      t.after(() => stub.close());
+      const r = await runGdb(
+        vmlinux,
+        [
+          `target remote 127.0.0.1:${stub.port}`,
+          'p/x $pc', // $1: the first instruction
+          'break kernel_init',
+          'continue',
+          'delete',
+          'reverse-continue',
+          'p/x $pc', // $2
+          'reverse-stepi',
+          'p/x $pc', // $3
+          'monitor record info',
+          'continue',
+        ],
+        { gdb: GDB, timeoutMs: 800_000, t },
+      );
+      const out = r.out;
+      assert.equal(r.code, 0, `${out}\n${r.err}`);
+      assert.match(out, /Breakpoint 1, kernel_init/);
+      assert.equal(out.match(/No more reverse-execution history\./g)?.length, 2, out);
+      assert.equal(value(out, 2), value(out, 1));
+      assert.equal(value(out, 3), value(out, 1));
+      assert.match(out + r.err, /recorded instructions 0-[1-9]\d* \(now 0\)/);
+      assert.match(out, /exited normally/);
+      assert.deepEqual(await guest.wait(), { kind: 'exited', code: 0 });
+      assert.equal(output.split(INIT_MARKER).length, 2, 'the init ran once, its output shown once');
+      assert.match(output, /powering off/);
+    });
+
     it('a watchpoint and reverse-continue find the last writers of system_state, old values shown; the boot then ends as always', async (t) => {
       const { image, vmlinux, initramfs } = rv64Fixture();
       const guest = await bootGuest({

@@ -224,6 +224,8 @@ describe('bad input', { timeout: FIXTURE_TIMEOUT_MS }, () => {
     const image = Buffer.alloc(64);
     image.write('RSC\x05', 56, 'latin1'); // RISC-V Image header magic
     writeFileSync(join(scratch, 'Image'), image);
+    // the fixture kernel cut short (a copy or a link interrupted): once an internal error with a stack, exit 125
+    writeFileSync(join(scratch, 'cut-linux'), readFileSync(umlKernel()).subarray(0, 100_000), { mode: 0o755 });
   });
   after(() => {
     assert.deepEqual(box.leftovers(), { files: [], processes: [] });
@@ -251,6 +253,11 @@ describe('bad input', { timeout: FIXTURE_TIMEOUT_MS }, () => {
       'an x86-64 program that is not a UML kernel',
       () => ['run', '--kernel', '/bin/true', '--', 'true'],
       /not a User-mode Linux kernel/,
+    ],
+    [
+      'a truncated kernel',
+      () => ['run', '--kernel', join(scratch, 'cut-linux'), '--', 'true'],
+      /cut-linux is truncated or corrupt: .* rebuild it/,
     ],
     ['an unknown option', () => ['run', '--frobnicate', '--', 'true'], /unknown option --frobnicate/],
     ['run without a command', () => ['run', '--kernel', '/bin/true'], /needs a guest command/],

@@ -207,6 +207,47 @@ describe('rv64 time travel', { skip }, () => {
     }
   });
 
+  it('thins in bounded work per snapshot: each kept snapshot is renumbered a few times, not once per removal', async () => {
+    // thousands of small snapshots (a debugger's write after every few instructions) against a cap that keeps about
+    // a thousand: a thinning that renumbered the list, or searched it for the next victim, after every removal did
+    // work quadratic in the snapshots (the rv64 fuzz hung there). Counted: writes to the snapshots' positions.
+    const { m, recording } = recorded({ capBytes: 4 << 20 });
+    const RUNS = 20_000;
+    let writes = 0;
+    for (let i = 0; i < RUNS; i++) {
+      m.run(3, true);
+      recording.debuggerWrote();
+      const snap = recording.snapshotBefore(Infinity);
+      let index = snap.index;
+      Object.defineProperty(snap, 'index', {
+        get: () => index,
+        set: (v: number) => {
+          writes++;
+          index = v;
+        },
+      });
+    }
+    const info = recording.info();
+    assert.ok(info.bytes <= info.capBytes, `${info.bytes} bytes kept`);
+    assert.ok(info.snapshots > 500 && info.snapshots < RUNS / 4, `${info.snapshots} snapshots kept`);
+    assert.ok(writes < 20 * RUNS, `${writes} renumberings for ${RUNS} snapshots`);
+  });
+
+  it('replayed to its end, records on as before: one snapshot per interval, in order', async () => {
+    // the recording ends on a snapshot; a replay that reaches it must take it as its base, or every new snapshot
+    // went in before it and the run snapshotted at every instruction from there (found by the rv64 gdb stub fuzz)
+    const { m, recording, travel } = recorded();
+    runTo(m, 500_000, 1_000_000);
+    assert.equal(recording.info().snapshots, 6);
+    assert.equal((await travel.continueBack()).kind, 'history-start');
+    runTo(m, 700_100, 1_000_000);
+    assert.equal(recording.info().snapshots, 8);
+    assert.deepEqual(
+      POINTS.map((p) => recording.snapshotBefore(p).at),
+      [0, 0, 100_000, 600_000, 700_000, 700_000],
+    );
+  });
+
   it("keeps a debugger's change: the recorded future after it is dropped and the run is live from there", async () => {
     const counter = timetravelGuest().symbols.get('counter')!;
     const { m, recording, travel } = recorded();
