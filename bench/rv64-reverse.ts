@@ -2,7 +2,8 @@
 // process: the recording's cost on the whole boot against the same boot unrecorded (interleaved, medians of 3), the
 // memory it keeps, the latency of a step back and of a continue back over 1M instructions (against running those
 // 1M forward), and a continue back across the whole boot to a breakpoint at start_kernel (against the forward run
-// of the same stretch with the same breakpoint). Run alone with `npx tsx bench/rv64-reverse.ts`.
+// of the same stretch with the same breakpoint), and from the end of the boot back to the write of a variable (against
+// the boot forward to that write). Run alone with `npx tsx bench/rv64-reverse.ts`.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { warmUp } from '../engine/rv64/cpu/warmup';
@@ -103,6 +104,26 @@ export async function benchRv64Reverse(): Promise<BenchRow[]> {
   while (m.cpu.retired() < from) m.run(from - m.cpu.retired(), true);
   const forwardWhole = ms(t0);
 
+  // the issue's case: from the end of the boot back to the one assignment of saved_command_line (setup_command_line,
+  // early in start_kernel), against the forward run from the start of the boot to it with the same watchpoint
+  m.cpu.removeBreakpoint(startKernel);
+  m.cpu.removeWatchpoint(watched, 8);
+  const commandLine = symbols.get('saved_command_line');
+  if (commandLine === undefined) throw new Error('the fixture vmlinux lacks saved_command_line');
+  const commandLinePhys = m.cpu.virtToPhys(BigInt(commandLine))!;
+  await travel.goTo(end - 1000);
+  m.cpu.addWatchpoint({ addr: commandLinePhys, len: 8, read: false, write: true });
+  t0 = performance.now();
+  const toWrite = await travel.continueBack();
+  const backToWrite = ms(t0);
+  const writeAt = m.cpu.retired();
+  m.cpu.setDebugStops(false);
+  await travel.goTo(info.start);
+  m.cpu.setDebugStops(true);
+  t0 = performance.now();
+  while (m.cpu.retired() <= writeAt) if (m.run(writeAt + 1 - m.cpu.retired(), true).kind === 'power') break;
+  const forwardToWrite = ms(t0);
+
   return [
     {
       name: 'rv64 time travel: recording the fixture boot (in-process, to poweroff)',
@@ -134,6 +155,15 @@ export async function benchRv64Reverse(): Promise<BenchRow[]> {
       ratio: round(backWhole / forwardWhole),
       goal: 'ratio <= 2',
       note: `${(stretch / 1e6).toFixed(1)}M instructions back, stopped at a ${back.kind}; reference: that stretch forward, same stops`,
+    },
+    {
+      name: 'rv64 time travel: reverse-continue from the end of the boot to the write of a variable (saved_command_line)',
+      value: round(backToWrite / 1000),
+      unit: 's',
+      reference: round(forwardToWrite / 1000),
+      ratio: round(backToWrite / forwardToWrite),
+      goal: 'ratio <= 2',
+      note: `${((end - 1000 - writeAt) / 1e6).toFixed(1)}M instructions back to instruction ${writeAt}, stopped at a ${toWrite.kind}; reference: the boot forward from its start to that write, same watchpoint`,
     },
   ];
 }

@@ -70,12 +70,14 @@ export async function runGuest(
     onStart?: (guest: Guest, gdbPort?: number) => void;
     /** A debugger runs in this terminal (kwb kunit --gdb): Ctrl-C is for it, not a reason to stop the guest. */
     debuggerHere?: boolean;
+    /** Start the guest (default: boot `opts.kernel`; kwb replay starts a recorded run). */
+    start?: () => Promise<Guest>;
   },
 ): Promise<{ result: GuestResult; timings: Timings }> {
   const t0 = performance.now();
   const gdbAddress = how.gdb ? parseGdbAddress(how.gdb) : undefined;
   // the kernel's facts, decided once per boot (a rebuilt kernel under kwb watch is a new kernel)
-  const guest: Guest = await bootGuest(opts, kernelInfo(opts.kernel));
+  const guest: Guest = await (how.start ?? (() => bootGuest(opts, kernelInfo(opts.kernel))))();
   const startMs = performance.now() - t0;
   const signals: NodeJS.Signals[] = how.debuggerHere ? ['SIGTERM', 'SIGHUP'] : ['SIGINT', 'SIGTERM', 'SIGHUP'];
   const onSignal = (sig: NodeJS.Signals) => void guest.stop(`interrupted by ${sig}`);
@@ -133,6 +135,8 @@ export async function runGuest(
       : undefined;
     how.onStart?.(guest, stub?.port);
     const result = await guest.wait();
+    const endNote = guest.endNote?.();
+    if (endNote) process.stderr.write(`kwb: ${endNote}\n`);
     log?.end();
     await stub?.close();
     detachTerminal?.();

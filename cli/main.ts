@@ -15,6 +15,7 @@ usage: kwb <command> [options]      (kwb help <command>, or kwb <command> --help
   kunit   build KUnit tests with kunit.py, boot them, print the results (--gdb: debug the failing test)
   bisect  find the commit that broke a test: build, boot and test each step (--resume, --reset)
   watch   boot, and boot again each time the kernel is rebuilt (same gdb port)
+  replay  run a boot saved by kwb boot --record FILE again, the same instructions (--gdb: debug it, backwards too)
   lab     several networked guests from one file: kwb lab up|down|status|console NAME|gdb NAME
   rootfs  build a Debian root with mmdebstrap (cached; --rootfs debian boots the default one)
   doctor  check this host and say how to fix what is missing
@@ -82,6 +83,15 @@ const commands: Record<string, () => Promise<Command>> = {
   watch: async () => {
     const [{ watchCommand }, { bootOptions }] = await Promise.all([import('./watch.js'), import('./boot.js')]);
     return { usage: 'kwb watch [boot options] [-- CMD...]', options: bootOptions, run: watchCommand };
+  },
+  replay: async () => {
+    const { replayCommand, replayOptions, fileWord } = await import('./replay.js');
+    return {
+      usage: 'kwb replay FILE [--gdb [HOST:]PORT] [--vmlinux FILE] [--record SIZE] [options]',
+      options: replayOptions,
+      rewrite: fileWord,
+      run: replayCommand,
+    };
   },
   gdb: async () => {
     const { gdbCommand, gdbOptions } = await import('./gdb.js');

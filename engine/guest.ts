@@ -85,6 +85,8 @@ export interface Guest {
   readonly commandStarted?: Promise<void>;
   /** Resolves once, when the guest is gone and everything it made on the host is cleaned up. */
   wait(): Promise<GuestResult>;
+  /** What kwb has to say about the run once the guest has ended (rv64: where --record FILE saved it), if anything. */
+  endNote?(): string | undefined;
   /** Shut the guest down (SIGTERM-then-SIGKILL for a process); resolves when wait() would. */
   stop(reason?: string): Promise<GuestResult>;
   /** For a guest started with `debug`: the debug interface, either an in-process Target or an RSP channel. */

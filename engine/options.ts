@@ -1,9 +1,9 @@
 // The boot options, listed once: name, kind, range check, help, the engines that use them and whether a VS Code
 // launch.json may set them. The CLI parser and `--help` of boot/run/test/bisect/watch, the launch.json schema in
 // package.json (scripts/launch-schema.mjs) and the debug adapter's kwb command line are all derived from this table.
-import { closeSync, openSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, openSync, statSync } from 'node:fs';
 import { totalmem } from 'node:os';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { EngineName, ShareSpec } from './guest.js';
 import { KwbError } from './results.js';
 import { parseNet } from './net.js';
@@ -109,8 +109,8 @@ export const BOOT_OPTIONS = [
   {
     name: 'record',
     kind: 'string',
-    value: 'SIZE|off',
-    help: 'with --gdb: memory for the recording gdb runs backwards through (default 1G), or off',
+    value: 'SIZE|off|FILE',
+    help: 'with --gdb: memory for the recording gdb runs backwards through (default 1G), or off; without --gdb: save the run in FILE for kwb replay',
     engines: ['rv64'],
     launch: true,
     check: (text) => void parseRecord(text),
@@ -208,13 +208,30 @@ export function parseMem(text: string, hostBytes = totalmem()): number {
   return bytes;
 }
 
-/** `--record`: the recording's memory cap in bytes, or 'off'. */
-export function parseRecord(text: string): number | 'off' {
+/** `--record`: the memory cap in bytes of the recording a debugged guest keeps, 'off', or a file to save the run in.
+ *  Digits with an optional K/M/G are a size, anything else a file (a file named like a size: ./1G). */
+export function parseRecord(text: string): number | 'off' | { file: string } {
   if (text === 'off') return 'off';
-  const m = /^(\d+)([KMG])$/i.exec(text);
-  const bytes = m ? Number(m[1]) * UNITS[m[2]!.toUpperCase()]! : NaN;
+  const m = /^(\d+)([KMG]?)$/i.exec(text);
+  if (!m) return { file: checkRecordFile(text) };
+  const bytes = Number(m[1]) * UNITS[m[2]!.toUpperCase()]!;
   if (!(bytes >= 1 << 20)) throw new KwbError(`--record ${text}: give a size of 1M or more (like 512M or 2G), or off`);
   return bytes;
+}
+
+/** The file `--record FILE` will write at the end of the run, checked now (nothing is created before then). */
+function checkRecordFile(path: string): string {
+  const full = resolve(path);
+  try {
+    if (existsSync(full)) {
+      if (!statSync(full).isFile()) throw new KwbError(`--record ${path}: not a file; name a file to save the run in`);
+      accessSync(full, constants.W_OK);
+    } else accessSync(dirname(full), constants.W_OK);
+  } catch (err) {
+    if (err instanceof KwbError) throw err;
+    throw new KwbError(`--record ${path}: cannot write it (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  return full;
 }
 
 /** `--timeout`: seconds, more than 0. */

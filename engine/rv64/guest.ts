@@ -11,8 +11,10 @@ import { ExitCode, KwbError, type GuestResult } from '../results.js';
 import { parseRecord } from '../options.js';
 import type { Target } from '../../gdbstub/target.js';
 import { warmUp } from './cpu/warmup.js';
+import { InputLog } from './input-log.js';
 import { parseKernelImage } from './kernel-image.js';
 import { Machine, type MachineStop } from './machine.js';
+import { ConsoleHash, writeRecordFile, type BootMedia, type RecordedEnd } from './record-file.js';
 import { Recording } from './recording.js';
 import { Rv64Target } from './target.js';
 import { TIMEBASE_HZ } from './virt.js';
@@ -22,6 +24,16 @@ const BURST_MS = 20;
 const BURST_INSTRUCTIONS = 2_000_000;
 /** After a panic message, let the kernel finish printing its trace for this many instructions. */
 const PANIC_TAIL_INSTRUCTIONS = 50_000_000;
+
+/** How a guest's run is kept besides running it. */
+export interface RunKeeping {
+  /** The recording a debugger goes back through. */
+  recording?: Recording;
+  /** Called once when the guest has ended, with how (a recording file is written, a replay compared). */
+  ended?: (end: RecordedEnd) => string;
+  /** End the guest at this instruction count, if it has not ended by then (the replay of a run stopped there). */
+  endAt?: number;
+}
 
 /** How the debugger drives the machine: it runs only between resume() and the stop that settles it. */
 export interface MachineControl {
@@ -52,17 +64,19 @@ export class Rv64Guest implements Guest, MachineControl {
   private readonly timer: NodeJS.Timeout | undefined;
   private target: Rv64Target | undefined;
   readonly recording: Recording | undefined;
+  private readonly consoleHash: ConsoleHash | undefined;
+  private note: string | undefined;
 
   constructor(
     readonly kernel: KernelInfo,
     readonly machine: Machine,
     private readonly opts: BootOptions,
     private readonly realtimeIdle: boolean,
+    private readonly keeping: RunKeeping = {},
   ) {
     this.held = !!opts.debug;
-    // a debugged guest is recorded from its first instruction, so gdb can go back to anything it ran
-    const record = opts.record === undefined ? undefined : parseRecord(opts.record);
-    if (opts.debug && record !== 'off') this.recording = new Recording(machine, { capBytes: record });
+    this.recording = keeping.recording;
+    if (keeping.ended) this.consoleHash = new ConsoleHash();
     this.input = new Writable({
       write: (chunk: Buffer, _enc, cb) => {
         machine.input(chunk);
@@ -79,6 +93,7 @@ export class Rv64Guest implements Guest, MachineControl {
   /** Console bytes from the machine. */
   consoleOutput(bytes: Uint8Array): void {
     const chunk = Buffer.from(bytes);
+    this.consoleHash?.update(chunk);
     this.panic.feed(chunk);
     if (this.panic.message && this.panicAt === undefined) this.panicAt = this.machine.cpu.retired();
     this.output.write(chunk);
@@ -111,13 +126,23 @@ export class Rv64Guest implements Guest, MachineControl {
         await this.pause();
         continue;
       }
+      const endAt = this.keeping.endAt ?? Infinity;
+      if (m.cpu.retired() >= endAt) {
+        this.finish(
+          this.panicAt !== undefined
+            ? { kind: 'panic', detail: this.panic.message }
+            : { kind: 'killed', detail: 'the recording ends here' },
+        );
+        break;
+      }
       const t0 = performance.now();
       let stop: MachineStop;
-      do stop = m.run(BURST_INSTRUCTIONS, !this.realtimeIdle);
-      while (stop.kind === 'budget' && performance.now() - t0 < BURST_MS);
+      do stop = m.run(Math.min(BURST_INSTRUCTIONS, endAt - m.cpu.retired()), !this.realtimeIdle);
+      while (stop.kind === 'budget' && m.cpu.retired() < endAt && performance.now() - t0 < BURST_MS);
       if (
         this.panicAt !== undefined &&
         !this.opts.debug &&
+        endAt === Infinity && // a replay ends where the recorded run did
         (stop.kind === 'idle' || m.cpu.retired() - this.panicAt > PANIC_TAIL_INSTRUCTIONS)
       ) {
         this.finish({ kind: 'panic', detail: this.panic.message });
@@ -187,12 +212,20 @@ export class Rv64Guest implements Guest, MachineControl {
     this.result = result;
     if (this.timer) clearTimeout(this.timer);
     this.machine.flushConsole();
+    if (this.keeping.ended) {
+      const instructions = this.machine.cpu.retired();
+      this.note = this.keeping.ended({ instructions, result, console: this.consoleHash!.digest() });
+    }
     this.output.end();
     this.machine.close();
     this.stopped({ kind: 'power', event: { kind: 'poweroff', code: 0 } });
     this.wake();
     // a debugger waiting on resume() gets its answer (gdb's "exited") out before the guest counts as gone
     setImmediate(() => this.settle(result));
+  }
+
+  endNote(): string | undefined {
+    return this.note;
   }
 
   wait(): Promise<GuestResult> {
@@ -241,6 +274,34 @@ function readInput(path: string, what: string): Uint8Array {
   return readFileSync(path);
 }
 
+/** Start a guest of `media` (a boot, or the replay of a recording file). */
+export function startMachine(
+  info: KernelInfo,
+  media: BootMedia,
+  opts: BootOptions,
+  keeping: (machine: Machine) => RunKeeping,
+): Rv64Guest {
+  warmUp();
+  // the machine's console writes reach the guest object made right after it
+  const sink: { guest?: Rv64Guest } = {};
+  let machine: Machine;
+  try {
+    machine = new Machine({
+      kernel: parseKernelImage(media.kernel.bytes),
+      initrd: media.initrd?.bytes,
+      firmware: media.firmware?.bytes,
+      bootargs: media.bootargs,
+      memBytes: media.memBytes,
+      disks: opts.disk ? [opts.disk] : [],
+      console: (bytes) => sink.guest?.consoleOutput(bytes),
+    });
+  } catch (err) {
+    throw new KwbError((err as Error).message, ExitCode.couldNotTest);
+  }
+  sink.guest = new Rv64Guest(info, machine, opts, opts.console === 'terminal', keeping(machine));
+  return sink.guest;
+}
+
 export async function startRv64(opts: BootOptions, info: KernelInfo): Promise<Rv64Guest> {
   if (opts.rootfs || opts.share?.length) {
     throw new KwbError('the rv64 engine has no host filesystem: use --initrd FILE (a cpio archive) or --disk IMG');
@@ -256,30 +317,45 @@ export async function startRv64(opts: BootOptions, info: KernelInfo): Promise<Rv
   if (!opts.initrd && !opts.disk && !stopsBeforeRoot(opts)) {
     throw new KwbError('the rv64 engine needs a root filesystem: pass --initrd FILE (a cpio archive) or --disk IMG');
   }
-  const kernel = parseKernelImage(readInput(opts.kernel, 'kernel'));
-  const initrd = opts.initrd ? readInput(opts.initrd, 'initramfs') : undefined;
-  const firmware = opts.bios && opts.bios !== 'none' ? readInput(opts.bios, 'firmware') : undefined;
-  if (opts.disk) checkFile(opts.disk, 'disk image');
+  const record = opts.record === undefined ? undefined : parseRecord(opts.record);
+  const saveTo = typeof record === 'object' ? record.file : undefined;
+  if (saveTo && opts.debug)
+    throw new KwbError(
+      '--record FILE saves a run to debug later (kwb replay FILE --gdb); with --gdb, give --record SIZE or off',
+    );
+  if (saveTo && opts.disk)
+    throw new KwbError(
+      '--record FILE cannot save a run with --disk yet (the image would go in the file): use --initrd',
+    );
+  const file = (path: string, what: string) => ({ name: path, bytes: readInput(path, what) });
   const kernelLog = opts.kernelLog ?? 'all';
-  const bootargs = ['console=ttyS0', 'earlycon=sbi', ...kernelLogParams(kernelLog), ...(opts.append ?? [])].join(' ');
-  const mem = memBytes(opts.mem);
-  warmUp();
-  // the machine's console writes reach the guest object made right after it
-  const sink: { guest?: Rv64Guest } = {};
-  let machine: Machine;
-  try {
-    machine = new Machine({
-      kernel,
-      initrd,
-      firmware,
-      bootargs,
-      memBytes: mem,
-      disks: opts.disk ? [opts.disk] : [],
-      console: (bytes) => sink.guest?.consoleOutput(bytes),
-    });
-  } catch (err) {
-    throw new KwbError((err as Error).message, ExitCode.couldNotTest);
-  }
-  sink.guest = new Rv64Guest(info, machine, opts, opts.console === 'terminal');
-  return sink.guest;
+  const media: BootMedia = {
+    kernel: file(opts.kernel, 'kernel'),
+    initrd: opts.initrd ? file(opts.initrd, 'initramfs') : undefined,
+    firmware: opts.bios && opts.bios !== 'none' ? file(opts.bios, 'firmware') : undefined,
+    bootargs: ['console=ttyS0', 'earlycon=sbi', ...kernelLogParams(kernelLog), ...(opts.append ?? [])].join(' '),
+    memBytes: memBytes(opts.mem),
+  };
+  if (opts.disk) checkFile(opts.disk, 'disk image');
+  return startMachine(info, media, opts, (machine) => {
+    // a debugged guest is recorded from its first instruction, so gdb can go back to anything it ran
+    if (opts.debug && record !== 'off')
+      return { recording: new Recording(machine, { capBytes: typeof record === 'number' ? record : undefined }) };
+    if (!saveTo) return {};
+    const log = new InputLog(machine);
+    const symbols = info.vmlinux ? { vmlinux: info.vmlinux, buildId: info.buildId } : undefined;
+    return {
+      ended: (end) => {
+        try {
+          const size = writeRecordFile(saveTo, { media, symbols, inputs: log.inputs, end });
+          return (
+            `recorded ${end.instructions} instructions and ${log.inputs.length} inputs in ${saveTo} ` +
+            `(${(size / 2 ** 20).toFixed(1)} MiB); replay it with kwb replay ${saveTo} --gdb :1234`
+          );
+        } catch (err) {
+          return `could not save the recording in ${saveTo}: ${(err as NodeJS.ErrnoException).code ?? err}`;
+        }
+      },
+    };
+  });
 }

@@ -20,6 +20,21 @@ export interface RecordingOptions {
   interval?: number;
   /** Bytes of page copies and states kept (default 1 GiB); older snapshots are thinned past it. */
   capBytes?: number;
+  /** A run recorded before (a recording file): the machine, as it starts, replays its input up to its end and is
+   *  live after it (snapshots are taken on the way, as when recording). */
+  replay?: RecordedRun;
+}
+
+/** Host input stamped with the instruction count at which the machine took it. */
+export interface StampedInput {
+  at: number;
+  input: HostInput;
+}
+
+/** A run's input from its start, and the instruction count it ended at. */
+export interface RecordedRun {
+  inputs: StampedInput[];
+  end: number;
 }
 
 export const DEFAULT_INTERVAL = 1_000_000;
@@ -47,11 +62,6 @@ export interface Snapshot {
   readonly cursor: number;
 }
 
-interface InputEvent {
-  at: number;
-  input: HostInput;
-}
-
 interface PageVersion {
   snap: Snapshot;
   data: Uint8Array;
@@ -74,7 +84,7 @@ export class Recording implements RunObserver {
   private readonly versions = new Map<number, PageVersion[]>();
   /** Per RAM page written since the recording began: what it held then. */
   private readonly initial = new Map<number, Uint8Array>();
-  private events: InputEvent[] = [];
+  private events: StampedInput[] = [];
   /** Absolute index of events[0] (old history is dropped). */
   private eventBase = 0;
   /** Absolute index of the next event to replay (or to record, when live). */
@@ -103,6 +113,10 @@ export class Recording implements RunObserver {
     machine.bus.beforeFirstWrite = (page) => this.keepFirstContents(page);
     this.end = this.now;
     this.base = this.add(this.now, 'start', []);
+    if (opts.replay) {
+      this.events = opts.replay.inputs.slice();
+      this.end = Math.max(this.end, opts.replay.end);
+    }
     machine.observer = this;
   }
 
@@ -160,9 +174,10 @@ export class Recording implements RunObserver {
       if (this.held.length) return this.now;
       return this.snapshots[this.snapshots.length - 1]!.at + this.interval;
     }
-    const next = this.snapshots[this.base.index + 1];
+    // past the last snapshot (a recording file's run replayed for the first time), the next one is due as when live
+    const next = this.snapshots[this.base.index + 1]?.at ?? this.base.at + this.interval;
     const event = this.events[this.cursor - this.eventBase];
-    return Math.min(next?.at ?? Infinity, event?.at ?? Infinity, this.end);
+    return Math.min(next, event?.at ?? Infinity, this.end);
   }
 
   atInputPoint(): void {
@@ -180,7 +195,11 @@ export class Recording implements RunObserver {
         this.cursor++;
         e = this.events[this.cursor - this.eventBase];
       }
-      if (!this.live) return;
+      if (!this.live) {
+        if (this.base.index === this.snapshots.length - 1 && now >= this.base.at + this.interval)
+          this.snapshot('periodic');
+        return;
+      }
     }
     this.end = now;
     for (const input of this.held) {
@@ -232,6 +251,20 @@ export class Recording implements RunObserver {
     this.machine.restore(snap.state);
     this.base = snap;
     this.cursor = snap.cursor;
+  }
+
+  /** Forget the history: the recording starts again here (in the past, the recorded future is dropped too). */
+  clear(): void {
+    const now = this.now;
+    this.snapshots = [];
+    this.versions.clear();
+    this.initial.clear();
+    this.events = [];
+    this.eventBase = this.cursor;
+    this.bytes = 0;
+    this.end = now;
+    this.machine.cpu.takeWrittenPages();
+    this.base = this.add(now, 'start', []);
   }
 
   /** Keep the state here as a snapshot made while going back (so the next step back replays little). */

@@ -39,7 +39,8 @@ const MONITOR_HELP = [
   '  phys on|off          gdb memory accesses use physical addresses (on) or the current translation (off)',
   '  info machine         memory layout, privilege level, instructions retired',
   "  when                 the instruction count (the machine's time)",
-  '  record info          what the recording for reverse execution holds',
+  '  record info          what the recording for reverse execution holds, and the memory it uses',
+  '  record clear         forget the recorded history: reverse execution starts here',
 ].join('\n');
 
 export class Rv64Target implements Target {
@@ -246,8 +247,14 @@ export class Rv64Target implements Target {
       const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
       return (
         `recorded instructions ${r.start}-${r.end} (now ${this.cpu.retired()}), ${r.snapshots} snapshots, ` +
-        `${r.inputs} inputs, ${mib(r.bytes)} of ${mib(r.capBytes)}\n`
+        `${r.inputs} inputs, memory used ${mib(r.bytes)} of ${mib(r.capBytes)}\n`
       );
+    }
+    if (command === 'record clear') {
+      const recording = this.control.recording;
+      if (!recording) return 'no recording: this guest cannot run backwards\n';
+      recording.clear();
+      return `recording history cleared: it starts at instruction ${this.cpu.retired()}\n`;
     }
     if (command === 'info machine') {
       const m = this.control.machine;

@@ -39,6 +39,7 @@ import { xstateShim } from './shim.js';
 import { umlRelayFacts } from './debug.js';
 import type { RelayFacts } from '../../gdbstub/index.js';
 import { PanicWatch } from '../panic.js';
+import { parseRecord } from '../options.js';
 import { checkNets, netSetups } from '../net.js';
 import { checkUmlNetwork, startUmlNetwork, type UmlNetwork } from './net.js';
 
@@ -285,6 +286,8 @@ export async function startUml(opts: BootOptions, info: KernelInfo): Promise<Uml
       "the uml engine boots with kwb's own root or --rootfs DIR / --disk IMG; --initrd is for rv64 (most UML builds lack initrd support)",
     );
   }
+  if (opts.record && typeof parseRecord(opts.record) === 'object')
+    throw new KwbError('--record FILE saves runs of the rv64 engine; a UML guest cannot be recorded');
   const shares = (opts.share ?? []).map((s) => ({ host: checkDir(s.host, 'shared directory'), guest: s.guest }));
   // `--rootfs debian` is kwb's Debian image, booted as a disk behind a copy-on-write overlay (never changed)
   const debian =

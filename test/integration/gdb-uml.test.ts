@@ -28,7 +28,7 @@ async function until(cond: () => boolean, ms: number, what: string): Promise<voi
 }
 
 describe('gdb through kwb stub on UML', { timeout: TIMEOUT }, () => {
-  it('--wait-gdb holds the kernel; start_kernel, bt, registers, x, p, set var, stepi/next/finish, watchpoint', async (t) => {
+  it('--wait-gdb holds the kernel; start_kernel, bt, registers, x, p, set var, stepi/next/finish, watchpoint; no reverse', async (t) => {
     const u = await bootDebugUml(t, { waitGdb: true, command: ['true'] });
     await sleep(1000);
     // held: nothing has run, nothing printed
@@ -69,6 +69,10 @@ describe('gdb through kwb stub on UML', { timeout: TIMEOUT }, () => {
         'continue',
         'continue',
         'delete',
+        // UML keeps no recording: gdb says it cannot go back, and the packets themselves get a plain error
+        'reverse-stepi',
+        'maint packet bs',
+        'maint packet bc',
         'detach',
       ],
       { t, timeoutMs: 120_000 },
@@ -95,6 +99,9 @@ describe('gdb through kwb stub on UML', { timeout: TIMEOUT }, () => {
     assert.equal(changes.length, 2, out);
     // one tick per write, or several when the host was too busy to deliver every timer signal (do_timer(ticks))
     for (const c of changes) assert.ok(BigInt(c[2]!) > BigInt(c[1]!), `jiffies went forward: ${c[1]} -> ${c[2]}`);
+    assert.match(out + r.err, /Target remote does not support this command\./);
+    for (const p of ['bs', 'bc'])
+      assert.match(out, new RegExp(`sending: "?${p}"?\\s+received: "E\\.this target cannot run backwards`), out);
     assert.match(out, /\[Inferior 1 \(Remote target\) detached\]/);
     // detached: the guest goes on to run its command and power off
     const result = await u.guest.wait();

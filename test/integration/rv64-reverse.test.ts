@@ -2,7 +2,7 @@
 // on the small S-mode guest test/rv64/supervisor/timetravel.c (no kernel needed): reverse-stepi retraces the pcs
 // stepi went through, reverse-continue goes back to the last breakpoint hit, reverse-finish to the caller,
 // reverse-next over a line, a watchpoint with reverse-continue finds the last writer with the old value in memory,
-// and after all that the guest runs on to the same console output and power-off as a run never reversed.
+// `monitor record clear` forgets the history, and after all that the guest runs on to the same console output and power-off as a run never reversed.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -109,6 +109,11 @@ describe('reverse execution in gdb-multiarch on the rv64 machine', { skip, timeo
         'reverse-continue',
         'p counter', // $13: the write before
         'monitor record info',
+        'stepi',
+        'stepi',
+        'monitor record clear',
+        'reverse-stepi', // nothing before here any more
+        'monitor record info',
         'delete',
         'continue',
       ],
@@ -131,7 +136,14 @@ describe('reverse execution in gdb-multiarch on the rv64 machine', { skip, timeo
     // the only write before it stored 0 over 0, which gdb does not report: back to the start of the recording
     assert.match(out, /No more reverse-execution history\.\s+_start \(\)/);
     assert.equal(value(out, 13), '0');
-    assert.match(out + r.err, /recorded instructions 0-\d+ \(now 0\)/);
+    assert.match(
+      out + r.err,
+      /recorded instructions 0-\d+ \(now 0\), \d+ snapshots, \d+ inputs, memory used [\d.]+ MiB of 1024\.0 MiB/,
+    );
+    assert.match(out + r.err, /recording history cleared: it starts at instruction 2/);
+    // two stepi from the start, cleared: going back stops where it was cleared
+    assert.match(out, /No more reverse-execution history\.\s+_start \(\) at \S+crt\.S:7/);
+    assert.match(out + r.err, /recorded instructions 2-2 \(now 2\)/);
     assert.match(out, /exited normally/);
     assert.deepEqual(await guest.wait(), { kind: 'exited', code: 0 });
     assert.equal(output(), plain.output(), 'the same console, shown once');
