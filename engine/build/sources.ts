@@ -3,6 +3,7 @@
 // build writes next to them (objects, .cmd files, generated headers) and what editors leave (dot files, backups).
 import { readdirSync, watch, type FSWatcher } from 'node:fs';
 import { join, relative, sep } from 'node:path';
+import { KwbError } from '../results.js';
 
 const SOURCE_FILE = /\.(?:c|h|S|rs|lds|dts|dtsi)$|^(?:Makefile|Kbuild|Kconfig)(?:\..*)?$/;
 /** Directories a build fills with generated files. */
@@ -28,7 +29,12 @@ export class SourceWatcher {
     private readonly onChange: (path: string) => void,
   ) {
     this.skip = out === source ? undefined : out;
-    this.add(source);
+    try {
+      this.add(source);
+    } catch (err) {
+      this.close();
+      throw err;
+    }
   }
 
   private add(dir: string): void {
@@ -45,13 +51,26 @@ export class SourceWatcher {
     } catch {
       return; // removed meanwhile
     }
-    const watcher = watch(dir, (_event, name) => {
+    const listener = (_event: string, name: string | Buffer | null) => {
       if (!name) return;
       const path = join(dir, name.toString());
       // a directory created later (a new driver, git checkout) is watched too; adding one already watched is a no-op
-      this.add(path);
+      try {
+        this.add(path);
+      } catch {
+        // over inotify's limit: that one directory goes unwatched
+      }
       if (isSourcePath(relative(this.source, path))) this.onChange(path);
-    });
+    };
+    let watcher: FSWatcher;
+    try {
+      watcher = watch(dir, listener);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') return; // removed meanwhile, or not readable
+      throw new KwbError(
+        `the tree has more directories than inotify lets this user watch; raise the limit (sudo sysctl fs.inotify.max_user_watches=524288)`,
+      );
+    }
     watcher.on('error', () => this.remove(dir));
     this.watchers.set(dir, watcher);
     for (const e of entries) if (e.isDirectory()) this.add(join(dir, e.name));

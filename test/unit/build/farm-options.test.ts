@@ -77,11 +77,14 @@ describe('compile farm options', () => {
       assert.match(r.stderr, message);
       assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
     };
-    await refuses(['--distcc', 'h/2'], /^kwb watch: --no-ccache and --distcc are for the builds of kwb watch --build$/);
+    await refuses(
+      ['--distcc', 'h/2'],
+      /^kwb watch: --no-ccache and --distcc are for the builds of kwb watch --build$/m,
+    );
     await refuses(['--no-ccache'], /are for the builds of kwb watch --build/);
     await refuses(
       ['--build', '--kernel', '/usr/bin/linux.uml'],
-      /^kwb watch: --build boots the kernel it builds; drop --kernel$/,
+      /^kwb watch: --build boots the kernel it builds; drop --kernel$/m,
     );
     await refuses(['--build'], /^kwb watch: not in a kernel tree; run kwb watch --build inside one/, dir);
   });
