@@ -25,6 +25,8 @@ export const watchOptions: OptionTable = {
   ...farmOptions,
 };
 
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
 /** Edits after which a build waits this long for more (an editor's save, a git checkout): one build for all. */
 const SETTLE_MS = 300;
 
@@ -36,7 +38,7 @@ class Rebuilder {
   private timer?: NodeJS.Timeout;
   private edited?: string;
   private building = false;
-  private closed = false;
+  private stopped = false;
   /** The kernel the builds make: the one to boot. */
   readonly kernel: string;
 
@@ -62,26 +64,31 @@ class Rebuilder {
   }
 
   private async rebuild(): Promise<void> {
-    if (this.building || this.closed || !this.edited) return;
+    if (this.building || this.stopped || !this.edited) return;
     this.building = true;
     const edited = relative(this.build.source, this.edited);
     this.edited = undefined;
     this.say(`${edited} changed; building`);
     const r = await this.run();
     this.building = false;
-    if (this.closed) return;
+    if (this.stopped) return;
     if (r.ok)
       this.say(`built in ${formatSeconds(r.seconds)}: ${r.objects} objects; ${ccacheLine(r)}; ${distccLine(r.distcc)}`);
-    else
-      this.say(
-        `${r.tail ?? ''}\nkwb watch: the build failed (log: ${this.build.log}); the guest runs on, waiting for the next edit`,
-      );
+    else {
+      process.stderr.write(`${r.tail ?? ''}\n`);
+      this.say(`the build failed (log: ${this.build.log}); the guest runs on, waiting for the next edit`);
+    }
     // edits made while it built
     if (this.edited) void this.rebuild();
   }
 
+  /** Whether close() was called (a Ctrl-C): a build it stopped is no failure of the tree's. */
+  get closed(): boolean {
+    return this.stopped;
+  }
+
   close(): void {
-    this.closed = true;
+    this.stopped = true;
     clearTimeout(this.timer);
     this.sources?.close();
     this.abort.abort();
@@ -103,7 +110,13 @@ async function startBuilding(args: ParsedArgs, say: (line: string) => void): Pro
     say,
     new Progress(!args.flags.has('quiet')),
   );
-  const first = await rebuilder.run();
+  // Ctrl-C during the first build stops make and everything it started (they run in a process group of their own)
+  const interrupt = () => rebuilder.close();
+  for (const sig of SIGNALS) process.on(sig, interrupt);
+  const first = await rebuilder.run().finally(() => {
+    for (const sig of SIGNALS) process.removeListener(sig, interrupt);
+  });
+  if (rebuilder.closed) throw new KwbError('interrupted during the first build', ExitCode.interrupted);
   if (!first.ok) {
     process.stderr.write(`${first.tail ?? ''}\n`);
     throw new KwbError(`the build failed after ${formatSeconds(first.seconds)}; full log: ${log}`, 1);
@@ -157,7 +170,7 @@ export async function watchCommand(args: ParsedArgs): Promise<number> {
     changed();
     void current?.stop(`interrupted by ${sig}`);
   };
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, stopAll);
+  for (const sig of SIGNALS) process.on(sig, stopAll);
   try {
     while (!quit) {
       const rebuilt = new Promise<void>((r) => (changed = r));
@@ -188,7 +201,7 @@ export async function watchCommand(args: ParsedArgs): Promise<number> {
   } finally {
     rebuilder?.close();
     await watcher.close();
-    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.removeListener(sig, stopAll);
+    for (const sig of SIGNALS) process.removeListener(sig, stopAll);
   }
   return ExitCode.ok;
 }
