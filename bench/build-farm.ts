@@ -6,7 +6,7 @@
 //    distcc hosts.
 // Loopback distcc hosts run on this machine's own cores: they show distcc's overhead and that the plumbing scales
 // -j, not a farm's speed-up (a farm of N real hosts divides the compile part, not preprocessing and linking).
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,12 +23,14 @@ const fixture = (script: string) =>
 
 function kwb(args: string[], env: NodeJS.ProcessEnv, extra: string[] = []): { seconds: number; stderr: string } {
   const t0 = performance.now();
-  const stderr = execFileSync(process.execPath, [cli, ...args, ...extra], {
+  const r = spawnSync(process.execPath, [cli, ...args, ...extra], {
     encoding: 'utf8',
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
-  return { seconds: (performance.now() - t0) / 1000, stderr };
+  if (r.status !== 0) throw new Error(`kwb ${args.join(' ')} exited ${r.status}: ${r.stderr.trim().split('\n').pop()}`);
+  // its --stats lines are on stderr
+  return { seconds: (performance.now() - t0) / 1000, stderr: r.stderr };
 }
 
 interface BisectRun {
