@@ -1,11 +1,12 @@
 // What ccache and distcc buy kwb's builds, each against a reference measured in the same run:
 //  - kwb bisect over the fixture series (test/fixtures/bisect-repo.sh): cold ccache (a fresh CCACHE_DIR), then warm
 //    (the same dir again), then with two distccd daemons on loopback ports and a cold ccache;
-//  - a full build of the small fixture kernel (tinyconfig + uml-tiny.config, O= from Debian's linux-source-6.1) into
-//    a fresh O= directory each: cold ccache, warm ccache, and cold ccache with two loopback distcc hosts.
+//  - a full build of the small fixture kernel (tinyconfig + uml-tiny.config, O= from Debian's linux-source-6.1) from
+//    an empty O= directory: cold ccache, warm ccache (the same directory emptied), and cold ccache with two loopback
+//    distcc hosts.
 // Loopback distcc hosts run on this machine's own cores: they show distcc's overhead and that the plumbing scales
 // -j, not a farm's speed-up (a farm of N real hosts divides the compile part, not preprocessing and linking).
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,12 +23,14 @@ const fixture = (script: string) =>
 
 function kwb(args: string[], env: NodeJS.ProcessEnv, extra: string[] = []): { seconds: number; stderr: string } {
   const t0 = performance.now();
-  const stderr = execFileSync(process.execPath, [cli, ...args, ...extra], {
+  const r = spawnSync(process.execPath, [cli, ...args, ...extra], {
     encoding: 'utf8',
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
-  return { seconds: (performance.now() - t0) / 1000, stderr };
+  if (r.status !== 0) throw new Error(`kwb ${args.join(' ')} exited ${r.status}: ${r.stderr.trim().split('\n').pop()}`);
+  // its --stats lines are on stderr
+  return { seconds: (performance.now() - t0) / 1000, stderr: r.stderr };
 }
 
 interface BisectRun {
@@ -116,8 +119,11 @@ export async function benchFarmBuild(): Promise<BenchRow[]> {
         { CCACHE_DIR: join(dir, ccache), KWB_CACHE: join(dir, 'kwb'), ...env },
         extra,
       );
-    const cold = build('out-cold', 'ccache');
-    const warm = build('out-warm', 'ccache');
+    // the warm build goes into the same (emptied) O= directory: with debug info ccache hashes the directory it
+    // compiles in, so a from-scratch rebuild of the same tree there is what hits it
+    const cold = build('out', 'ccache');
+    rmSync(join(dir, 'out'), { recursive: true, force: true });
+    const warm = build('out', 'ccache');
     const distcc = await withFarm(dir, (hosts, distccDir) =>
       build('out-distcc', 'ccache-distcc', ['--distcc', hosts], { DISTCC_DIR: distccDir }),
     );

@@ -8,7 +8,7 @@ import type { Verdict } from '../engine/bisect/verdict.js';
 import { findKernelTree } from '../engine/kernel.js';
 import { ExitCode, KwbError } from '../engine/results.js';
 import { one, type OptionTable, type ParsedArgs } from './args.js';
-import { farmFrom, farmOptions } from './build.js';
+import { farmFrom, farmOptions } from './farm.js';
 import { Progress } from './progress.js';
 import { testKernel, testOptions } from './test.js';
 

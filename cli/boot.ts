@@ -13,13 +13,14 @@ import { attachGdbStub, parseGdbAddress } from './serve-gdb.js';
 
 export const bootOptions = bootOptionTable();
 
-/** BootOptions from parsed arguments shared by boot, run, test and watch (values were checked as they were read). */
+/** BootOptions from parsed arguments shared by boot, run, test and watch (values were checked as they were read);
+ *  the kernel is --kernel's, else `kernel` (what kwb watch --build builds), else the tree's here. */
 export function bootOptionsFrom(
   args: ParsedArgs,
   command: string[] | undefined,
   note: (s: string) => void,
+  kernel = one(args, 'kernel'),
 ): BootOptions {
-  let kernel = one(args, 'kernel');
   if (!kernel) {
     const found = defaultKernel();
     if ('error' in found) throw new KwbError(found.error);

@@ -1,31 +1,16 @@
 // `kwb build`: make the kernel of a tree (the one here by default) with kwb's debugging config.
 import { resolve } from 'node:path';
-import { buildKernel, type BuildArch, type BuildResult } from '../engine/build/build.js';
+import { buildKernel, type BuildArch, type BuildOptions, type BuildResult } from '../engine/build/build.js';
 import { hitRate } from '../engine/build/ccache.js';
 import { checkBase, readFragment } from '../engine/build/config.js';
-import { distccFarm, distccHostsFrom, type DistccStats } from '../engine/build/distcc.js';
+import type { DistccStats } from '../engine/build/distcc.js';
 import { describeProgress, formatSeconds, type BuildStage } from '../engine/build/progress.js';
 import { defaultLog } from '../engine/build/record.js';
 import { findKernelTree, findTreeDir } from '../engine/kernel.js';
 import { KwbError } from '../engine/results.js';
 import { one, type OptionTable, type ParsedArgs } from './args.js';
+import { farmFrom, farmOptions } from './farm.js';
 import { Progress } from './progress.js';
-
-/** How compiles are done, for every command that builds (build, bisect). */
-export const farmOptions: OptionTable = {
-  'no-ccache': { help: 'compile without ccache (also KWB_CCACHE=0); by default ccache is used when installed' },
-  distcc: {
-    value: 'HOSTS',
-    help: "compile on these distcc hosts, in distcc's syntax (e.g. '10.0.0.5/8 10.0.0.6/8'; DISTCC_HOSTS works the same)",
-  },
-};
-
-/** The farm options' values: ccache on or off, and the distcc host list (checked by distcc) if any. */
-export function farmFrom(args: ParsedArgs): { ccache: boolean; distcc?: string } {
-  const distcc = distccHostsFrom(one(args, 'distcc'));
-  if (distcc) distccFarm(distcc);
-  return { ccache: !args.flags.has('no-ccache'), distcc };
-}
 
 export const buildOptions: OptionTable = {
   tree: { value: 'DIR', help: 'the kernel source tree (default: the one around the current directory)' },
@@ -47,17 +32,22 @@ export function makeStyleArgs(argv: string[]): string[] {
   return argv.flatMap((w, i) => (i < end && w.startsWith('O=') ? ['--out', w.slice(2)] : [w]));
 }
 
-/** The source tree and output directory: from --tree/--out/O=, else the tree (or O= directory) around here. */
-function locate(treeArg?: string, outArg?: string): { source: string; out: string } {
+/** The source tree and output directory: from --tree/--out/O=, else the tree (or O= directory) around here;
+ *  `hint` says what to do when there is none. */
+export function locate(
+  treeArg: string | undefined,
+  outArg: string | undefined,
+  hint = 'run kwb build inside one or pass --tree DIR',
+): { source: string; out: string } {
   const found = findTreeDir(treeArg ? resolve(treeArg) : undefined);
-  if (!found) throw new KwbError('not in a kernel tree; run kwb build inside one or pass --tree DIR');
+  if (!found) throw new KwbError(`not in a kernel tree; ${hint}`);
   if (treeArg && found.dir !== resolve(treeArg))
     throw new KwbError(`${resolve(treeArg)} is not a kernel source tree (no Makefile and Kconfig)`);
   const out = outArg ?? process.env.KBUILD_OUTPUT;
   return { source: found.source, out: out ? resolve(out) : found.dir };
 }
 
-function archOf(archArg: string | undefined, out: string): BuildArch {
+export function archOf(archArg: string | undefined, out: string): BuildArch {
   if (archArg !== undefined && archArg !== 'um' && archArg !== 'riscv')
     throw new KwbError(`--arch ${archArg}: use um or riscv`);
   if (archArg) return archArg;
@@ -71,7 +61,7 @@ const STAGE_LINE: Record<BuildStage, string> = {
   install: "installing modules (for the guest's /lib/modules)",
 };
 
-function ccacheLine(r: BuildResult): string {
+export function ccacheLine(r: BuildResult): string {
   if (!r.ccache) return 'ccache: not used';
   const rate = hitRate(r.ccache);
   const percent = rate === undefined ? 'no cacheable compiles' : `${Math.round(rate * 100)}% hit rate`;
@@ -79,7 +69,7 @@ function ccacheLine(r: BuildResult): string {
 }
 
 /** "distcc: 2 host(s) taking 16 compiles at once (a b); compiles: a 412, b 398; b failed 3 times (sent elsewhere)" */
-function distccLine(d: DistccStats | undefined): string {
+export function distccLine(d: DistccStats | undefined): string {
   if (!d) return 'distcc: not used';
   const counts = Object.entries(d.compiles).map(([host, n]) => `${host} ${n}`);
   const where = counts.length ? `compiles: ${counts.join(', ')}` : 'no compiles reached distcc';
@@ -93,6 +83,31 @@ function statsLines(r: BuildResult): string[] {
   return [`objects compiled: ${r.objects}`, `time: ${formatSeconds(r.seconds)}`, ccacheLine(r), distccLine(r.distcc)];
 }
 
+/** Build, showing its stages and status line as kwb build does (`who` starts the lines), and warn of config lines
+ *  that did not stick. */
+export async function buildShowingProgress(
+  o: Omit<BuildOptions, 'onProgress'>,
+  progress: Progress,
+  who: string,
+): Promise<BuildResult> {
+  let stage: BuildStage | undefined;
+  const result = await buildKernel({
+    ...o,
+    onProgress: (p) => {
+      if (p.stage !== stage) {
+        stage = p.stage;
+        const known = p.expected ? ` (${p.expected} objects last time)` : '';
+        progress.stage(`${who}: ${p.stage === 'configure' && p.step ? p.step : STAGE_LINE[p.stage]}${known}`);
+      }
+      progress.update(`building ${o.arch}: ${describeProgress(p)}`);
+    },
+  });
+  progress.done();
+  for (const line of result.dropped)
+    process.stderr.write(`kwb: warning: '${line}' did not stick in .config (unmet dependencies)\n`);
+  return result;
+}
+
 export async function buildCommand(args: ParsedArgs): Promise<number> {
   const { source, out } = locate(one(args, 'tree'), one(args, 'out'));
   const arch = archOf(one(args, 'arch'), out);
@@ -104,28 +119,11 @@ export async function buildCommand(args: ParsedArgs): Promise<number> {
     throw new KwbError('--jobs N: give a positive whole number');
   const log = resolve(one(args, 'log') ?? defaultLog(out));
   const progress = new Progress(!args.flags.has('quiet'));
-  let stage: BuildStage | undefined;
-  const result = await buildKernel({
-    source,
-    out,
-    arch,
-    base,
-    fragment,
-    jobs,
-    log,
-    ...farmFrom(args),
-    onProgress: (p) => {
-      if (p.stage !== stage) {
-        stage = p.stage;
-        const known = p.expected ? ` (${p.expected} objects last time)` : '';
-        progress.stage(`kwb build: ${p.stage === 'configure' && p.step ? p.step : STAGE_LINE[p.stage]}${known}`);
-      }
-      progress.update(`building ${arch}: ${describeProgress(p)}`);
-    },
-  });
-  progress.done();
-  for (const line of result.dropped)
-    process.stderr.write(`kwb: warning: '${line}' did not stick in .config (unmet dependencies)\n`);
+  const result = await buildShowingProgress(
+    { source, out, arch, base, fragment, jobs, log, ...farmFrom(args) },
+    progress,
+    'kwb build',
+  );
   if (args.flags.has('stats')) process.stderr.write(statsLines(result).join('\n') + '\n');
   if (!result.ok) {
     process.stderr.write(

@@ -81,8 +81,12 @@ const commands: Record<string, () => Promise<Command>> = {
     };
   },
   watch: async () => {
-    const [{ watchCommand }, { bootOptions }] = await Promise.all([import('./watch.js'), import('./boot.js')]);
-    return { usage: 'kwb watch [boot options] [-- CMD...]', options: bootOptions, run: watchCommand };
+    const { watchCommand, watchOptions } = await import('./watch.js');
+    return {
+      usage: 'kwb watch [--build [--distcc HOSTS] [--no-ccache]] [boot options] [-- CMD...]',
+      options: watchOptions,
+      run: watchCommand,
+    };
   },
   replay: async () => {
     const { replayCommand, replayOptions, fileWord } = await import('./replay.js');

@@ -7,11 +7,13 @@ import { buildKernel, type BuildArch, type BuildResult } from '../build/build.js
 import type { CcacheStats } from '../build/ccache.js';
 import { DEFAULT_BUILD_DIR, kunitBuild } from '../kunit/build.js';
 import { describeProgress } from '../build/progress.js';
+import type { FarmChoice } from '../build/toolchain.js';
 import { ExitCode, KwbError } from '../results.js';
 import { Git } from './git.js';
 import type { Verdict } from './verdict.js';
 
-export interface BisectConfig {
+/** The farm (FarmChoice) is every step's; ccache is absent in states saved before kwb had the switch: on. */
+export interface BisectConfig extends FarmChoice {
   tree: string;
   /** As the user named them (for the report) and resolved (HEAD~3 means something else once kwb checks out). */
   good: string;
@@ -23,10 +25,6 @@ export interface BisectConfig {
   /** A KUnit bisect: each step is built by kunit.py with these kunitconfigs (paths in the tree; none: kunit.py's
    *  default) into <tree>/.kunit, the fragment added as --kconfig_add lines. */
   kunitconfigs?: string[];
-  /** Compile through ccache (absent in states saved before kwb had the switch: on). */
-  ccache?: boolean;
-  /** The distcc host list every step's build uses. */
-  distcc?: string;
   /** `kwb test` arguments for each step, without --kernel (kwb adds the step's build). */
   testArgs: string[];
   /** The original branch (or commit, when detached) to restore at the end. */
@@ -123,7 +121,9 @@ export class Bisect {
     const log = join(this.dir, 'logs', `${String(index).padStart(2, '0')}-${short}.build.log`);
     const testLog = log.replace(/\.build\.log$/, '.test.log');
     this.hooks.progress(`building ${short} ${subject}`);
-    const { tree, arch, fragment, kunitconfigs } = this.state.config;
+    const { tree, arch, fragment, kunitconfigs, ccache, distcc } = this.state.config;
+    // the same compile farm for kunit.py's builds as for kwb's own
+    const farm = { ccache, distcc };
     const build: Pick<BuildResult, 'ok' | 'kernel' | 'seconds' | 'ccache'> = kunitconfigs
       ? await kunitBuild({
           source: tree,
@@ -131,6 +131,7 @@ export class Bisect {
           arch,
           kunitconfigs,
           kconfigAdd: fragment,
+          ...farm,
           log,
           onStep: (line) => this.hooks.progress(`${this.where(index)} building ${short}: ${line.replace(/^\S+ /, '')}`),
           signal: this.hooks.signal,
@@ -144,8 +145,7 @@ export class Bisect {
           source: tree,
           arch,
           fragment,
-          ccache: this.state.config.ccache,
-          distcc: this.state.config.distcc,
+          ...farm,
           log,
           onProgress: (p) => this.hooks.progress(`${this.where(index)} building ${short}: ${describeProgress(p)}`),
           signal: this.hooks.signal,

@@ -2,22 +2,21 @@
 // bootable kernel incrementally, through ccache when it is installed and on a distcc farm when given one; progress
 // as events (with the farm's state), full output in a log.
 import { createWriteStream, existsSync, readFileSync } from 'node:fs';
-import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { killGroup, spawnGroup } from '../host.js';
 import { KwbError } from '../results.js';
-import { findCcache, type CcacheStats } from './ccache.js';
+import type { CcacheStats } from './ccache.js';
 import { configure, DEFAULT_BASE, KWB_FRAGMENT } from './config.js';
-import { distccFarm, DistccLog, useDistcc, type DistccStats } from './distcc.js';
+import { DistccLog, type DistccStats } from './distcc.js';
 import { FarmWatch } from './farm.js';
-import { makeEnv } from './env.js';
 import { buildsModules, installModules } from './modules.js';
 import type { BuildProgress, BuildStage } from './progress.js';
-import { readRecord, recordDir, writeRecord } from './record.js';
+import { readRecord, writeRecord } from './record.js';
+import { toolchain, type FarmChoice } from './toolchain.js';
 
 export type BuildArch = 'um' | 'riscv';
 
-export interface BuildOptions {
+export interface BuildOptions extends FarmChoice {
   /** The kernel source tree. */
   source: string;
   /** Where objects and the kernel go (make's O=); the source tree itself by default. */
@@ -30,10 +29,6 @@ export interface BuildOptions {
   jobs?: number;
   /** Full make output goes here. */
   log: string;
-  /** Compile through ccache when it is installed (default true; KWB_CCACHE=0 in the environment turns it off). */
-  ccache?: boolean;
-  /** A distcc host list (distcc's syntax): compiles go to these hosts, with -j from distcc unless `jobs` is set. */
-  distcc?: string;
   onProgress?: (p: BuildProgress) => void;
   /** Aborting stops make and everything it started. */
   signal?: AbortSignal;
@@ -58,8 +53,6 @@ export interface BuildResult {
 export function kernelOutput(out: string, arch: BuildArch): string {
   return join(out, arch === 'um' ? 'linux' : 'arch/riscv/boot/Image');
 }
-
-export const CROSS: Record<BuildArch, string> = { um: '', riscv: 'riscv64-linux-gnu-' };
 
 /** A compile step in make's short output ("  CC      kernel/fork.o", "  CC [M]  fs/x.o", "  AS ..."). */
 const OBJECT_STEP = /^\s+(CC|AS)(?:\s+\[M\])?\s+(\S+)/;
@@ -122,21 +115,15 @@ function checkTrees(source: string, out: string): void {
 export async function buildKernel(o: BuildOptions): Promise<BuildResult> {
   const out = o.out ?? o.source;
   checkTrees(o.source, out);
+  const { cross, ccache, distcc, env, jobs } = toolchain(o.source, out, o.arch, o, o.jobs);
   const t0 = performance.now();
   const seconds = () => (performance.now() - t0) / 1000;
   const log = createWriteStream(o.log);
-  const cross = CROSS[o.arch];
-  const compilers = ['gcc', `${cross}gcc`];
-  const ccache = findCcache(o.ccache ?? true, compilers);
-  const distcc = o.distcc
-    ? useDistcc(distccFarm(o.distcc), !!ccache, compilers, join(recordDir(out), 'distcc.log'))
-    : undefined;
-  const env = makeEnv(o.source, ccache, distcc);
   const args = [
     `ARCH=${o.arch}`,
     ...(cross ? [`CROSS_COMPILE=${cross}`] : []),
     ...(out !== o.source ? [`O=${out}`] : []),
-    `-j${o.jobs ?? distcc?.jobs ?? cpus().length}`,
+    `-j${jobs}`,
   ];
   const make = (targets: string[], onLine?: (line: string) => void) =>
     runMake([...args, ...targets], o.source, env, log, o.signal, onLine);

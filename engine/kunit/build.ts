@@ -1,21 +1,20 @@
 // Configure and build a KUnit kernel the kernel's own way: tools/testing/kunit/kunit.py build, with its
 // kunitconfig conventions (a FILE, or a DIR holding .kunitconfig; by default BUILD_DIR/.kunitconfig, made from
 // kunit.py's default config), plus kwb's debug options as --kconfig_add lines, so that the kernel can be debugged
-// without a second build. ccache and the fixed build stamps are kwb build's (engine/build/env.ts).
+// without a second build. ccache, distcc and the fixed build stamps are kwb build's (engine/build/toolchain.ts).
 import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
-import { CROSS, kernelOutput, runBuildTool, type BuildArch } from '../build/build.js';
-import { findCcache } from '../build/ccache.js';
+import { kernelOutput, runBuildTool, type BuildArch } from '../build/build.js';
 import { KWB_FRAGMENT } from '../build/config.js';
-import { makeEnv } from '../build/env.js';
+import { CROSS, toolchain, type FarmChoice } from '../build/toolchain.js';
 import { KwbError } from '../results.js';
 
 export const KUNIT_PY = 'tools/testing/kunit/kunit.py';
 /** kunit.py's own default build directory. */
 export const DEFAULT_BUILD_DIR = '.kunit';
 
-export interface KunitBuildOptions {
+export interface KunitBuildOptions extends FarmChoice {
   source: string;
   buildDir: string;
   arch: BuildArch;
@@ -67,11 +66,10 @@ export async function kunitBuild(o: KunitBuildOptions): Promise<KunitBuildResult
     if (!existsSync(file))
       throw new KwbError(`--kunitconfig ${o.kunitconfigs[i]}: no such file, nor a directory with .kunitconfig`);
   }
+  const { env, jobs } = toolchain(o.source, o.buildDir, o.arch, o, o.jobs);
   const t0 = performance.now();
   const log = createWriteStream(o.log);
-  const cross = CROSS[o.arch];
-  const env = makeEnv(o.source, findCcache(true, ['gcc', `${cross}gcc`]));
-  const args = kunitBuildArgs({ ...o, kunitconfigs });
+  const args = kunitBuildArgs({ ...o, kunitconfigs, jobs });
   const code = await runBuildTool('python3', [script, ...args], o.source, env, log, o.signal, (line) => {
     if (STEP.test(line)) o.onStep?.(line);
   });

@@ -5,7 +5,8 @@
 // daemons on loopback ports (a third host in the list refuses connections and the build still succeeds); `kwb run`
 // in the O= directory boots what it built. A rebuild after `make clean` with the same fresh CCACHE_DIR, without
 // distcc, hits ccache and knows its object count from the first build. Loopback daemons add no CPU: this checks the
-// plumbing, not a speed-up (bench/build-farm.ts measures that).
+// plumbing, not a speed-up (bench/build-farm.ts measures that). An ARCH=riscv build of the same tree into a second
+// O= directory sends its compiles to the daemons as riscv64-linux-gnu-gcc.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -102,6 +103,34 @@ describe('kwb build O= of a fresh tree on a distcc farm', { timeout: 60 * 60 * 1
     assert.match(r.stderr, /^distcc: not used$/m);
     assert.equal(gitStatus(), pristine);
   });
+
+  it(
+    'builds ARCH=riscv from the same tree into another O= directory on the farm, the cross compiler named as such',
+    { skip: !findOnPath('riscv64-linux-gnu-gcc') && 'needs gcc-riscv64-linux-gnu (scripts/setup.sh --riscv)' },
+    async () => {
+      const rv = join(dir, 'out-riscv');
+      const logsBefore = farm.daemons.map((d) => d.read().length);
+      const r = await box.run(
+        ['build', `O=${rv}`, '--arch', 'riscv', '--base', 'tinyconfig', '--stats', '--distcc', farm.hosts(2)],
+        {
+          cwd: src,
+          env,
+        },
+      );
+      assert.equal(r.code, 0, r.stderr);
+      // each daemon compiled kernel objects with the RISC-V cross compiler: distcc sent its name, not plain gcc
+      for (const [i, daemon] of farm.daemons.entries())
+        assert.match(
+          daemon.read().slice(logsBefore[i]),
+          /COMPILE_OK .*riscv64-linux-gnu-gcc \S+\.c/,
+          `distccd on ${daemon.port}`,
+        );
+      assert.match(r.stderr, /^distcc: 2 host\(s\) taking 4 compiles at once/m);
+      assert.match(execFileSync('file', ['-L', join(rv, 'vmlinux')], { encoding: 'utf8' }), /RISC-V/);
+      assert.ok(existsSync(join(rv, 'arch', 'riscv', 'boot', 'Image')));
+      assert.equal(gitStatus(), pristine);
+    },
+  );
 
   it('says what is wrong with a host list distcc cannot read, before building', async () => {
     const r = await box.run(['build', `O=${join(dir, 'never')}`, '--distcc', 'host/x'], { cwd: src, env });

@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { findCcache } from '../../../engine/build/ccache.js';
 import { checkDistccHost, distccFarm, distccHostsFrom, DistccLog, useDistcc } from '../../../engine/build/distcc.js';
 import { makeEnv } from '../../../engine/build/env.js';
+import { toolchain } from '../../../engine/build/toolchain.js';
 import { KwbError } from '../../../engine/results.js';
 import { findOnPath } from '../../../engine/which.js';
 import { DISTCCD, DistccFarm, freePort } from '../../helpers/distccd.js';
@@ -86,6 +87,30 @@ describe('distcc for builds', { skip: !(findOnPath('distcc') && DISTCCD) && 'nee
     log.read();
     assert.equal(log.stats().compiles[`127.0.0.1:${farm.daemons[0]!.port}`], 1);
   });
+
+  it(
+    'an ARCH=riscv toolchain sends the cross compiler by its name, through ccache or through the links',
+    { skip: !findOnPath(RISCV_GCC) && 'needs gcc-riscv64-linux-gnu (scripts/setup.sh --riscv)' },
+    () => {
+      const port = farm.daemons[0]!.port;
+      for (const ccache of [true, false]) {
+        const tc = toolchain(dir, dir, 'riscv', { ccache, distcc: `127.0.0.1:${port}/3` });
+        assert.equal(tc.cross, 'riscv64-linux-gnu-');
+        assert.equal(tc.jobs, 3, '-j from the host list');
+        assert.equal(!!tc.ccache, ccache);
+        const log = new DistccLog(tc.distcc!);
+        const compiles = () =>
+          farm.daemons[0]!.read().match(new RegExp(`COMPILE_OK .*${RISCV_GCC} a\\.c`, 'g'))?.length ?? 0;
+        const before = compiles();
+        // a fresh source each time, so that ccache cannot answer from the first compile
+        writeFileSync(join(dir, 'a.c'), `int answer(int x) { return x * ${ccache ? 43 : 44}; }\n`);
+        assert.match(compile(tc.env, RISCV_GCC, `rv-${ccache}.o`), /RISC-V/);
+        assert.equal(compiles(), before + 1, `compiled on the host (ccache ${ccache})`);
+        log.read();
+        assert.deepEqual(log.stats().compiles, { [`127.0.0.1:${port}`]: 1 });
+      }
+    },
+  );
 
   it('compiles here when a host refuses connections, and says so', async () => {
     const f = distccFarm(`127.0.0.1:${refused}/2`);
