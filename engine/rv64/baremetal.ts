@@ -13,6 +13,8 @@ export interface BareMetalOptions {
   timeoutSec?: number;
   /** Compile hot code into JS functions (default true); false runs everything through the interpreter. */
   jit?: boolean;
+  /** Interpreted executions before code is compiled (default: the CPU's; 1 compiles every block at once). */
+  jitThreshold?: number;
   /** Where the program's HTIF console output goes (default: process.stdout). */
   output?: (bytes: Uint8Array) => void;
 }
@@ -47,6 +49,7 @@ export function runBareMetalImage(img: ReturnType<typeof parseElf>, opts: BareMe
   loadElf(img, bus);
   const cpu = new Cpu(bus);
   cpu.jitEnabled = opts.jit ?? true;
+  if (opts.jitThreshold !== undefined) cpu.jitThreshold = opts.jitThreshold;
   const out = opts.output ?? ((b: Uint8Array) => process.stdout.write(b));
   let exit: number | undefined;
   const tohost = img.symbols.get('tohost');

@@ -198,6 +198,13 @@ export class Cpu {
   private readonly jitGen: Uint32Array;
   /** Index within the running block of the instruction in a slow path (set by generated code before it may trap). */
   jitK = 0;
+  /** Instructions the block just run executed: its length, or fewer when it left early (see jit.ts). */
+  jitRan = 0;
+  /** Interpreted executions of an instruction before a block starting there is compiled (1: compile everything at
+   *  once, as tests of the compiler do). */
+  jitThreshold = JIT_HEAT;
+  /** Blocks compiled and the time spent compiling them (ms), for benchmarks. */
+  readonly jitStats = { blocks: 0, compileMs: 0 };
   private jitEnv: JitEnv | undefined;
   /** Compiled blocks alive; past JIT_MAX_BLOCKS every block is dropped (bounded memory; hot code recompiles). */
   private jitCount = 0;
@@ -775,6 +782,7 @@ export class Cpu {
 
   private invalidateCode(o: number, size: number): void {
     this.jitGen[o >>> 12]!++;
+    this.limit = 0; // the instructions after this one may have changed: a compiled block must not run on
     const blk = this.blocks[o >>> 12]!;
     const first = Math.max(0, ((o & 4095) >> 1) - 1),
       last = ((o & 4095) + size - 1) >> 1;
@@ -1036,7 +1044,7 @@ export class Cpu {
             let bk = jp[slot];
             if (bk === undefined || bk.gen !== jitGen[jpage]) {
               bk = undefined;
-              if (++jh![slot]! >= JIT_HEAT) {
+              if (++jh![slot]! >= this.jitThreshold) {
                 jh![slot] = 0;
                 bk = this.jitCompile(blk, slot, jpage);
                 jp[slot] = bk;
@@ -1045,9 +1053,10 @@ export class Cpu {
             if (bk !== undefined && bk.len > 0 && n + bk.len <= this.limit) {
               jb = bk;
               jpc0 = pc;
-              pc = bk.run(x, pc);
+              this.jitRan = bk.len;
+              pc = bk.run(x, pc, n);
               jb = undefined;
-              n += bk.len;
+              n += this.jitRan;
               continue;
             }
           }
@@ -1516,7 +1525,11 @@ export class Cpu {
     const gen = this.jitGen[page]!;
     const decodeAt = (off: number) =>
       decode(this.dv.getUint16(pageOff + off, true), this.dv.getUint16(pageOff + off + 2, true), blk, off << 1);
-    return compileBlock(blk, slot, decodeAt, env, gen) ?? { run: () => 0, len: 0, offsets: new Int32Array(0), gen };
+    const t0 = performance.now();
+    const block = compileBlock(blk, slot, decodeAt, env, gen);
+    this.jitStats.compileMs += performance.now() - t0;
+    this.jitStats.blocks++;
+    return block ?? { run: () => 0, len: 0, offsets: new Int32Array(0), gen };
   }
 
   /** Rare instructions (fences, environment calls, xRET, WFI, SFENCE.VMA, CSRs, LR/SC, AMOs): kept out of exec() so

@@ -3,11 +3,16 @@
 // baked in, so V8 compiles it to tight machine code. Loads and stores keep the TLB fast path inline and fall back to
 // the CPU's slow paths (which may trap: `cpu.jitK` says which instruction of the block was running). Everything else
 // (CSRs, system instructions, atomics) stays in the interpreter; FP instructions call its FP executor.
+// A block is exact about time: before a call into the CPU it tells the CPU how many instructions have retired (a
+// device access sees the same count as under the interpreter), and when the call ended the run (a device moved a
+// deadline, raised an interrupt line, or a store hit decoded code) the block returns right after that instruction,
+// as the interpreter's loop would, with `cpu.jitRan` saying how many of its instructions ran.
 import { Op } from './ops.js';
 
-/** A compiled block: run(x, pc0) executes all `len` instructions and returns the next pc. */
+/** A compiled block: run(x, pc0, n0) executes its instructions (all `len` unless it set `cpu.jitRan` lower) with n0
+ *  instructions retired before it in the current slice, and returns the next pc. */
 export interface Block {
-  run: (x: Int32Array, pc0: number) => number;
+  run: (x: Int32Array, pc0: number, n0: number) => number;
   len: number;
   /** Byte offset of each instruction from the block start (for precise traps). */
   offsets: Int32Array;
@@ -46,8 +51,13 @@ function body(
   w2: number,
   pcExpr: string,
   k: number,
+  nextRel: number,
 ): string | undefined {
   const ih = imm >> 31;
+  // before a call into the CPU: the retired count it sees, and which instruction traps if it does
+  const enter = `cpu.sliceN = n0 + ${k + 1}; cpu.jitK = ${k};`;
+  // after it: leave the block if the call ended the run (cpu.limit = 0), as the interpreter's loop does
+  const leave = `if (cpu.limit === 0) { cpu.jitRan = ${k + 1}; return pc0 + ${nextRel}; }`;
   switch (op) {
     case Op.ADDI:
       return `{ const al = x[${a}], lo = (al + ${imm}) | 0; x[${d + 1}] = (x[${a + 1}] + ${ih} + ((lo >>> 0) < (al >>> 0) ? 1 : 0)) | 0; x[${d}] = lo; }`;
@@ -174,9 +184,8 @@ function body(
                 ? `v = (v << 16) >> 16; x[${d}] = v; x[${d + 1}] = v >> 31;`
                 : `x[${d}] = v; x[${d + 1}] = 0;`;
       return `{ ${addr(a, imm)} const vpn = lo >>> 12, ti = vpn & 255, po = lo & 4095; let v, vh = 0;
-        if (rTag[ti] === vpn && rHi[ti] === hi && po <= ${4096 - size}) { const o = rOff[ti] + po; ${read} }
-        else { cpu.jitK = ${k}; v = cpu.loadSlow(lo, hi, ${size}); vh = cpu.rhi; }
-        ${write} }`;
+        if (rTag[ti] === vpn && rHi[ti] === hi && po <= ${4096 - size}) { const o = rOff[ti] + po; ${read} ${write} }
+        else { ${enter} v = cpu.loadSlow(lo, hi, ${size}); vh = cpu.rhi; ${write} ${leave} } }`;
     }
     case Op.SB:
     case Op.SH:
@@ -192,13 +201,13 @@ function body(
               ? `ram[o] = x[${b}];`
               : `dv.setUint16(o, x[${b}], true);`;
       return `{ ${addr(a, imm)} const vpn = lo >>> 12, ti = vpn & 255, po = lo & 4095;
-        if (wTag[ti] === vpn && wHi[ti] === hi && po <= ${4096 - size}) { const o = wOff[ti] + po; ${wr} if (codeMark[o >>> 12]) cpu.invalidateCode(o, ${size}); }
-        else { cpu.jitK = ${k}; cpu.storeSlow(lo, hi, ${size}, x[${b}], x[${b + 1}]); } }`;
+        if (wTag[ti] === vpn && wHi[ti] === hi && po <= ${4096 - size}) { const o = wOff[ti] + po; ${wr} if (codeMark[o >>> 12]) { cpu.invalidateCode(o, ${size}); ${leave} } }
+        else { ${enter} cpu.storeSlow(lo, hi, ${size}, x[${b}], x[${b + 1}]); ${leave} } }`;
     }
   }
   // floating point: a call into the interpreter's FP executor (which checks mstatus.FS and the rounding mode)
   if (op >= Op.FLW && op <= Op.FMV_D_X)
-    return `cpu.jitK = ${k}; cpu.fpFromBlock(${op}, ${d}, ${a}, ${b}, ${imm}, ${w2});`;
+    return `${enter} cpu.fpFromBlock(${op}, ${d}, ${a}, ${b}, ${imm}, ${w2}); ${leave}`;
   return undefined;
 }
 
@@ -274,7 +283,7 @@ export function compileBlock(
       parts.push(t);
       break;
     }
-    const c = body(op, d, a, b, imm, w2, `(pc0 + ${rel})`, k);
+    const c = body(op, d, a, b, imm, w2, `(pc0 + ${rel})`, k, rel + len);
     if (c === undefined) {
       parts.push(`return pc0 + ${rel};`);
       break;
@@ -286,7 +295,7 @@ export function compileBlock(
   }
   if (offsets.length === 0) return undefined;
   const src = `"use strict"; const { R, mul64, mulh64, mulhu64, div64, div32, shl, shr } = H;
-    return function block(x, pc0) { ${parts.join('\n')} };`;
+    return function block(x, pc0, n0) { ${parts.join('\n')} };`;
   const factory = new Function(
     'cpu',
     'dv',
@@ -300,7 +309,7 @@ export function compileBlock(
     'codeMark',
     'H',
     src,
-  ) as (...args: unknown[]) => (x: Int32Array, pc0: number) => number;
+  ) as (...args: unknown[]) => Block['run'];
   const run = factory(
     env.helpers['cpu'],
     env.dv,
