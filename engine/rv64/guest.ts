@@ -2,10 +2,14 @@
 // (so the console, timers and the gdb stub stay responsive). The debugger target (target.ts) holds and releases it
 // through MachineControl; the machine itself knows nothing of either.
 import { readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { kernelLogParams, type BootOptions, type Guest } from '../guest.js';
+import { makeTempDir, removeTempDir } from '../host.js';
 import type { KernelInfo } from '../kernel.js';
+import { checkNets, kernelIpParam, netSetups } from '../net.js';
+import { checkNetwork, startNetwork } from '../net-host.js';
 import { PanicWatch } from '../panic.js';
 import { ExitCode, KwbError, type GuestResult } from '../results.js';
 import { parseRecord } from '../options.js';
@@ -13,6 +17,7 @@ import type { Target } from '../../gdbstub/target.js';
 import { warmUp } from './cpu/warmup.js';
 import { parseKernelImage } from './kernel-image.js';
 import { Machine, type MachineStop } from './machine.js';
+import { connectNic, type NicLink } from './nic-link.js';
 import { Recording } from './recording.js';
 import { Rv64Target } from './target.js';
 import { TIMEBASE_HZ } from './virt.js';
@@ -58,6 +63,8 @@ export class Rv64Guest implements Guest, MachineControl {
     readonly machine: Machine,
     private readonly opts: BootOptions,
     private readonly realtimeIdle: boolean,
+    /** The guest's network on the host (plug, passt), stopped when the guest ends. */
+    private readonly network?: { stop(): Promise<void> },
   ) {
     this.held = !!opts.debug;
     // a debugged guest is recorded from its first instruction, so gdb can go back to anything it ran
@@ -82,6 +89,13 @@ export class Rv64Guest implements Guest, MachineControl {
     this.panic.feed(chunk);
     if (this.panic.message && this.panicAt === undefined) this.panicAt = this.machine.cpu.retired();
     this.output.write(chunk);
+  }
+
+  /** A frame from the network for interface `nic`: it may wake an idle hart. */
+  frameArrived(nic: number, frame: Uint8Array): void {
+    if (this.result) return;
+    this.machine.receiveFrame(nic, frame);
+    this.wake();
   }
 
   private wake(): void {
@@ -191,8 +205,9 @@ export class Rv64Guest implements Guest, MachineControl {
     this.machine.close();
     this.stopped({ kind: 'power', event: { kind: 'poweroff', code: 0 } });
     this.wake();
-    // a debugger waiting on resume() gets its answer (gdb's "exited") out before the guest counts as gone
-    setImmediate(() => this.settle(result));
+    // a debugger waiting on resume() gets its answer (gdb's "exited") out before the guest counts as gone, and
+    // the guest is over only when its network is
+    setImmediate(() => void (this.network?.stop() ?? Promise.resolve()).finally(() => this.settle(result)));
   }
 
   wait(): Promise<GuestResult> {
@@ -245,9 +260,6 @@ export async function startRv64(opts: BootOptions, info: KernelInfo): Promise<Rv
   if (opts.rootfs || opts.share?.length) {
     throw new KwbError('the rv64 engine has no host filesystem: use --initrd FILE (a cpio archive) or --disk IMG');
   }
-  if (opts.net?.length || opts.pcap) {
-    throw new KwbError('--net and --pcap are UML-only for now: the rv64 machine has no network device yet');
-  }
   if (opts.command?.length) {
     throw new KwbError(
       "the rv64 engine runs your own init (--initrd or --disk); kwb's command runner is UML-only for now: use kwb boot",
@@ -263,23 +275,56 @@ export async function startRv64(opts: BootOptions, info: KernelInfo): Promise<Rv
   const kernelLog = opts.kernelLog ?? 'all';
   const bootargs = ['console=ttyS0', 'earlycon=sbi', ...kernelLogParams(kernelLog), ...(opts.append ?? [])].join(' ');
   const mem = memBytes(opts.mem);
+  const nets = opts.net ?? [];
+  checkNets(nets, opts.pcap);
+  const setups = netSetups(nets);
+  // the user's init runs, not kwb's: the kernel addresses the interface itself (ip=), and it can address only one
+  const addressed = setups.filter((s) => s.address);
+  if (addressed.length > 1) {
+    throw new KwbError(
+      `--net: kwb gives an address to one rv64 interface (the kernel's ip= parameter), not to ${addressed.map((s) => s.device).join(' and ')}; drop ip= from the others and configure them in your init`,
+    );
+  }
+  await checkNetwork(nets);
   warmUp();
-  // the machine's console writes reach the guest object made right after it
+  // the machine's console writes and network frames reach the guest object made right after it
   const sink: { guest?: Rv64Guest } = {};
+  const session = nets.length ? makeTempDir('rv64') : undefined;
+  const links: NicLink[] = [];
+  let hostNet: Awaited<ReturnType<typeof startNetwork>> | undefined;
+  const network =
+    session === undefined
+      ? undefined
+      : {
+          stop: async () => {
+            links.forEach((l) => l.close());
+            await hostNet?.stop();
+            removeTempDir(session);
+          },
+        };
   let machine: Machine;
   try {
+    if (session) {
+      hostNet = await startNetwork({ nets, setups, pcap: opts.pcap && resolve(opts.pcap), session, stream: true });
+      for (const [i, control] of hostNet.controls.entries()) {
+        links.push(await connectNic(control, (frame) => sink.guest?.frameArrived(i, frame)));
+      }
+    }
     machine = new Machine({
       kernel,
       initrd,
       firmware,
-      bootargs,
+      bootargs: [bootargs, ...addressed.map(kernelIpParam)].join(' '),
       memBytes: mem,
       disks: opts.disk ? [opts.disk] : [],
+      nics: setups.map((s, i) => ({ mac: s.mac, transmit: (frame) => links[i]!.send(frame) })),
       console: (bytes) => sink.guest?.consoleOutput(bytes),
     });
   } catch (err) {
-    throw new KwbError((err as Error).message, ExitCode.couldNotTest);
+    await network?.stop();
+    throw err instanceof KwbError ? err : new KwbError((err as Error).message, ExitCode.couldNotTest);
   }
-  sink.guest = new Rv64Guest(info, machine, opts, opts.console === 'terminal');
+  // a networked guest idles in real time: its peers' packets and its TCP timers run on the same clock
+  sink.guest = new Rv64Guest(info, machine, opts, opts.console === 'terminal' || nets.length > 0, network);
   return sink.guest;
 }
