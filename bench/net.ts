@@ -4,8 +4,8 @@
 // guests run under TCG: for UML the comparison says what a kwb user gets against what QEMU gives on the same machine,
 // not transport against transport; the rv64 rows run QEMU's very kernel and /init on kwb's machine. Every side runs
 // one workload (net-probe.c, the same source built for each): a TCP stream (100 MiB; 20 MiB through passt, 10 MiB
-// for rv64) and 500 one-byte TCP round trips. A UML row uses UML's own mcast transport, the alternative to kwb's plug. A transfer that fails
-// (passt's reset of bulk streams, docs/ARCHITECTURE.md) gives a row with no figure and says why.
+// for rv64) and 500 one-byte TCP round trips. A UML row uses UML's own mcast transport, the alternative to kwb's
+// plug. A transfer that fails gives a row with no figure that says why.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
