@@ -314,7 +314,7 @@ export async function startRv64(opts: BootOptions, info: KernelInfo): Promise<Rv
       kernel,
       initrd,
       firmware,
-      bootargs: [bootargs, ...addressed.map(kernelIpParam)].join(' '),
+      bootargs: withKernelParams(bootargs, addressed.map(kernelIpParam)),
       memBytes: mem,
       disks: opts.disk ? [opts.disk] : [],
       nics: setups.map((s, i) => ({ mac: s.mac, transmit: (frame) => links[i]!.send(frame) })),
@@ -327,4 +327,13 @@ export async function startRv64(opts: BootOptions, info: KernelInfo): Promise<Rv
   // a networked guest idles in real time: its peers' packets and its TCP timers run on the same clock
   sink.guest = new Rv64Guest(info, machine, opts, opts.console === 'terminal' || nets.length > 0, network);
   return sink.guest;
+}
+
+/** The command line with `params` for the kernel itself: before a `--`, after which the kernel hands every word to
+ *  init (where an ip= would configure nothing). */
+export function withKernelParams(cmdline: string, params: string[]): string {
+  const words = cmdline.split(/\s+/).filter(Boolean);
+  const initArgs = words.indexOf('--');
+  const at = initArgs < 0 ? words.length : initArgs;
+  return [...words.slice(0, at), ...params, ...words.slice(at)].join(' ');
 }
