@@ -89,8 +89,10 @@ export function parseNet(spec: string): NetSpec {
   return { kind: 'lan', name, ip, mac };
 }
 
-/** Checks that concern several --net together: one user network per guest, each host port forwarded once. */
-export function checkNets(nets: readonly NetSpec[]): void {
+/** Checks that concern several --net together (and --pcap): one user network per guest, each host port forwarded
+ *  once, a capture only of interfaces there are. */
+export function checkNets(nets: readonly NetSpec[], pcap: string | undefined): void {
+  if (pcap && !nets.length) throw new KwbError('--pcap needs a --net interface to record');
   if (nets.filter((n) => n.kind === 'user').length > 1) throw new KwbError('--net user: give it once per guest');
   const seen = new Set<string>();
   for (const n of nets) {
@@ -127,4 +129,13 @@ export function netSetups(nets: readonly NetSpec[]): NetSetup[] {
     const u = USER_NET;
     return { device, mac, address: `${u.address}/${u.prefix}`, gateway: u.gateway, dns: u.dns };
   });
+}
+
+/** The kernel's own IP autoconfiguration parameter (CONFIG_IP_PNP) for one interface: how kwb addresses an rv64
+ *  guest, which runs the user's init. */
+export function kernelIpParam(setup: NetSetup): string {
+  const [addr, prefix] = (setup.address ?? '').split('/');
+  const bits = Number(prefix);
+  const mask = [24, 16, 8, 0].map((s) => ((bits ? (0xffffffff << (32 - bits)) >>> 0 : 0) >>> s) & 0xff).join('.');
+  return `ip=${addr}::${setup.gateway ?? ''}:${mask}::${setup.device}:off${setup.dns ? `:${setup.dns}` : ''}`;
 }

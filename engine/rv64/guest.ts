@@ -2,10 +2,14 @@
 // (so the console, timers and the gdb stub stay responsive). The debugger target (target.ts) holds and releases it
 // through MachineControl; the machine itself knows nothing of either.
 import { readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { kernelLogParams, stopsBeforeRoot, type BootOptions, type Guest } from '../guest.js';
+import { makeTempDir, removeTempDir } from '../host.js';
 import type { KernelInfo } from '../kernel.js';
+import { checkNets, kernelIpParam, netSetups, type NetSetup } from '../net.js';
+import { checkNetwork, startNetwork } from '../net-host.js';
 import { PanicWatch } from '../panic.js';
 import { ExitCode, KwbError, type GuestResult } from '../results.js';
 import { parseRecord } from '../options.js';
@@ -14,6 +18,7 @@ import { warmUp } from './cpu/warmup.js';
 import { InputLog } from './input-log.js';
 import { parseKernelImage } from './kernel-image.js';
 import { Machine, type MachineStop } from './machine.js';
+import { connectNic, type NicLink } from './nic-link.js';
 import { ConsoleHash, writeRecordFile, type BootMedia, type RecordedEnd } from './record-file.js';
 import { Recording } from './recording.js';
 import { Rv64Target } from './target.js';
@@ -73,6 +78,8 @@ export class Rv64Guest implements Guest, MachineControl {
     private readonly opts: BootOptions,
     private readonly realtimeIdle: boolean,
     private readonly keeping: RunKeeping = {},
+    /** The guest's network on the host (plug, passt), stopped when the guest ends. */
+    private readonly network?: { stop(): Promise<void> },
   ) {
     this.held = !!opts.debug;
     this.recording = keeping.recording;
@@ -97,6 +104,13 @@ export class Rv64Guest implements Guest, MachineControl {
     this.panic.feed(chunk);
     if (this.panic.message && this.panicAt === undefined) this.panicAt = this.machine.cpu.retired();
     this.output.write(chunk);
+  }
+
+  /** A frame from the network for interface `nic`: it may wake an idle hart. */
+  frameArrived(nic: number, frame: Uint8Array): void {
+    if (this.result) return;
+    this.machine.receiveFrame(nic, frame);
+    this.wake();
   }
 
   private wake(): void {
@@ -220,8 +234,9 @@ export class Rv64Guest implements Guest, MachineControl {
     this.machine.close();
     this.stopped({ kind: 'power', event: { kind: 'poweroff', code: 0 } });
     this.wake();
-    // a debugger waiting on resume() gets its answer (gdb's "exited") out before the guest counts as gone
-    setImmediate(() => this.settle(result));
+    // a debugger waiting on resume() gets its answer (gdb's "exited") out before the guest counts as gone, and
+    // the guest is over only when its network is
+    setImmediate(() => void (this.network?.stop() ?? Promise.resolve()).finally(() => this.settle(result)));
   }
 
   endNote(): string | undefined {
@@ -280,9 +295,10 @@ export function startMachine(
   media: BootMedia,
   opts: BootOptions,
   keeping: (machine: Machine) => RunKeeping,
+  network?: HostNetwork,
 ): Rv64Guest {
   warmUp();
-  // the machine's console writes reach the guest object made right after it
+  // the machine's console writes and network frames reach the guest object made right after it
   const sink: { guest?: Rv64Guest } = {};
   let machine: Machine;
   try {
@@ -293,21 +309,57 @@ export function startMachine(
       bootargs: media.bootargs,
       memBytes: media.memBytes,
       disks: opts.disk ? [opts.disk] : [],
+      nics: network?.nics,
       console: (bytes) => sink.guest?.consoleOutput(bytes),
     });
   } catch (err) {
     throw new KwbError((err as Error).message, ExitCode.couldNotTest);
   }
-  sink.guest = new Rv64Guest(info, machine, opts, opts.console === 'terminal', keeping(machine));
+  // a networked guest idles in real time: its peers' packets and its TCP timers run on the same clock
+  const realtimeIdle = opts.console === 'terminal' || network !== undefined;
+  sink.guest = new Rv64Guest(info, machine, opts, realtimeIdle, keeping(machine), network);
+  network?.attach(sink.guest);
   return sink.guest;
+}
+
+/** A guest's network on the host: the plug (and passt) started, one link per interface. */
+interface HostNetwork {
+  nics: { mac: string; transmit: (frame: Uint8Array) => void }[];
+  /** Frames from the links go to `guest` from now on. */
+  attach(guest: Rv64Guest): void;
+  stop(): Promise<void>;
+}
+
+async function startHostNetwork(opts: BootOptions, setups: NetSetup[]): Promise<HostNetwork> {
+  const session = makeTempDir('rv64');
+  const links: NicLink[] = [];
+  let hostNet: Awaited<ReturnType<typeof startNetwork>> | undefined;
+  let guest: Rv64Guest | undefined;
+  const stop = async () => {
+    links.forEach((l) => l.close());
+    await hostNet?.stop();
+    removeTempDir(session);
+  };
+  try {
+    const nets = opts.net ?? [];
+    hostNet = await startNetwork({ nets, setups, pcap: opts.pcap && resolve(opts.pcap), session, stream: true });
+    for (const [i, control] of hostNet.controls.entries()) {
+      links.push(await connectNic(control, (frame) => guest?.frameArrived(i, frame)));
+    }
+  } catch (err) {
+    await stop();
+    throw err instanceof KwbError ? err : new KwbError((err as Error).message, ExitCode.couldNotTest);
+  }
+  return {
+    nics: setups.map((s, i) => ({ mac: s.mac, transmit: (frame) => links[i]!.send(frame) })),
+    attach: (g) => (guest = g),
+    stop,
+  };
 }
 
 export async function startRv64(opts: BootOptions, info: KernelInfo): Promise<Rv64Guest> {
   if (opts.rootfs || opts.share?.length) {
     throw new KwbError('the rv64 engine has no host filesystem: use --initrd FILE (a cpio archive) or --disk IMG');
-  }
-  if (opts.net?.length || opts.pcap) {
-    throw new KwbError('--net and --pcap are UML-only for now: the rv64 machine has no network device yet');
   }
   if (opts.command?.length) {
     throw new KwbError(
@@ -329,33 +381,70 @@ export async function startRv64(opts: BootOptions, info: KernelInfo): Promise<Rv
     );
   const file = (path: string, what: string) => ({ name: path, bytes: readInput(path, what) });
   const kernelLog = opts.kernelLog ?? 'all';
+  const nets = opts.net ?? [];
+  checkNets(nets, opts.pcap);
+  const setups = netSetups(nets);
+  // the user's init runs, not kwb's: the kernel addresses the interface itself (ip=), and it can address only one
+  const addressed = setups.filter((s) => s.address);
+  if (addressed.length > 1) {
+    throw new KwbError(
+      `--net: kwb gives an address to one rv64 interface (the kernel's ip= parameter), not to ${addressed.map((s) => s.device).join(' and ')}; drop ip= from the others and configure them in your init`,
+    );
+  }
+  if (saveTo && nets.length)
+    throw new KwbError('--record FILE cannot save a networked run yet (its peers are not in the file): drop --net');
   const media: BootMedia = {
     kernel: file(opts.kernel, 'kernel'),
     initrd: opts.initrd ? file(opts.initrd, 'initramfs') : undefined,
     firmware: opts.bios && opts.bios !== 'none' ? file(opts.bios, 'firmware') : undefined,
-    bootargs: ['console=ttyS0', 'earlycon=sbi', ...kernelLogParams(kernelLog), ...(opts.append ?? [])].join(' '),
+    bootargs: withKernelParams(
+      ['console=ttyS0', 'earlycon=sbi', ...kernelLogParams(kernelLog), ...(opts.append ?? [])].join(' '),
+      addressed.map(kernelIpParam),
+    ),
     memBytes: memBytes(opts.mem),
   };
   if (opts.disk) checkFile(opts.disk, 'disk image');
-  return startMachine(info, media, opts, (machine) => {
-    // a debugged guest is recorded from its first instruction, so gdb can go back to anything it ran
-    if (opts.debug && record !== 'off')
-      return { recording: new Recording(machine, { capBytes: typeof record === 'number' ? record : undefined }) };
-    if (!saveTo) return {};
-    const log = new InputLog(machine);
-    const symbols = info.vmlinux ? { vmlinux: info.vmlinux, buildId: info.buildId } : undefined;
-    return {
-      ended: (end) => {
-        try {
-          const size = writeRecordFile(saveTo, { media, symbols, inputs: log.inputs, end });
-          return (
-            `recorded ${end.instructions} instructions and ${log.inputs.length} inputs in ${saveTo} ` +
-            `(${(size / 2 ** 20).toFixed(1)} MiB); replay it with kwb replay ${saveTo} --gdb :1234`
-          );
-        } catch (err) {
-          return `could not save the recording in ${saveTo}: ${(err as NodeJS.ErrnoException).code ?? err}`;
-        }
+  await checkNetwork(nets);
+  const network = nets.length ? await startHostNetwork(opts, setups) : undefined;
+  try {
+    return startMachine(
+      info,
+      media,
+      opts,
+      (machine) => {
+        // a debugged guest is recorded from its first instruction, so gdb can go back to anything it ran
+        if (opts.debug && record !== 'off')
+          return { recording: new Recording(machine, { capBytes: typeof record === 'number' ? record : undefined }) };
+        if (!saveTo) return {};
+        const log = new InputLog(machine);
+        const symbols = info.vmlinux ? { vmlinux: info.vmlinux, buildId: info.buildId } : undefined;
+        return {
+          ended: (end) => {
+            try {
+              const size = writeRecordFile(saveTo, { media, symbols, inputs: log.inputs, end });
+              return (
+                `recorded ${end.instructions} instructions and ${log.inputs.length} inputs in ${saveTo} ` +
+                `(${(size / 2 ** 20).toFixed(1)} MiB); replay it with kwb replay ${saveTo} --gdb :1234`
+              );
+            } catch (err) {
+              return `could not save the recording in ${saveTo}: ${(err as NodeJS.ErrnoException).code ?? err}`;
+            }
+          },
+        };
       },
-    };
-  });
+      network,
+    );
+  } catch (err) {
+    await network?.stop();
+    throw err;
+  }
+}
+
+/** The command line with `params` for the kernel itself: before a `--`, after which the kernel hands every word to
+ *  init (where an ip= would configure nothing). */
+export function withKernelParams(cmdline: string, params: string[]): string {
+  const words = cmdline.split(/\s+/).filter(Boolean);
+  const initArgs = words.indexOf('--');
+  const at = initArgs < 0 ? words.length : initArgs;
+  return [...words.slice(0, at), ...params, ...words.slice(at)].join(' ');
 }

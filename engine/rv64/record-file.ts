@@ -88,16 +88,24 @@ const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('h
 function encodeInputs(inputs: readonly StampedInput[]): Uint8Array {
   const parts: Buffer[] = [];
   for (const { at, input } of inputs) {
-    const head = Buffer.alloc(input.kind === 'console' ? 13 : 17);
-    head.writeDoubleLE(at, 0);
+    const stamp = Buffer.alloc(8);
+    stamp.writeDoubleLE(at, 0);
     if (input.kind === 'console') {
-      head.writeUInt8(0, 8);
-      head.writeUInt32LE(input.bytes.length, 9);
-      parts.push(head, Buffer.from(input.bytes));
+      const head = Buffer.alloc(5);
+      head.writeUInt8(0, 0);
+      head.writeUInt32LE(input.bytes.length, 1);
+      parts.push(stamp, head, Buffer.from(input.bytes));
+    } else if (input.kind === 'time') {
+      const head = Buffer.alloc(9);
+      head.writeUInt8(1, 0);
+      head.writeDoubleLE(input.ticks, 1);
+      parts.push(stamp, head);
     } else {
-      head.writeUInt8(1, 8);
-      head.writeDoubleLE(input.ticks, 9);
-      parts.push(head);
+      const head = Buffer.alloc(6);
+      head.writeUInt8(2, 0);
+      head.writeUInt8(input.nic, 1);
+      head.writeUInt32LE(input.frame.length, 2);
+      parts.push(stamp, head, Buffer.from(input.frame));
     }
   }
   return Buffer.concat(parts);
@@ -125,6 +133,13 @@ function decodeInputs(data: Buffer, file: string): StampedInput[] {
       need(8);
       input = { kind: 'time', ticks: data.readDoubleLE(o) };
       o += 8;
+    } else if (kind === 2) {
+      need(5);
+      const nic = data.readUInt8(o);
+      const len = data.readUInt32LE(o + 1);
+      need(5 + len);
+      input = { kind: 'frame', nic, frame: Uint8Array.from(data.subarray(o + 5, o + 5 + len)) };
+      o += 5 + len;
     } else throw damaged(file, `its input log has an entry of unknown kind ${kind}`);
     const last = inputs[inputs.length - 1];
     if (!Number.isFinite(at) || at < 0 || (last && at < last.at)) throw damaged(file, 'its input log is out of order');

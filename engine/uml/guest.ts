@@ -41,7 +41,7 @@ import type { RelayFacts } from '../../gdbstub/index.js';
 import { PanicWatch } from '../panic.js';
 import { parseRecord } from '../options.js';
 import { checkNets, netSetups } from '../net.js';
-import { checkUmlNetwork, startUmlNetwork, type UmlNetwork } from './net.js';
+import { checkNetwork, startNetwork, type HostNetwork } from '../net-host.js';
 
 let guestCounter = 0;
 
@@ -122,7 +122,7 @@ export class UmlGuest implements Guest {
     private readonly gdbserver: 'namespace' | 'host' | undefined,
     opts: BootOptions,
     private readonly lpj?: { learner: LpjLearner; kmsg?: string },
-    private readonly network?: UmlNetwork,
+    private readonly network?: HostNetwork,
   ) {
     const underGdbserver = !!gdbserver;
     const stdio: readonly unknown[] = child.stdio;
@@ -299,9 +299,8 @@ export async function startUml(opts: BootOptions, info: KernelInfo): Promise<Uml
   if (disk && !statSync(disk).isFile()) throw new KwbError(`disk image ${opts.disk} is not a regular file`);
 
   const nets = opts.net ?? [];
-  checkNets(nets);
-  if (opts.pcap && !nets.length) throw new KwbError('--pcap needs a --net interface to record');
-  await checkUmlNetwork(nets);
+  checkNets(nets, opts.pcap);
+  await checkNetwork(nets);
 
   let shim: string | undefined;
   if (info.dynamic) {
@@ -314,7 +313,7 @@ export async function startUml(opts: BootOptions, info: KernelInfo): Promise<Uml
   sweepDeadDirs(opts.tmpdir);
   liveSessions();
   const tmp = makeTempDir('uml', opts.tmpdir);
-  let network: UmlNetwork | undefined;
+  let network: HostNetwork | undefined;
   try {
     const umid = `kwb-${process.pid}-${++guestCounter}`;
     const debug = !!opts.debug;
@@ -360,12 +359,12 @@ export async function startUml(opts: BootOptions, info: KernelInfo): Promise<Uml
     // a Debian root has no init of its own (mmdebstrap's minbase): kwb's runs its shell
     const wantsKwbInit = !!opts.command?.length || shares.length > 0 || !!debian;
     if (nets.length) {
-      network = await startUmlNetwork({
+      network = await startNetwork({
         nets,
         setups: initConfig.net,
         pcap: opts.pcap && resolve(opts.pcap),
         session: tmp,
-        guestPath: (path) => (confined ? `/${relative(tmp, path)}` : path),
+        stream: false,
       });
     }
     let root: UmlRoot;
@@ -402,7 +401,11 @@ export async function startUml(opts: BootOptions, info: KernelInfo): Promise<Uml
       append: [
         ...(confined ? [] : [`hostfs=${tmp}`]),
         ...(lpj ? [`lpj=${lpj}`] : []),
-        ...(network?.params ?? []),
+        // UML's daemon transport on each interface's control socket, as the (confined) kernel sees its path
+        ...(network?.controls ?? []).map((ctl, i) => {
+          const { device, mac } = initConfig.net[i]!;
+          return `${device}=daemon,${mac},unix,${confined ? `/${relative(tmp, ctl)}` : ctl}`;
+        }),
         ...append,
       ],
     });

@@ -1,6 +1,8 @@
-// kwb's network plug for one UML guest: it plays uml_switch for each of the guest's interfaces (UML's `daemon`
-// transport: a control connection on a unix stream socket, then one Ethernet frame per unix datagram) and carries
-// the frames to where the interface belongs:
+// kwb's network plug for one guest: it plays uml_switch for each of a UML guest's interfaces (UML's `daemon`
+// transport: a control connection on a unix stream socket, then one Ethernet frame per unix datagram), or, with
+// --stream, takes one stream connection per interface on CTL carrying the frames in QEMU's stream netdev framing
+// (kwb's rv64 machine, which runs in a Node process: Node has no unix datagram sockets), and carries the frames to
+// where the interface belongs:
 //   --user CTL SOCK   passt's socket (QEMU's stream netdev framing: a 32-bit big-endian length, then the frame);
 //   --lan  CTL DIR    a LAN: every plug on it binds a datagram socket in DIR; frames go to the peer that owns the
 //                     destination MAC (learnt from the frames it sent), broadcasts and unknown ones to every peer.
@@ -43,16 +45,21 @@ struct peer {
   struct sockaddr_un addr;
 };
 
+// a stream of frames, each after its 32-bit big-endian length (QEMU's stream netdev, passt)
+struct stream {
+  int fd;
+  unsigned char rx[FRAME_MAX + 4];
+  size_t rx_len;
+};
+
 struct iface {
   int user; // 1: passt, 0: LAN
   char ctl_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
   int ctl_listen, ctl, data;
   struct sockaddr_un data_addr, uml;
   int uml_known;
-  // passt
-  int passt;
-  unsigned char rx[FRAME_MAX + 4];
-  size_t rx_len;
+  struct stream guest; // --stream: the guest's frames come and go on the connection accepted on CTL
+  struct stream passt;
   // LAN
   int lan;
   char lan_dir[96], lan_name[32];
@@ -63,6 +70,7 @@ struct iface {
 static struct iface ifs[MAX_IF];
 static int n_if;
 static FILE *pcap;
+static int stream_guests; // --stream
 static volatile sig_atomic_t stopping;
 
 static void die(const char *what, const char *arg) {
@@ -89,11 +97,14 @@ static void pcap_frame(const unsigned char *frame, size_t len) {
   fwrite(frame, 1, len, pcap);
 }
 
+static void write_frame(int fd, const unsigned char *frame, size_t len);
+
 static void to_uml(struct iface *f, const unsigned char *frame, size_t len) {
   if (!f->uml_known) return;
   pcap_frame(frame, len);
+  if (stream_guests) write_frame(f->guest.fd, frame, len);
   // a guest that does not read fast enough loses the frame, as on a real switch
-  sendto(f->data, frame, len, MSG_DONTWAIT, (struct sockaddr *)&f->uml, sizeof f->uml);
+  else sendto(f->data, frame, len, MSG_DONTWAIT, (struct sockaddr *)&f->uml, sizeof f->uml);
 }
 
 static int send_peer(struct iface *f, const struct sockaddr_un *to, const unsigned char *frame, size_t len) {
@@ -142,48 +153,65 @@ static void learn(struct iface *f, const unsigned char *src, const struct sockad
   p->addr = *from;
 }
 
-static void to_passt(struct iface *f, const unsigned char *frame, size_t len) {
+static void write_frame(int fd, const unsigned char *frame, size_t len) {
   uint32_t be = htonl((uint32_t)len);
   struct iovec iov[2] = {{&be, 4}, {(void *)frame, len}};
   size_t want = 4 + len;
-  ssize_t n = writev(f->passt, iov, 2);
+  ssize_t n = writev(fd, iov, 2);
   // a partial write must be completed, or the stream's framing is lost
   while (n >= 0 && (size_t)n < want) {
     size_t done = (size_t)n;
-    ssize_t m = done < 4 ? write(f->passt, (char *)&be + done, 4 - done) : write(f->passt, frame + done - 4, want - done);
+    ssize_t m = done < 4 ? write(fd, (char *)&be + done, 4 - done) : write(fd, frame + done - 4, want - done);
     if (m < 0) break;
     n += m;
   }
 }
 
-static void from_passt(struct iface *f) {
-  ssize_t n = read(f->passt, f->rx + f->rx_len, sizeof f->rx - f->rx_len);
-  if (n <= 0) {
-    if (n < 0 && errno == EINTR) return;
-    fprintf(stderr, "passt closed its socket\n");
-    stopping = 1;
-    return;
-  }
-  f->rx_len += (size_t)n;
+/** Read what the stream has and hand each whole frame to `deliver`; returns -1 when it closed or broke its framing. */
+static int read_frames(struct stream *s, struct iface *f, void (*deliver)(struct iface *, const unsigned char *, size_t),
+                       const char *who) {
+  ssize_t n = read(s->fd, s->rx + s->rx_len, sizeof s->rx - s->rx_len);
+  if (n <= 0) return n < 0 && errno == EINTR ? 0 : -1;
+  s->rx_len += (size_t)n;
   size_t at = 0;
-  while (f->rx_len - at >= 4) {
-    uint32_t len = ntohl(*(uint32_t *)(f->rx + at));
+  while (s->rx_len - at >= 4) {
+    uint32_t len = ntohl(*(uint32_t *)(s->rx + at));
     if (len > FRAME_MAX) {
-      fprintf(stderr, "passt sent a frame of %u bytes\n", len);
-      stopping = 1;
-      return;
+      fprintf(stderr, "%s sent a frame of %u bytes\n", who, len);
+      return -1;
     }
-    if (f->rx_len - at < 4 + len) break;
-    to_uml(f, f->rx + at + 4, len);
+    if (s->rx_len - at < 4 + len) break;
+    deliver(f, s->rx + at + 4, len);
     at += 4 + len;
   }
-  memmove(f->rx, f->rx + at, f->rx_len - at);
-  f->rx_len -= at;
+  memmove(s->rx, s->rx + at, s->rx_len - at);
+  s->rx_len -= at;
+  return 0;
+}
+
+static void to_passt(struct iface *f, const unsigned char *frame, size_t len) { write_frame(f->passt.fd, frame, len); }
+
+/** A frame the guest sent on interface f. */
+static void from_guest(struct iface *f, const unsigned char *frame, size_t len) {
+  if (len < 14) return;
+  pcap_frame(frame, len);
+  if (f->user) to_passt(f, frame, len);
+  else to_lan(f, frame, len);
 }
 
 static void accept_uml(struct iface *f) {
-  int c = accept(f->ctl_listen, NULL, NULL);
+  int c = accept4(f->ctl_listen, NULL, NULL, SOCK_CLOEXEC);
   if (c < 0) return;
+  if (stream_guests) {
+    // one connection at a time: a new one replaces the old (the guest's frames arrive on it from now on)
+    if (f->guest.fd >= 0) close(f->guest.fd);
+    int buf = 1 << 20;
+    setsockopt(c, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
+    f->guest.fd = c;
+    f->guest.rx_len = 0;
+    f->uml_known = 1;
+    return;
+  }
   struct request_v3 req;
   struct timeval tv = {2, 0};
   setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -211,6 +239,7 @@ static int listen_at(const char *path) {
 
 static void open_iface(struct iface *f, int index, const char *target) {
   f->ctl = -1;
+  f->guest.fd = -1;
   f->ctl_listen = listen_at(f->ctl_path);
   // our datagram address, given to UML: abstract, full length (UML sends to all of struct sockaddr_un)
   f->data = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -219,8 +248,8 @@ static void open_iface(struct iface *f, int index, const char *target) {
   if (bind(f->data, (struct sockaddr *)&f->data_addr, sizeof f->data_addr) < 0) die("cannot bind", "data socket");
   if (f->user) {
     struct sockaddr_un a = unix_addr(target);
-    f->passt = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (connect(f->passt, (struct sockaddr *)&a, sizeof a) < 0) die("cannot connect to passt at", target);
+    f->passt.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (connect(f->passt.fd, (struct sockaddr *)&a, sizeof a) < 0) die("cannot connect to passt at", target);
     return;
   }
   snprintf(f->lan_dir, sizeof f->lan_dir, "%s", target);
@@ -266,7 +295,9 @@ static void on_signal(int sig) {
 int main(int argc, char **argv) {
   const char *targets[MAX_IF];
   for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--pcap") && i + 1 < argc) {
+    if (!strcmp(argv[i], "--stream")) {
+      stream_guests = 1;
+    } else if (!strcmp(argv[i], "--pcap") && i + 1 < argc) {
       if (!(pcap = fopen(argv[++i], "wb"))) die("cannot write", argv[i]);
       uint32_t hdr[6] = {0xa1b2c3d4, 0x00040002, 0, 0, FRAME_MAX, 1}; // v2.4, snaplen, LINKTYPE_ETHERNET
       fwrite(hdr, sizeof hdr, 1, pcap);
@@ -277,7 +308,7 @@ int main(int argc, char **argv) {
       targets[n_if++] = argv[i + 2];
       i += 2;
     } else {
-      fprintf(stderr, "usage: net-plug [--pcap FILE] (--user CTL PASST_SOCKET | --lan CTL DIR)...\n");
+      fprintf(stderr, "usage: net-plug [--stream] [--pcap FILE] (--user CTL PASST_SOCKET | --lan CTL DIR)...\n");
       return 2;
     }
   }
@@ -292,16 +323,17 @@ int main(int argc, char **argv) {
 
   static unsigned char frame[FRAME_MAX];
   while (!stopping) {
-    struct pollfd p[1 + 4 * MAX_IF];
-    struct iface *owner[1 + 4 * MAX_IF];
-    int role[1 + 4 * MAX_IF], n = 0;
+    struct pollfd p[1 + 5 * MAX_IF];
+    struct iface *owner[1 + 5 * MAX_IF];
+    int role[1 + 5 * MAX_IF], n = 0;
     p[n] = (struct pollfd){0, POLLIN, 0}, owner[n] = NULL, role[n++] = 0;
     for (int i = 0; i < n_if; i++) {
       struct iface *f = &ifs[i];
       p[n] = (struct pollfd){f->ctl_listen, POLLIN, 0}, owner[n] = f, role[n++] = 1;
       if (f->ctl >= 0) p[n] = (struct pollfd){f->ctl, POLLIN, 0}, owner[n] = f, role[n++] = 2;
+      if (f->guest.fd >= 0) p[n] = (struct pollfd){f->guest.fd, POLLIN, 0}, owner[n] = f, role[n++] = 5;
       p[n] = (struct pollfd){f->data, POLLIN, 0}, owner[n] = f, role[n++] = 3;
-      p[n] = (struct pollfd){f->user ? f->passt : f->lan, POLLIN, 0}, owner[n] = f, role[n++] = 4;
+      p[n] = (struct pollfd){f->user ? f->passt.fd : f->lan, POLLIN, 0}, owner[n] = f, role[n++] = 4;
     }
     int ready = poll(p, n, 200);
     if (ready == 0 && pcap) fflush(pcap); // idle: let a reader see the capture so far
@@ -326,13 +358,16 @@ int main(int argc, char **argv) {
           ssize_t len = recvfrom(f->data, frame, sizeof frame, MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
           if (len < 0) break;
           // only the guest that registered may send on its interface (abstract names cannot be taken over)
-          if (len < 14 || !f->uml_known || fl != sizeof f->uml || memcmp(&from, &f->uml, fl)) continue;
-          pcap_frame(frame, (size_t)len);
-          if (f->user) to_passt(f, frame, (size_t)len);
-          else to_lan(f, frame, (size_t)len);
+          if (!f->uml_known || fl != sizeof f->uml || memcmp(&from, &f->uml, fl)) continue;
+          from_guest(f, frame, (size_t)len);
         }
+      } else if (role[k] == 5) {
+        if (read_frames(&f->guest, f, from_guest, "the guest") < 0) close(f->guest.fd), f->guest.fd = -1, f->uml_known = 0;
       } else if (f->user) {
-        from_passt(f);
+        if (read_frames(&f->passt, f, to_uml, "passt") < 0) {
+          fprintf(stderr, "passt closed its socket\n");
+          stopping = 1; // passt --one-off is gone; the guest has no network left
+        }
       } else {
         for (;;) {
           struct sockaddr_un from = {0};

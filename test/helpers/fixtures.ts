@@ -16,7 +16,7 @@ function built(script: string, arch: string): string {
 }
 
 /** The kernel tree of the fixture for `arch`, building it on first use (minutes) and reusing the cache after. */
-export function fixtureTree(arch: 'um' | 'riscv'): string {
+export function fixtureTree(arch: 'um' | 'riscv' | 'riscv-net'): string {
   return built('build-kernel.sh', arch);
 }
 
@@ -37,3 +37,12 @@ export const KUNIT_RISCV = { buildDir: '.kunit-riscv', kernel: '.kunit-riscv/arc
 
 /** Generous per-test budget: the first run of a fresh machine builds the kernel (several minutes). */
 export const FIXTURE_TIMEOUT_MS = 30 * 60 * 1000;
+
+/** An rv64 initramfs whose /init is `source` (a nolibc C program) built by test/fixtures/build-rv64-init.sh in `tree`. */
+export function rv64Init(tree: string, source: string): string {
+  const script = join(__dirname, '..', 'fixtures', 'build-rv64-init.sh');
+  return execFileSync('bash', [script, tree, source], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }).trim();
+}

@@ -1,7 +1,8 @@
 // virtio-mmio transport, version 2 (virtio 1.x "modern"), as QEMU's virt machine has it: slots at 0x10001000 +
 // 0x1000*i with IRQ 1+i; an empty slot answers with device ID 0, which Linux skips.
 // Split virtqueues with indirect descriptors; a QueueNotify write serves every available request at once, in order
-// (so runs are deterministic), and then raises the used-buffer interrupt unless the driver suppressed it.
+// (so runs are deterministic), and then raises the used-buffer interrupt unless the driver suppressed it. A request
+// the device cannot serve yet (a receive buffer with no frame for it) stays available until the device kick()s.
 // The device behind the transport (virtio-blk, ...) is a VirtioBackend that serves one descriptor chain at a time.
 import type { MmioDevice } from '../bus.js';
 import type { Stateful } from '../state.js';
@@ -92,8 +93,9 @@ export interface VirtioBackend extends Partial<Stateful<unknown>> {
   readonly queueSizes: readonly number[];
   readConfig(offset: number, size: 1 | 2 | 4): number;
   writeConfig?(offset: number, size: 1 | 2 | 4, value: number): void;
-  /** Serve one request; returns how many bytes it wrote into the chain's writable buffers. */
-  handle(queue: number, chain: DescriptorChain): number;
+  /** Serve one request; returns how many bytes it wrote into the chain's writable buffers, or undefined when it has
+   *  nothing for it yet (then it and the requests after it wait for kick()). */
+  handle(queue: number, chain: DescriptorChain): number | undefined;
   /** The driver reset the device. */
   reset?(): void;
 }
@@ -311,7 +313,7 @@ export class VirtioMmio implements MmioDevice, Stateful<VirtioMmioState> {
         if (q) q.device = setHigh(q.device, value);
         break;
       case QUEUE_NOTIFY:
-        this.notify(value >>> 0);
+        this.kick(value >>> 0);
         break;
       case INTERRUPT_ACK:
         this.interruptStatus &= ~value;
@@ -337,7 +339,8 @@ export class VirtioMmio implements MmioDevice, Stateful<VirtioMmioState> {
     this.status = value | (this.status & STATUS_DEVICE_NEEDS_RESET);
   }
 
-  private notify(index: number): void {
+  /** Serve queue `index`: the driver notified it, or the device has something for requests that waited. */
+  kick(index: number): void {
     const q = this.queues[index];
     if (!q || !q.ready || q.num === 0 || this.status & STATUS_DEVICE_NEEDS_RESET) return;
     try {
@@ -355,10 +358,12 @@ export class VirtioMmio implements MmioDevice, Stateful<VirtioMmioState> {
     const availIdx = this.u16(q.driver + 2);
     let served = 0;
     while ((q.nextAvail & 0xffff) !== availIdx) {
-      if (served++ >= q.num) throw new VirtioChainError('avail index runs ahead of the ring');
+      if (served >= q.num) throw new VirtioChainError('avail index runs ahead of the ring');
       const head = this.u16(q.driver + 4 + 2 * (q.nextAvail % q.num));
       const chain = this.chain(q, head);
       const written = this.backend!.handle(index, chain);
+      if (written === undefined) break;
+      served++;
       const elem = new DataView(new ArrayBuffer(8));
       elem.setUint32(0, head, true);
       elem.setUint32(4, written, true);

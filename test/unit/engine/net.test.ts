@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkNets, netSetups, parseNet, USER_NET } from '../../../engine/net.js';
+import { checkNets, kernelIpParam, netSetups, parseNet, USER_NET } from '../../../engine/net.js';
 import { initConfig } from '../../../engine/rootfs/init.js';
 import { KwbError } from '../../../engine/results.js';
 
@@ -47,8 +47,9 @@ describe('--net', () => {
         bad,
       );
     }
-    assert.throws(() => checkNets([parseNet('user'), parseNet('user')]), /once per guest/);
-    assert.throws(() => checkNets([parseNet('user,hostfwd=tcp:1:2,hostfwd=tcp:127.0.0.1:1:3')]), /twice/);
+    assert.throws(() => checkNets([parseNet('user'), parseNet('user')], undefined), /once per guest/);
+    assert.throws(() => checkNets([parseNet('user,hostfwd=tcp:1:2,hostfwd=tcp:127.0.0.1:1:3')], undefined), /twice/);
+    assert.throws(() => checkNets([], 'a.pcap'), /^Error: --pcap needs a --net interface/);
   });
 
   it('numbers interfaces in order and gives the user network its fixed addresses', () => {
@@ -71,6 +72,12 @@ describe('--net', () => {
       dns: USER_NET.dns,
     });
     assert.deepEqual(setups[2], { device: 'eth2', mac: '02:00:00:00:00:01', address: '10.9.0.1/16' });
+  });
+
+  it("addresses an rv64 guest by the kernel's ip= parameter", () => {
+    const [user, lan] = netSetups([parseNet('user'), parseNet('lan=a,ip=10.9.0.1/20')]);
+    assert.equal(kernelIpParam(user!), 'ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off:10.0.2.3');
+    assert.equal(kernelIpParam(lan!), 'ip=10.9.0.1:::255.255.240.0::eth1:off');
   });
 
   it("tells kwb's init to bring each interface up before the command", () => {

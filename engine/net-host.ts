@@ -1,21 +1,22 @@
-// A UML guest's network: UML's `daemon` transport (uml_switch's protocol, built into defconfig kernels and Debian's
-// linux.uml) connects each interface to kwb's plug (net-plug.c), which carries the frames to passt (`user`) or to
-// the LAN's other plugs, and records them (--pcap). Nothing here needs privileges or creates a host interface.
+// A guest's network on the host, for either engine: kwb's plug (uml/net-plug.c) takes each interface's frames (UML
+// by its `daemon` transport, uml_switch's protocol; the rv64 machine by one stream per interface) and carries them to
+// passt (`user`) or to the LAN's other plugs, and records them (--pcap). Nothing here needs privileges or creates a
+// host interface.
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import type { ChildProcess } from 'node:child_process';
 import { lstatSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { killGroup, runtimeDir, spawnGroup } from '../host.js';
-import type { HostForward, NetSetup, NetSpec } from '../net.js';
-import { USER_NET } from '../net.js';
-import { ExitCode, KwbError } from '../results.js';
-import { findOnPath } from '../which.js';
-import { compiledHelper } from './cc.js';
+import { killGroup, runtimeDir, spawnGroup } from './host.js';
+import type { HostForward, NetSetup, NetSpec } from './net.js';
+import { USER_NET } from './net.js';
+import { ExitCode, KwbError } from './results.js';
+import { findOnPath } from './which.js';
+import { compiledHelper } from './uml/cc.js';
 
-export interface UmlNetwork {
-  /** The kernel parameters that give the guest its interfaces. */
-  params: string[];
+export interface HostNetwork {
+  /** Each interface's control socket, in the order of the --net options: where the guest's side connects. */
+  controls: string[];
   /** Stop the plug and passt; resolves when they are gone and their sockets removed. */
   stop(): Promise<void>;
 }
@@ -101,7 +102,7 @@ function startPasst(socket: string, forwards: HostForward[]): ChildProcess & { p
 }
 
 /** What can be checked before anything starts: passt is there for a user network, its forwards' ports are free. */
-export async function checkUmlNetwork(nets: readonly NetSpec[]): Promise<void> {
+export async function checkNetwork(nets: readonly NetSpec[]): Promise<void> {
   const user = nets.find((n) => n.kind === 'user');
   if (user && !findOnPath('passt')) {
     throw new KwbError('--net user needs passt (apt-get install passt, or scripts/setup.sh)');
@@ -110,16 +111,17 @@ export async function checkUmlNetwork(nets: readonly NetSpec[]): Promise<void> {
 }
 
 /**
- * Start the guest's network (after checkUmlNetwork): passt for a `user` interface, the plug for all of them. `session` is the guest's session
- * directory (the plug's control sockets go in it); `guestPath` maps a path in it to the path the UML kernel sees.
+ * Start the guest's network (after checkNetwork): passt for a `user` interface, the plug for all of them. `session`
+ * is the guest's session directory (the plug's control sockets go in it). A `stream` guest (rv64) connects to each
+ * control socket and exchanges length-prefixed frames on it; otherwise the guest is UML and speaks `daemon`.
  */
-export async function startUmlNetwork(o: {
+export async function startNetwork(o: {
   nets: readonly NetSpec[];
   setups: readonly NetSetup[];
   pcap?: string;
   session: string;
-  guestPath: (hostPath: string) => string;
-}): Promise<UmlNetwork> {
+  stream: boolean;
+}): Promise<HostNetwork> {
   const plug = compiledHelper('net-plug.c', 'net-plug', '', { before: ['-O2'], after: [] });
   if ('error' in plug) throw new KwbError(`${plug.error} (install gcc, or run kwb doctor)`, ExitCode.couldNotTest);
 
@@ -138,8 +140,8 @@ export async function startUmlNetwork(o: {
     clearTimeout(grace);
   };
   try {
-    const plugArgs: string[] = o.pcap ? ['--pcap', o.pcap] : [];
-    const params: string[] = [];
+    const plugArgs: string[] = [...(o.stream ? ['--stream'] : []), ...(o.pcap ? ['--pcap', o.pcap] : [])];
+    const controls: string[] = [];
     for (const [i, net] of o.nets.entries()) {
       const setup = o.setups[i]!;
       const ctl = join(dir, `${setup.device}.ctl`);
@@ -151,11 +153,11 @@ export async function startUmlNetwork(o: {
       } else {
         plugArgs.push('--lan', ctl, lanDir(net.name));
       }
-      params.push(`${setup.device}=daemon,${setup.mac},unix,${o.guestPath(ctl)}`);
+      controls.push(ctl);
     }
     plugChild = spawnGroup(plug.path, plugArgs, { stdio: ['pipe', 'pipe', 'pipe'] });
     await waitFor(plugChild, 'stdout', /^ready$/m, "kwb's network plug");
-    return { params, stop };
+    return { controls, stop };
   } catch (err) {
     await stop();
     throw err;
