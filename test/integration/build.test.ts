@@ -118,13 +118,10 @@ describe('kwb build O= of a fresh tree on a distcc farm', { timeout: 60 * 60 * 1
         },
       );
       assert.equal(r.code, 0, r.stderr);
-      // each daemon compiled kernel objects with the RISC-V cross compiler: distcc sent its name, not plain gcc
-      for (const [i, daemon] of farm.daemons.entries())
-        assert.match(
-          daemon.read().slice(logsBefore[i]),
-          /COMPILE_OK .*riscv64-linux-gnu-gcc \S+\.c/,
-          `distccd on ${daemon.port}`,
-        );
+      // the farm compiled kernel objects with the RISC-V cross compiler: distcc sent its name, not plain gcc (which
+      // daemon takes them is distcc's choice: with few objects in flight the first host can take them all)
+      const compiled = farm.daemons.map((d, i) => d.read().slice(logsBefore[i])).join('\n');
+      assert.match(compiled, /COMPILE_OK .*riscv64-linux-gnu-gcc \S+\.c/);
       assert.match(r.stderr, /^distcc: 2 host\(s\) taking 4 compiles at once/m);
       assert.match(execFileSync('file', ['-L', join(rv, 'vmlinux')], { encoding: 'utf8' }), /RISC-V/);
       assert.ok(existsSync(join(rv, 'arch', 'riscv', 'boot', 'Image')));
