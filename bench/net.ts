@@ -115,7 +115,7 @@ function qemu(image: string, initramfs: string, append: string, netdev: string, 
 export async function benchNet(): Promise<BenchRow[]> {
   const umlTree = fixtureTree('um');
   const kernel = join(umlTree, 'linux');
-  const rvTree = fixtureTree('riscv-net');
+  const rvTree = fixtureTree('riscv');
   const initramfs = rv64Init(rvTree, PROBE);
   const image = join(rvTree, 'arch/riscv/boot/Image');
   const probe = x86Probe(umlTree);

@@ -16,7 +16,7 @@ function built(script: string, arch: string): string {
 }
 
 /** The kernel tree of the fixture for `arch`, building it on first use (minutes) and reusing the cache after. */
-export function fixtureTree(arch: 'um' | 'riscv' | 'riscv-net'): string {
+export function fixtureTree(arch: 'um' | 'riscv'): string {
   return built('build-kernel.sh', arch);
 }
 

@@ -1,5 +1,5 @@
 // Networked rv64 guests: kwb's built-in RISC-V machine with its virtio-net device on the same segments as UML guests.
-// An rv64 guest (the riscv-net fixture kernel, bench/net-probe.c as its /init) serves TCP on a LAN to a UML guest's
+// An rv64 guest (the riscv fixture kernel, bench/net-probe.c as its /init) serves TCP on a LAN to a UML guest's
 // busybox nc while a pcap records it (read by tcpdump); an rv64 guest reaches a host service at 10.0.2.2 through passt.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -48,7 +48,7 @@ describe('networked rv64 guests', { timeout: FIXTURE_TIMEOUT_MS }, () => {
   let box: Sandbox;
   const scratch = mkdtempSync(join(tmpdir(), 'kwb-net-rv64-'));
   before(() => {
-    const tree = fixtureTree('riscv-net');
+    const tree = fixtureTree('riscv');
     image = join(tree, 'arch/riscv/boot/Image');
     initrd = rv64Init(tree, PROBE);
     uml = umlKernel();
