@@ -1,10 +1,10 @@
 // Structure offsets, sizes and symbol addresses of one kernel build, asked of gdb once (batch mode on the vmlinux,
 // which reads the DWARF for us) and cached by the vmlinux's build-id: nothing is hard-coded per kernel version.
-import { execFile } from 'node:child_process';
 import { setPriority } from 'node:os';
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { cacheDir, cacheKey } from '../../engine/cache.js';
+import { spawnGroup } from '../../engine/host.js';
 import { gnuBuildId } from './buildid.js';
 
 /** name -> gdb expression whose value (an offset, a size or an address) fits an unsigned long. */
@@ -89,35 +89,34 @@ function gdbProgram(): string {
   return dirs.some((d) => d && existsSync(join(d, 'gdb-multiarch'))) ? 'gdb-multiarch' : 'gdb';
 }
 
-/** Ask gdb for every query in one batch run; an expression gdb cannot evaluate is left out. */
-export function queryGdb(vmlinux: string, queries: Queries, timeoutMs = 120_000): Promise<Record<string, bigint>> {
+/** Ask gdb for every query in one batch run; an expression gdb cannot evaluate is left out. No time limit: at low
+ *  priority on a busy machine (a build beside it) gdb may take minutes, and killing it would leave the session
+ *  without kernel awareness for good. It runs in a process group of kwb's, so it ends when kwb does. */
+export function queryGdb(vmlinux: string, queries: Queries): Promise<Record<string, bigint>> {
   const args = ['-nx', '-batch', '-iex', 'set auto-load no', '-iex', 'set pagination off'];
   for (const [key, expr] of Object.entries(queries)) args.push('-ex', `printf "KWB ${key} %lu\\n", ${expr}`);
   args.push(vmlinux);
   return new Promise((resolve, reject) => {
     const program = gdbProgram();
-    const child = execFile(program, args, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout) => {
-      // gdb exits non-zero when its last command failed: that only means that expression was not there
-      // but a gdb killed part-way (a timeout, or a session shut down while it read) answered nothing: an empty answer
-      // cached as the truth would turn kernel awareness off for this build for good
-      if (err && (err.killed || err.signal || typeof err.code === 'string')) {
-        const why = err.killed
-          ? `took over ${timeoutMs / 1000} s`
-          : err.signal
-            ? `was killed (${err.signal})`
-            : `cannot be run (${String(err.code)})`;
-        reject(new Error(`${program} ${why}`));
-        return;
-      }
+    const child = spawnGroup(program, args, { stdio: ['ignore', 'pipe', 'ignore'] });
+    let stdout = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.once('error', (err) => reject(new Error(`${program} cannot be run (${err.message})`)));
+    // gdb exits non-zero when its last command failed: that only means that expression was not there; but a gdb
+    // killed part-way answered nothing, and an empty answer cached as the truth would turn kernel awareness off for
+    // this build for good
+    child.once('close', (_code, signal) => {
+      if (signal) return reject(new Error(`${program} was killed (${signal})`));
       const values: Record<string, bigint> = {};
       for (const m of stdout.matchAll(/^KWB (\S+) (\d+)$/gm)) values[m[1]!] = BigInt(m[2]!);
       resolve(values);
     });
-    // learning runs while the guest boots and clients are served: those come first on a busy machine
+    // learning runs while the guest boots and clients are served: those come first on a busy machine, but not so far
+    // first that a build beside it starves gdb for minutes (19 would: it gets ~1% of a core against one make job)
     try {
-      if (child.pid) setPriority(child.pid, 19);
+      if (child.pid) setPriority(child.pid, 10);
     } catch {
-      // already gone: its callback says why
+      // already gone: 'close' says why
     }
   });
 }

@@ -33,8 +33,15 @@ export class Sandbox {
     return child;
   }
 
-  run(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<KwbRun> {
-    return collect(this.start(args, opts));
+  /** Run kwb to its end; with `timeoutMs`, a kwb still running then gets SIGTERM (a hung guest fails its test with
+   *  what it printed, rather than holding the whole run until the suite's own timeout). */
+  run(
+    args: string[],
+    opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {},
+  ): Promise<KwbRun> {
+    const child = this.start(args, opts);
+    const timer = opts.timeoutMs === undefined ? undefined : setTimeout(() => child.kill('SIGTERM'), opts.timeoutMs);
+    return collect(child).finally(() => clearTimeout(timer));
   }
 
   /** Temp files and live processes that belong to guests started from this sandbox. */
