@@ -103,6 +103,9 @@ export class Rv64Target implements Target {
     if (size === undefined || value.length < size) throw new Error(`no register ${regno}`);
     const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
     const v = size === 4 ? BigInt(view.getUint32(0, true)) : view.getBigUint64(0, true);
+    // gdb writes back what it read (a G of all registers after changing one): an unchanged value changes nothing,
+    // and the recorded future still follows; nor does a write to x0, which is always 0
+    if (regno === 0 || this.registerValue(regno) === v) return;
     const cpu = this.cpu;
     if (regno < 32) cpu.setX(regno, v);
     else if (regno === RV_PC) cpu.setPc(v);
@@ -118,9 +121,20 @@ export class Rv64Target implements Target {
 
   async writeRegisters(_thread: number, data: Uint8Array): Promise<void> {
     const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-    for (let r = 1; r < 32 && (r + 1) * 8 <= data.length; r++) this.cpu.setX(r, view.getBigUint64(r * 8, true));
-    if (data.length >= 33 * 8) this.cpu.setPc(view.getBigUint64(RV_PC * 8, true));
-    this.wrote();
+    const cpu = this.cpu;
+    let changed = false;
+    for (let r = 1; r < 32 && (r + 1) * 8 <= data.length; r++) {
+      const v = view.getBigUint64(r * 8, true);
+      if (cpu.getX(r) === v) continue;
+      cpu.setX(r, v);
+      changed = true;
+    }
+    const pc = data.length >= 33 * 8 ? view.getBigUint64(RV_PC * 8, true) : undefined;
+    if (pc !== undefined && cpu.getPc() !== pc) {
+      cpu.setPc(pc);
+      changed = true;
+    }
+    if (changed) this.wrote();
   }
 
   async readMemory(addr: bigint, len: number, space?: AddressSpace): Promise<Uint8Array> {
@@ -142,9 +156,10 @@ export class Rv64Target implements Target {
 
   async writeMemory(addr: bigint, data: Uint8Array, space?: AddressSpace): Promise<void> {
     const phys = (space ?? (this.physical ? 'physical' : 'virtual')) === 'physical';
-    const ok = phys ? this.cpu.writePhys(Number(addr), data) : this.cpu.writeVirt(addr, data);
-    this.wrote();
-    if (!ok) throw new Error(`cannot write memory at 0x${addr.toString(16)}`);
+    const written = phys ? this.cpu.writePhys(Number(addr), data) : this.cpu.writeVirt(addr, data);
+    // a write that failed at its first byte changed nothing: the recorded future still follows
+    if (written > 0) this.wrote();
+    if (written < data.length) throw new Error(`cannot write memory at 0x${addr.toString(16)}`);
   }
 
   async insertBreakpoint(type: BreakpointType, addr: bigint, kind: number): Promise<boolean> {

@@ -539,17 +539,20 @@ export class Cpu {
     }
     return out;
   }
-  writePhys(addr: number, data: Uint8Array): boolean {
-    for (let i = 0; i < data.length; i++) {
+  /** Write `data` at physical `addr`: the number of bytes written, all of them or those before the first that
+   *  cannot be. */
+  writePhys(addr: number, data: Uint8Array): number {
+    let i = 0;
+    for (; i < data.length; i++) {
       const a = addr + i,
         o = a - this.ramBase;
       if (o >= 0 && o < this.ramLen && !this.bus.ioPage[Math.floor(o / 4096)]) {
         if (!this.written[o >>> 12]) this.bus.markWritten(o, 1);
         this.ram[o] = data[i]!;
-      } else if (!this.bus.store(a, 1, data[i]!)) return false;
+      } else if (!this.bus.store(a, 1, data[i]!)) break;
     }
-    this.flushDecodeCache();
-    return true;
+    if (i) this.flushDecodeCache();
+    return i;
   }
   /** Translate a virtual address as a data access in the current mode, without side effects; undefined on a fault. */
   virtToPhys(addr: bigint, write = false): number | undefined {
@@ -572,12 +575,14 @@ export class Cpu {
     }
     return out;
   }
-  writeVirt(addr: bigint, data: Uint8Array): boolean {
-    for (let i = 0; i < data.length; i++) {
+  /** Write `data` at virtual `addr` (as a store in the current mode): the number of bytes written, as writePhys. */
+  writeVirt(addr: bigint, data: Uint8Array): number {
+    let i = 0;
+    for (; i < data.length; i++) {
       const p = this.virtToPhys(addr + BigInt(i), true);
-      if (p === undefined || !this.writePhys(p, data.subarray(i, i + 1))) return false;
+      if (p === undefined || !this.writePhys(p, data.subarray(i, i + 1))) break;
     }
-    return true;
+    return i;
   }
 
   // =====================================================================================================

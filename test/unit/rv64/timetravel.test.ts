@@ -12,6 +12,7 @@ import { parseElf } from '../../../engine/rv64/loader';
 import { Machine } from '../../../engine/rv64/machine';
 import { Recording } from '../../../engine/rv64/recording';
 import { TimeTravel } from '../../../engine/rv64/reverse';
+import { Rv64Target } from '../../../engine/rv64/target';
 import { warmUp } from '../../../engine/rv64/cpu/warmup';
 import { buildProgram, hasToolchain } from '../../rv64/build';
 
@@ -262,5 +263,31 @@ describe('rv64 time travel', { skip }, () => {
     for (let i = 0; i < 100; i++) await travel.stepBack();
     assert.equal(m.cpu.retired(), 400_000);
     assert.deepEqual([...m.cpu.readPhys(counter, 8)!], new Array(8).fill(0x5a), 'the change is part of the run');
+  });
+
+  it('keeps the recorded future through writes that change nothing: a failed write, a value written back', async () => {
+    // found by the rv64 gdb stub fuzz: a refused write to unmapped memory, after going back to the start, dropped the
+    // whole recorded boot, and console input then went to a guest re-running its early boot live
+    const { m, recording, travel } = recorded();
+    const target = new Rv64Target({
+      machine: m,
+      recording,
+      resume: () => Promise.reject(new Error('not run')),
+      interrupt: () => {},
+      kill: async () => {},
+    });
+    runTo(m, 800_000, 1_000_000);
+    await travel.goTo(400_000);
+    await assert.rejects(target.writeMemory(0x10n, new Uint8Array(4)), /cannot write memory at 0x10/);
+    const a0 = (await target.readRegister(0, 10))!;
+    await target.writeRegister(0, 10, a0);
+    await target.writeRegister(0, 0, new Uint8Array(8).fill(0xff)); // x0: always 0
+    await target.writeRegisters(0, await target.readRegisters());
+    assert.equal(recording.info().end, 800_000);
+    // a real change still drops it
+    const changed = new Uint8Array(a0);
+    changed[0]! ^= 1;
+    await target.writeRegister(0, 10, changed);
+    assert.equal(recording.info().end, 400_000);
   });
 });
