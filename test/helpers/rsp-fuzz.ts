@@ -173,6 +173,8 @@ export class RspFuzzer {
   private log: string[] = [];
   /** A packet was started and not finished: the next bytes, up to a '$', are taken into it. */
   private cutShort = false;
+  /** This session's Hc named one thread, which resumes that name no thread of their own act on. */
+  private resumeThreadNamed = false;
   readonly stats: FuzzStats = { packets: 0, replies: 0, sessions: 0, resumes: 0, ms: 0 };
 
   constructor(
@@ -238,6 +240,7 @@ export class RspFuzzer {
       this.stats.sessions++;
       this.noAck = false;
       this.cutShort = false;
+      this.resumeThreadNamed = false;
       this.lastReply = undefined;
       const first = await this.request('qSupported:swbreak+;hwbreak+;vContSupported+');
       if (!first.startsWith('E.')) break;
@@ -335,8 +338,9 @@ export class RspFuzzer {
     this.stats.replies++;
     this.lastReply = reply;
     this.log[this.log.length - 1] += ` -> ${printable(reply)}`;
-    // a task named by an earlier thread list may have exited since: refused as gdbserver refuses a gone thread
-    if (reply === 'E01' && /:[0-9a-f]+/.test(payload)) return;
+    // a task named by an earlier thread list (in the packet, or by Hc for a resume that names none) may have exited
+    // since: refused as gdbserver refuses a gone thread
+    if (reply === 'E01' && (/:[0-9a-f]+/.test(payload) || this.resumeThreadNamed)) return;
     if (!isStop(reply)) this.fail(`${payload} answered ${printable(reply)}, not a stop`);
     this.noteStop(reply);
   }
@@ -360,7 +364,8 @@ export class RspFuzzer {
         `qThreadExtraInfo,${id}`,
         ...(bad ? [`vCont;s:${id}`, `vCont;c:${id}`, `vCont;s:${this.validThread()};c:${id}`] : []),
       ]);
-      await this.request(packet, bad ? (r) => r === 'E01' : undefined);
+      const reply = await this.request(packet, bad ? (r) => r === 'E01' : undefined);
+      if (packet.startsWith('Hc') && reply === 'OK') this.resumeThreadNamed = !['0', '-1', 'p1.-1'].includes(id);
     } else if (pick < 42) {
       await this.resume(true);
     } else if (pick < 45) {
