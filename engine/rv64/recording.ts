@@ -235,6 +235,16 @@ export class Recording implements RunObserver {
     return this.snapshots[snap.index + 1];
   }
 
+  /** Might the run have written any of RAM pages `pages` between `snap` and the snapshot after it (after the last
+   *  one: up to where the machine is)? False only when sure: the next snapshot's pages are those written since the
+   *  one before it, or more (a snapshot made going back leaves the next one's whole, thinning hands them on). */
+  mayHaveWritten(snap: Snapshot, pages: readonly number[]): boolean {
+    const next = this.following(snap);
+    if (next) return pages.some((p) => next.pages.includes(p));
+    // the bus marks what the run writes from the base on (restoring, passing or taking a snapshot clears its marks)
+    return snap !== this.base || pages.some((p) => this.machine.bus.written[p] === 1);
+  }
+
   /** Put the whole machine back as it was at `snap`. */
   restore(snap: Snapshot): void {
     const ram = this.machine.bus.ram;

@@ -367,6 +367,14 @@ export class Cpu {
     const i = this.watches.findIndex((w) => w.addr === addr && w.len === len);
     if (i >= 0) this.watches.splice(i, 1);
   }
+  /** The breakpoints set (those put aside by setDebugStops(false) not counted). */
+  get breakpointCount(): number {
+    return this.bps.size;
+  }
+  /** The watchpoints set (those put aside by setDebugStops(false) not included). */
+  get watchpoints(): readonly Watchpoint[] {
+    return this.watches;
+  }
 
   /** Breakpoints and watchpoints off (false: put aside, as a replay to a given instruction needs) or back on. */
   setDebugStops(on: boolean): void {
