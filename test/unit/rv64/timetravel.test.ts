@@ -205,11 +205,11 @@ describe('rv64 time travel', { skip }, () => {
     assert.equal((await travel.stepBack()).kind, 'history-start');
   });
 
-  it('passes over the stretches that wrote no watched page, and still lands on each write', async () => {
-    // `rare` is alone on its page, written by the start's zeroing and twice later: with only a write watchpoint on
+  it('passes over the stretches with no store to a watched block, and still lands on each write', async () => {
+    // rare[0] is written by the start's zeroing and twice later, its page all along: with only a write watchpoint on
     // it, a continue back replays the stretch it starts in and the one holding the write, not those in between
-    // (counted: instructions run). Thinned to a small cap too, where a merged snapshot hands its pages on (a write's
-    // stretch passed over for lost pages would land on an earlier write).
+    // (counted: instructions run). Thinned to a small cap too, where a merged snapshot hands its stores on (a write's
+    // stretch passed over for lost stores would land on an earlier write).
     const { watch, writes, end } = rareWrites();
     assert.equal(writes.length, 3);
     for (const opts of [{ interval: 50_000 }, { interval: 10_000, capBytes: 400_000 }]) {
@@ -237,7 +237,7 @@ describe('rv64 time travel', { skip }, () => {
     }
   });
 
-  it("finds a write after the last snapshot (the bus's marks) and before a debugger's change to its page", async () => {
+  it("finds a write after the last snapshot (by the bus's marks), and one before a debugger's write", async () => {
     const { watch, writes } = rareWrites();
     const { m, recording, travel } = recorded();
     runTo(m, writes[2]! + 1, 1_000_000);
@@ -245,7 +245,7 @@ describe('rv64 time travel', { skip }, () => {
     m.cpu.addWatchpoint(watch);
     assert.equal((await travel.continueBack()).kind, 'watchpoint');
     assert.equal(m.cpu.retired(), writes[2]);
-    m.cpu.writePhys(watch.addr + 8, new Uint8Array(8).fill(0x5a)); // the watched page, not the watched bytes
+    m.cpu.writePhys(watch.addr + 8, new Uint8Array(8).fill(0x5a)); // the watched block, not the watched bytes
     recording.debuggerWrote();
     m.cpu.setDebugStops(false);
     runTo(m, writes[2]! + 1000, 1_000_000);
