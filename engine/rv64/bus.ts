@@ -20,13 +20,23 @@ export interface Bus {
    *  Whoever writes RAM calls markWritten() first for a page not marked yet. */
   readonly written: Uint8Array;
   markWritten(offset: number, len: number): void;
-  /** The pages marked since the last call, marks cleared. */
-  takeWritten(): number[];
+  /** Per block of RAM (see STORE_BLOCK_SHIFT): 1 once a store instruction wrote there since its page was taken
+   *  (takeWritten), as a write watchpoint there would have seen; marked by every store (its page is marked too). */
+  readonly stored: Uint8Array;
+  /** The pages marked since the last call, marks cleared, their stored blocks' too (into `stored` when given, by
+   *  mask: see storedMask). */
+  takeWritten(stored?: Map<number, number>): number[];
   /** Access outside plain RAM. Returns undefined when nothing is mapped there (access fault). */
   load(paddr: number, size: 1 | 2 | 4): number | undefined;
   /** Returns false when nothing is mapped there (access fault). */
   store(paddr: number, size: 1 | 2 | 4, value: number): boolean;
 }
+
+/** The stored-block marks' granularity: 64 bytes (packed variables: a page is written all the time, a line not). */
+export const STORE_BLOCK_SHIFT = 6;
+const BLOCKS_PER_PAGE = 4096 >> STORE_BLOCK_SHIFT;
+/** Blocks are handed out 32 to a mask (storedMask). */
+const MASKS_PER_PAGE = BLOCKS_PER_PAGE / 32;
 
 interface Mapping {
   base: number;
@@ -39,6 +49,7 @@ export class MemoryBus implements Bus {
   readonly ramView: DataView;
   readonly ioPage: Uint8Array;
   readonly written: Uint8Array;
+  readonly stored: Uint8Array;
   private writtenList: number[] = [];
   /** Called before the first write to a page after takeWritten() (a recording keeps what the page held). */
   beforeFirstWrite: ((page: number) => void) | undefined = undefined;
@@ -53,6 +64,7 @@ export class MemoryBus implements Bus {
     this.ramView = new DataView(this.ram.buffer);
     this.ioPage = new Uint8Array(ramSize / 4096);
     this.written = new Uint8Array(ramSize / 4096);
+    this.stored = new Uint8Array(ramSize >> STORE_BLOCK_SHIFT);
   }
 
   markWritten(offset: number, len: number): void {
@@ -64,11 +76,27 @@ export class MemoryBus implements Bus {
     }
   }
 
-  takeWritten(): number[] {
+  takeWritten(stored?: Map<number, number>): number[] {
     const pages = this.writtenList;
     this.writtenList = [];
-    for (const p of pages) this.written[p] = 0;
+    for (const p of pages) {
+      this.written[p] = 0;
+      if (stored) {
+        for (let i = p * MASKS_PER_PAGE; i < (p + 1) * MASKS_PER_PAGE; i++) {
+          const mask = this.storedMask(i);
+          if (mask) stored.set(i, mask);
+        }
+      }
+      this.stored.fill(0, p * BLOCKS_PER_PAGE, (p + 1) * BLOCKS_PER_PAGE);
+    }
     return pages;
+  }
+
+  /** Blocks 32i to 32i+31 as a mask (bit k: block 32i+k), those stored to since their page was taken. */
+  storedMask(i: number): number {
+    let mask = 0;
+    for (let k = 0; k < 32; k++) if (this.stored[i * 32 + k]) mask |= 1 << k;
+    return mask;
   }
 
   get ramEnd(): number {
@@ -111,6 +139,8 @@ export class MemoryBus implements Bus {
     const off = paddr - this.ramBase;
     if (off < 0 || off + size > this.ram.length) return false;
     this.markWritten(off, size);
+    this.stored[off >>> STORE_BLOCK_SHIFT] = 1;
+    this.stored[(off + size - 1) >>> STORE_BLOCK_SHIFT] = 1;
     if (size === 1) this.ram[off] = value;
     else if (size === 2) this.ramView.setUint16(off, value & 0xffff, true);
     else this.ramView.setInt32(off, value | 0, true);

@@ -58,6 +58,9 @@ export interface Snapshot {
   readonly state: MachineState;
   /** RAM pages whose contents at `at` this snapshot holds: those written since the snapshot before it. */
   pages: number[];
+  /** The blocks of those that store instructions wrote (Bus.storedMask's index -> mask): what a write watchpoint
+   *  could have seen since the snapshot before. */
+  stores: Map<number, number>;
   /** Absolute index of the first input event after it. */
   readonly cursor: number;
 }
@@ -112,7 +115,7 @@ export class Recording implements RunObserver {
     machine.cpu.takeWrittenPages();
     machine.bus.beforeFirstWrite = (page) => this.keepFirstContents(page);
     this.end = this.now;
-    this.base = this.add(this.now, 'start', []);
+    this.base = this.add(this.now, 'start', [], new Map());
     if (opts.replay) {
       this.events = opts.replay.inputs.slice();
       this.end = Math.max(this.end, opts.replay.end);
@@ -235,6 +238,22 @@ export class Recording implements RunObserver {
     return this.snapshots[snap.index + 1];
   }
 
+  /** Might a store instruction have written any of `blocks` (Bus.storedMask's index -> mask) between
+   *  `snap` and the snapshot after it (after the last one: up to where the machine is)? False only when sure: the
+   *  next snapshot's stores are those since the one before it, or more (a snapshot made going back leaves the next
+   *  one's whole, thinning hands them on). */
+  mayHaveStored(snap: Snapshot, blocks: ReadonlyMap<number, number>): boolean {
+    const next = this.following(snap);
+    // after the last snapshot, the bus's marks are the stores from the base on (restoring, passing or taking a
+    // snapshot clears them)
+    if (!next && snap !== this.base) return true;
+    for (const [i, mask] of blocks) {
+      const stored = next ? (next.stores.get(i) ?? 0) : this.machine.bus.storedMask(i);
+      if (stored & mask) return true;
+    }
+    return false;
+  }
+
   /** Put the whole machine back as it was at `snap`. */
   restore(snap: Snapshot): void {
     const ram = this.machine.bus.ram;
@@ -264,7 +283,7 @@ export class Recording implements RunObserver {
     this.bytes = 0;
     this.end = now;
     this.machine.cpu.takeWrittenPages();
-    this.base = this.add(now, 'start', []);
+    this.base = this.add(now, 'start', [], new Map());
   }
 
   /** Keep the state here as a snapshot made while going back (so the next step back replays little). */
@@ -286,9 +305,9 @@ export class Recording implements RunObserver {
 
   // ---- snapshots and pages ----
 
-  private add(at: number, kind: SnapshotKind, pages: number[]): Snapshot {
+  private add(at: number, kind: SnapshotKind, pages: number[], stores: Map<number, number>): Snapshot {
     const index = this.snapshots.length ? this.base.index + 1 : 0;
-    const snap: Snapshot = { at, kind, index, state: this.machine.save(), pages, cursor: this.cursor };
+    const snap: Snapshot = { at, kind, index, state: this.machine.save(), pages, stores, cursor: this.cursor };
     this.snapshots.splice(index, 0, snap);
     this.renumber(index);
     this.bytes += STATE_BYTES;
@@ -297,8 +316,9 @@ export class Recording implements RunObserver {
 
   /** A snapshot here, after the current base (the pages written since it are copied). */
   private snapshot(kind: SnapshotKind): void {
-    const pages = this.machine.cpu.takeWrittenPages();
-    const snap = this.add(this.now, kind, pages);
+    const stores = new Map<number, number>();
+    const pages = this.machine.cpu.takeWrittenPages(stores);
+    const snap = this.add(this.now, kind, pages, stores);
     const ram = this.machine.bus.ram;
     for (const p of pages) {
       const vs = this.versions.get(p) ?? [];
@@ -433,7 +453,9 @@ export class Recording implements RunObserver {
         to.pages.push(p);
       }
     }
+    for (const [i, mask] of snap.stores) to.stores.set(i, (to.stores.get(i) ?? 0) | mask);
     snap.pages = [];
+    snap.stores.clear();
     this.bytes -= STATE_BYTES;
   }
 
@@ -448,6 +470,7 @@ export class Recording implements RunObserver {
       this.initial.set(p, v.data);
     }
     snap.pages = [];
+    snap.stores.clear();
     snap.kind = 'start';
     this.bytes -= STATE_BYTES;
   }

@@ -1,9 +1,11 @@
 // Reverse execution on the rv64 machine, through its recording (recording.ts): a step back restores the snapshot
 // before the previous instruction and replays to it; a continue back replays each stretch between snapshots, from
 // the newest back, noting where breakpoints and watchpoints hit, and lands on the last hit before where it began.
+// When only write watchpoints are set, a stretch with no store to their blocks of RAM is passed over without a replay.
 // Positions are instruction counts: "at c" is the machine after c instructions, about to run the next one. A
 // watchpoint hit by instruction c+1 lands at c, before the access (the debugger sees the old value), as gdb expects.
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { STORE_BLOCK_SHIFT } from './bus.js';
 import type { Machine } from './machine.js';
 import type { Recording, Snapshot } from './recording.js';
 
@@ -61,10 +63,11 @@ export class TimeTravel {
   /** Go back to the last breakpoint or watchpoint hit before here (the start of the recording when none). */
   async continueBack(): Promise<ReverseStop> {
     const from = this.machine.cpu.retired();
+    const watched = this.watchedBlocks();
     return this.guard(async () => {
       let limit = from;
       for (let snap: Snapshot | undefined = this.recording.snapshotBefore(from - 1); snap;) {
-        if (snap.at < limit) {
+        if (snap.at < limit && (!watched || this.recording.mayHaveStored(snap, watched))) {
           this.recording.restore(snap);
           const hits = await this.scan(limit);
           const last = hits[hits.length - 1];
@@ -75,6 +78,27 @@ export class TimeTravel {
       }
       return this.atStart();
     });
+  }
+
+  /** The RAM blocks watched (Bus.storedMask's index -> mask), when every stop set is a write watchpoint on plain RAM
+   *  (undefined otherwise): a stretch of the run that stored to none of them cannot stop, and need not
+   *  be replayed. */
+  private watchedBlocks(): Map<number, number> | undefined {
+    const { cpu, bus } = this.machine;
+    if (cpu.breakpointCount) return undefined;
+    const blocks = new Map<number, number>();
+    for (const w of cpu.watchpoints) {
+      if (w.read) return undefined;
+      if (!w.write) continue;
+      const first = w.addr - bus.ramBase,
+        last = first + w.len - 1;
+      if (first < 0 || last >= bus.ram.length) return undefined;
+      for (let b = first >>> STORE_BLOCK_SHIFT; b <= last >>> STORE_BLOCK_SHIFT; b++) {
+        if (bus.ioPage[b >>> (12 - STORE_BLOCK_SHIFT)]) return undefined; // a store there goes to a device: unmarked
+        blocks.set(b >>> 5, (blocks.get(b >>> 5) ?? 0) | (1 << (b & 31)));
+      }
+    }
+    return blocks;
   }
 
   private atStart(): ReverseStop {

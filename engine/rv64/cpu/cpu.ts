@@ -2,6 +2,7 @@
 // Registers are (lo, hi) int32 pairs in x (x[2r] = lo, x[2r+1] = hi); x0 reads as zero and writes to it land in a
 // scratch register (see decode.ts). Instructions are decoded once per physical page into a cache that stores
 // invalidate; the pc is a JS number (exact for every canonical Sv39/Sv48 address and every physical address).
+import * as busMod from '../bus.js';
 import type { Bus } from '../bus.js';
 import * as csrMod from './csr.js';
 import * as decodeMod from './decode.js';
@@ -34,6 +35,7 @@ const {
 const { decode } = decodeMod;
 const { R, div32, div64, mul64, mulh64, mulhu64 } = int64;
 const { RDN, RMM, RNE, RTZ, RUP } = sf;
+const { STORE_BLOCK_SHIFT } = busMod;
 
 const TWO32 = 4294967296;
 
@@ -236,10 +238,14 @@ export class Cpu {
   private readonly ramLen: number;
   /** The bus's written-page marks (see Bus.written): a page the write TLB maps is always marked already. */
   private readonly written: Uint8Array;
+  /** The bus's stored-block marks (Bus.stored), set by every store (interpreted: a recording runs without the block
+   *  compiler). */
+  private readonly stored: Uint8Array;
 
   constructor(readonly bus: Bus) {
     this.ram = bus.ram;
     this.written = bus.written;
+    this.stored = bus.stored;
     this.dv = bus.ramView;
     this.ramBase = bus.ramBase;
     this.ramLen = bus.ram.length;
@@ -367,6 +373,14 @@ export class Cpu {
     const i = this.watches.findIndex((w) => w.addr === addr && w.len === len);
     if (i >= 0) this.watches.splice(i, 1);
   }
+  /** The breakpoints set (those put aside by setDebugStops(false) not counted). */
+  get breakpointCount(): number {
+    return this.bps.size;
+  }
+  /** The watchpoints set (those put aside by setDebugStops(false) not included). */
+  get watchpoints(): readonly Watchpoint[] {
+    return this.watches;
+  }
 
   /** Breakpoints and watchpoints off (false: put aside, as a replay to a given instruction needs) or back on. */
   setDebugStops(on: boolean): void {
@@ -419,9 +433,10 @@ export class Cpu {
     }
   }
 
-  /** Pages written since the last call (RAM page indices); from here on, their next writes are noticed again. */
-  takeWrittenPages(): number[] {
-    const pages = this.bus.takeWritten();
+  /** Pages written since the last call (RAM page indices); from here on, their next writes are noticed again. With
+   *  `stored`, the blocks of them that stores wrote (see Bus.takeWritten). */
+  takeWrittenPages(stored?: Map<number, number>): number[] {
+    const pages = this.bus.takeWritten(stored);
     this.wTag.fill(-1); // the write TLB maps only marked pages
     return pages;
   }
@@ -773,6 +788,8 @@ export class Cpu {
       po = lo & 4095;
     if (this.wTag[i] === vpn && this.wHi[i] === hi && po <= 4096 - size) {
       const o = this.wOff[i]! + po;
+      this.stored[o >>> STORE_BLOCK_SHIFT] = 1;
+      this.stored[(o + size - 1) >>> STORE_BLOCK_SHIFT] = 1;
       if (size === 4) this.dv.setInt32(o, v, true);
       else if (size === 8) {
         this.dv.setInt32(o, v, true);
@@ -869,6 +886,8 @@ export class Cpu {
     const o = pa - this.ramBase;
     if (o >= 0 && o + size <= this.ramLen && !this.bus.ioPage[Math.floor(o / 4096)]) {
       if (!this.written[o >>> 12]) this.bus.markWritten(o, size);
+      this.stored[o >>> STORE_BLOCK_SHIFT] = 1;
+      this.stored[(o + size - 1) >>> STORE_BLOCK_SHIFT] = 1;
       if (this.cacheable) {
         const i = (lo >>> 12) & 255;
         this.wTag[i] = lo >>> 12;
@@ -900,7 +919,10 @@ export class Cpu {
     const o = pa - this.ramBase;
     if (o < 0 || o + size > this.ramLen || this.bus.ioPage[Math.floor(o / 4096)])
       this.raise(isLr ? Cause.LoadAccess : Cause.StoreAccess, lo, hi);
-    if (!isLr && !this.written[o >>> 12]) this.bus.markWritten(o, size);
+    if (!isLr) {
+      if (!this.written[o >>> 12]) this.bus.markWritten(o, size);
+      this.stored[o >>> STORE_BLOCK_SHIFT] = 1; // aligned: one block
+    }
     return o;
   }
 

@@ -1,5 +1,6 @@
 // A small S-mode guest for time-travel tests: timer interrupts (SBI set_timer), UART output and polled input, a
-// variable written from one function (for watchpoints and reverse-finish), pages written in turn, and WFI idling.
+// variable written from one function (for watchpoints and reverse-finish), one written twice on a page written all
+// along, pages written in turn, and WFI idling.
 // Deterministic for given console input: 'q' ends it early.
 #define UART ((volatile unsigned char *)0x10000000)
 #define UART_LSR_DR 1
@@ -9,6 +10,8 @@
 volatile unsigned long ticks;
 volatile unsigned long counter;
 static unsigned char pages[16][4096] __attribute__((aligned(4096)));
+/* rare[0] is written twice, rare[256] (the same page) all along: watching rare[0], most stretches cannot stop */
+volatile unsigned long rare[512] __attribute__((aligned(4096)));
 
 static unsigned long rdtime(void) {
   unsigned long t;
@@ -67,6 +70,8 @@ int main(void) {
       putnum(ticks);
       putch('\n');
     }
+    rare[256] = i;
+    if (i == 12000 || i == 36000) rare[0] = i;
     if (i == 30000) {
       unsigned long until = ticks + 3;
       while (ticks < until) __asm__ volatile("wfi");

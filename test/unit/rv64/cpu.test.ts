@@ -1,6 +1,6 @@
 // The CPU's control API (what a gdb stub needs): PC breakpoints that never touch memory, watchpoints, single step,
-// deterministic instruction counts, register/CSR/memory access; and runBareMetal's reporting (pass, failed test
-// number, instruction limit).
+// the blocks stores write (time travel's skip), deterministic instruction counts, register/CSR/memory access; and
+// runBareMetal's reporting (pass, failed test number, instruction limit).
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -61,6 +61,22 @@ describe('rv64 CPU control API', () => {
     assert.equal(cpu.readPhys(DATA, 1)![0], 1);
     cpu.removeWatchpoint(DATA, 8);
     assert.equal(cpu.run(50), Stop.Budget);
+  });
+
+  it('marks the 64-byte blocks a store writes, both of two it straddles, through the write TLB too', () => {
+    const cpu = machine();
+    const bus = cpu.bus as MemoryBus;
+    const mask = (DATA - BASE) / 64 / 32; // the mask of DATA's first 32 blocks (Bus.storedMask)
+    cpu.setX(11, BigInt(DATA + 60)); // the sd writes DATA+60 to DATA+67: blocks 0 and 1
+    cpu.run(3); // to the first store, through the slow path (its page is not marked written yet)
+    assert.equal(bus.storedMask(mask), 0b11);
+    bus.stored.fill(0);
+    cpu.run(5); // once around the loop: the store hits the write TLB
+    assert.equal(bus.storedMask(mask), 0b11);
+    const stored = new Map<number, number>();
+    assert.deepEqual(cpu.takeWrittenPages(stored), [(DATA - BASE) / 4096]);
+    assert.deepEqual([...stored], [[mask, 0b11]]);
+    assert.equal(bus.storedMask(mask), 0, 'taking the page clears its blocks');
   });
 
   it('is deterministic: same instruction count, same state', () => {
