@@ -2,7 +2,7 @@
 // every exit path: the normal one (release()), and process exit (the 'exit' hook kills groups and removes dirs
 // synchronously, for when kwb is ending because of a signal or an uncaught error).
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { processAlive } from './sessions.js';
@@ -123,4 +123,12 @@ export function spawnGroup(command: string, args: string[], options: SpawnOption
     liveGroups.delete(pgid);
   });
   return child as ChildProcess & { pid: number };
+}
+
+/** Write a file whole or not at all (a temp file renamed over it): a reader, or a kwb killed mid-write, never sees
+ *  half of it. */
+export function writeFileAtomic(path: string, data: string): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, data);
+  renameSync(tmp, path);
 }

@@ -9,6 +9,7 @@ import { DEFAULT_BUILD_DIR, kunitBuild } from '../kunit/build.js';
 import { describeProgress } from '../build/progress.js';
 import type { FarmChoice } from '../build/toolchain.js';
 import { ExitCode, KwbError } from '../results.js';
+import { writeFileAtomic } from '../host.js';
 import { Git } from './git.js';
 import type { Verdict } from './verdict.js';
 
@@ -78,7 +79,8 @@ export function loadState(tree: string): BisectState | undefined {
 }
 
 function saveState(tree: string, state: BisectState): void {
-  writeFileSync(join(stateDir(tree), 'state.json'), JSON.stringify(state, null, 2) + '\n');
+  // whole or not at all: `--resume` after a kill, and anyone watching the bisect, read it
+  writeFileAtomic(join(stateDir(tree), 'state.json'), JSON.stringify(state, null, 2) + '\n');
 }
 
 export class Bisect {

@@ -1,10 +1,10 @@
 // Structure offsets, sizes and symbol addresses of one kernel build, asked of gdb once (batch mode on the vmlinux,
 // which reads the DWARF for us) and cached by the vmlinux's build-id: nothing is hard-coded per kernel version.
 import { setPriority } from 'node:os';
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { cacheDir, cacheKey } from '../../engine/cache.js';
-import { spawnGroup } from '../../engine/host.js';
+import { spawnGroup, writeFileAtomic } from '../../engine/host.js';
 import { gnuBuildId } from './buildid.js';
 
 /** name -> gdb expression whose value (an offset, a size or an address) fits an unsigned long. */
@@ -135,11 +135,9 @@ export async function loadOffsets(vmlinux: string, queries: Queries): Promise<Of
   }
   const values = await queryGdb(vmlinux, queries);
   mkdirSync(cacheDir('linux-offsets'), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(
-    tmp,
+  writeFileAtomic(
+    file,
     JSON.stringify(Object.fromEntries(Object.entries(values).map(([k, v]) => [k, v.toString()])), null, 1) + '\n',
   );
-  renameSync(tmp, file);
   return new Offsets(values);
 }
