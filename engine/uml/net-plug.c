@@ -40,9 +40,23 @@ struct request_v3 {
   struct sockaddr_un sock;
 };
 
+// Frames on their way to a socket that has not taken them yet. A unix datagram socket holds only
+// net.unix.max_dgram_qlen frames (10 by default) from senders it is not connected to, so a guest or a peer plug that
+// was not scheduled for a moment lost the rest, and TCP fell back to retransmission timeouts (5 MiB through passt took
+// 22 s, 917 of 4106 segments resent). They wait here instead and go as the receiver drains (POLLOUT); while too many
+// wait for a guest, the plug stops reading what feeds them (passt, the LAN), so senders slow down rather than lose.
+#define QUEUE_FRAMES 512
+struct queue {
+  unsigned char *frame[QUEUE_FRAMES];
+  uint32_t len[QUEUE_FRAMES];
+  unsigned head, count;
+};
+
 struct peer {
   unsigned char mac[6];
   struct sockaddr_un addr;
+  struct queue q; // unicast frames for it, sent from the LAN socket
+  int watch;      // -1, or a socket connected to the peer's: POLLOUT on it says the peer's socket has room
 };
 
 // a stream of frames, each after its 32-bit big-endian length (QEMU's stream netdev, passt)
@@ -58,6 +72,7 @@ struct iface {
   int ctl_listen, ctl, data;
   struct sockaddr_un data_addr, uml;
   int uml_known;
+  struct queue to_uml; // frames the guest's socket has not taken yet
   struct stream guest; // --stream: the guest's frames come and go on the connection accepted on CTL
   struct stream passt;
   // LAN
@@ -99,18 +114,80 @@ static void pcap_frame(const unsigned char *frame, size_t len) {
 
 static void write_frame(int fd, const unsigned char *frame, size_t len);
 
+static void queue_drop_all(struct queue *q) {
+  for (; q->count; q->count--, q->head = (q->head + 1) % QUEUE_FRAMES) free(q->frame[q->head]);
+  q->head = 0;
+}
+
+static int send_one(int fd, const struct sockaddr_un *to, const unsigned char *frame, size_t len) {
+  return (int)sendto(fd, frame, len, MSG_DONTWAIT, (const struct sockaddr *)to, to ? sizeof *to : 0);
+}
+
+/** Send a frame from fd (to `to`, or to fd's peer when NULL) after what already waits in q, or leave it waiting there
+ *  when the receiver has no room (a receiver that takes nothing while QUEUE_FRAMES wait loses it, as on a real
+ *  switch). Returns -1 when the receiver refused it for good (gone). */
+static int send_queued(struct queue *q, int fd, const struct sockaddr_un *to, const unsigned char *frame, size_t len) {
+  if (!q->count) {
+    if (send_one(fd, to, frame, len) >= 0) return 0;
+    if (errno != EAGAIN) return -1;
+  }
+  unsigned char *copy = q->count < QUEUE_FRAMES ? malloc(len) : NULL;
+  if (!copy) return 0;
+  unsigned at = (q->head + q->count++) % QUEUE_FRAMES;
+  q->frame[at] = memcpy(copy, frame, len);
+  q->len[at] = (uint32_t)len;
+  return 0;
+}
+
+/** Send what waits in q, oldest first, until the receiver takes no more; -1 (and q emptied) when it is gone. */
+static int queue_flush(struct queue *q, int fd, const struct sockaddr_un *to) {
+  while (q->count) {
+    if (send_one(fd, to, q->frame[q->head], q->len[q->head]) < 0) {
+      if (errno == EAGAIN) return 0;
+      queue_drop_all(q);
+      return -1;
+    }
+    free(q->frame[q->head]);
+    q->head = (q->head + 1) % QUEUE_FRAMES;
+    q->count--;
+  }
+  return 0;
+}
+
 static void to_uml(struct iface *f, const unsigned char *frame, size_t len) {
   if (!f->uml_known) return;
   pcap_frame(frame, len);
-  if (stream_guests) write_frame(f->guest.fd, frame, len);
-  // a guest that does not read fast enough loses the frame, as on a real switch
-  else sendto(f->data, frame, len, MSG_DONTWAIT, (struct sockaddr *)&f->uml, sizeof f->uml);
+  if (stream_guests) {
+    write_frame(f->guest.fd, frame, len);
+    return;
+  }
+  send_queued(&f->to_uml, f->data, NULL, frame, len);
 }
 
-static int send_peer(struct iface *f, const struct sockaddr_un *to, const unsigned char *frame, size_t len) {
-  if (sendto(f->lan, frame, len, MSG_DONTWAIT, (const struct sockaddr *)to, sizeof *to) >= 0) return 0;
-  if (errno == ECONNREFUSED) unlink(to->sun_path); // its plug died without cleaning up
-  return errno == EAGAIN ? 0 : -1;
+/** A frame for a peer plug we do not know (broadcasts, unknown destinations): it is lost if it has no room. */
+static void send_peer(struct iface *f, const struct sockaddr_un *to, const unsigned char *frame, size_t len) {
+  if (send_one(f->lan, to, frame, len) < 0 && errno == ECONNREFUSED) unlink(to->sun_path); // died uncleaned
+}
+
+static void forget_peer(struct peer *p) {
+  queue_drop_all(&p->q);
+  if (p->watch >= 0) close(p->watch), p->watch = -1;
+  p->addr.sun_family = 0;
+}
+
+/** A unicast frame for a known peer plug; 0, or -1 when its socket is gone. */
+static int send_known_peer(struct iface *f, struct peer *p, const unsigned char *frame, size_t len) {
+  if (send_queued(&p->q, f->lan, &p->addr, frame, len) < 0) {
+    if (errno == ECONNREFUSED) unlink(p->addr.sun_path);
+    return -1;
+  }
+  if (p->q.count && p->watch < 0) {
+    p->watch = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (p->watch >= 0 && connect(p->watch, (struct sockaddr *)&p->addr, sizeof p->addr) < 0)
+      close(p->watch), p->watch = -1;
+    if (p->watch < 0) queue_drop_all(&p->q); // nothing would say when to send them
+  }
+  return 0;
 }
 
 static void flood(struct iface *f, const unsigned char *frame, size_t len) {
@@ -132,8 +209,8 @@ static void to_lan(struct iface *f, const unsigned char *frame, size_t len) {
     for (int i = 0; i < FDB_SIZE; i++) {
       struct peer *p = &f->fdb[i];
       if (p->addr.sun_family && !memcmp(p->mac, frame, 6)) {
-        if (send_peer(f, &p->addr, frame, len) == 0) return;
-        p->addr.sun_family = 0; // gone: forget it and flood
+        if (send_known_peer(f, p, frame, len) == 0) return;
+        forget_peer(p); // gone: flood
         break;
       }
     }
@@ -143,12 +220,15 @@ static void to_lan(struct iface *f, const unsigned char *frame, size_t len) {
 
 static void learn(struct iface *f, const unsigned char *src, const struct sockaddr_un *from) {
   if (src[0] & 1) return;
-  for (int i = 0; i < FDB_SIZE; i++)
-    if (f->fdb[i].addr.sun_family && !memcmp(f->fdb[i].mac, src, 6)) {
-      f->fdb[i].addr = *from;
+  for (int i = 0; i < FDB_SIZE; i++) {
+    struct peer *p = &f->fdb[i];
+    if (p->addr.sun_family && !memcmp(p->mac, src, 6)) {
+      if (memcmp(&p->addr, from, sizeof *from)) forget_peer(p), p->addr = *from; // it moved
       return;
     }
+  }
   struct peer *p = &f->fdb[f->fdb_next++ % FDB_SIZE];
+  forget_peer(p);
   memcpy(p->mac, src, 6);
   p->addr = *from;
 }
@@ -226,7 +306,17 @@ static void accept_uml(struct iface *f) {
   if (f->ctl >= 0) close(f->ctl);
   f->ctl = c;
   f->uml = req.sock;
-  f->uml_known = 1;
+  // connected to the guest's socket, the data socket takes frames from it alone, and without the queue limit
+  // (the kernel skips it for a receiver connected to its sender: the guest's send buffer is the limit), and
+  // POLLOUT on it says when the guest's socket has room again
+  queue_drop_all(&f->to_uml);
+  f->uml_known = connect(f->data, (struct sockaddr *)&f->uml, sizeof f->uml) == 0;
+}
+
+static void forget_uml(struct iface *f) {
+  f->uml_known = 0;
+  queue_drop_all(&f->to_uml);
+  if (!stream_guests) connect(f->data, &(struct sockaddr){.sa_family = AF_UNSPEC}, sizeof(struct sockaddr));
 }
 
 static int listen_at(const char *path) {
@@ -240,6 +330,7 @@ static int listen_at(const char *path) {
 static void open_iface(struct iface *f, int index, const char *target) {
   f->ctl = -1;
   f->guest.fd = -1;
+  for (int i = 0; i < FDB_SIZE; i++) f->fdb[i].watch = -1;
   f->ctl_listen = listen_at(f->ctl_path);
   // our datagram address, given to UML: abstract, full length (UML sends to all of struct sockaddr_un)
   f->data = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -250,6 +341,10 @@ static void open_iface(struct iface *f, int index, const char *target) {
     struct sockaddr_un a = unix_addr(target);
     f->passt.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (connect(f->passt.fd, (struct sockaddr *)&a, sizeof a) < 0) die("cannot connect to passt at", target);
+    // room for a burst while passt is not scheduled (up to net.core.wmem_max): the plug waits for passt when this is
+    // full, and meanwhile the guest's frames pile up in its own send buffer, which holds fewer
+    int buf = 4 << 20;
+    setsockopt(f->passt.fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
     return;
   }
   snprintf(f->lan_dir, sizeof f->lan_dir, "%s", target);
@@ -323,17 +418,22 @@ int main(int argc, char **argv) {
 
   static unsigned char frame[FRAME_MAX];
   while (!stopping) {
-    struct pollfd p[1 + 5 * MAX_IF];
-    struct iface *owner[1 + 5 * MAX_IF];
-    int role[1 + 5 * MAX_IF], n = 0;
+    struct pollfd p[1 + (5 + FDB_SIZE) * MAX_IF];
+    struct iface *owner[1 + (5 + FDB_SIZE) * MAX_IF];
+    struct peer *peer[1 + (5 + FDB_SIZE) * MAX_IF];
+    int role[1 + (5 + FDB_SIZE) * MAX_IF], n = 0;
     p[n] = (struct pollfd){0, POLLIN, 0}, owner[n] = NULL, role[n++] = 0;
     for (int i = 0; i < n_if; i++) {
       struct iface *f = &ifs[i];
       p[n] = (struct pollfd){f->ctl_listen, POLLIN, 0}, owner[n] = f, role[n++] = 1;
       if (f->ctl >= 0) p[n] = (struct pollfd){f->ctl, POLLIN, 0}, owner[n] = f, role[n++] = 2;
       if (f->guest.fd >= 0) p[n] = (struct pollfd){f->guest.fd, POLLIN, 0}, owner[n] = f, role[n++] = 5;
-      p[n] = (struct pollfd){f->data, POLLIN, 0}, owner[n] = f, role[n++] = 3;
-      p[n] = (struct pollfd){f->user ? f->passt.fd : f->lan, POLLIN, 0}, owner[n] = f, role[n++] = 4;
+      p[n] = (struct pollfd){f->data, POLLIN | (f->to_uml.count ? POLLOUT : 0), 0}, owner[n] = f, role[n++] = 3;
+      // the guest's side is backed up: leave the frames for it where they are (their senders wait or slow down)
+      if (f->to_uml.count < QUEUE_FRAMES / 2)
+        p[n] = (struct pollfd){f->user ? f->passt.fd : f->lan, POLLIN, 0}, owner[n] = f, role[n++] = 4;
+      for (int j = 0; j < FDB_SIZE && !f->user; j++)
+        if (f->fdb[j].q.count) p[n] = (struct pollfd){f->fdb[j].watch, POLLOUT, 0}, owner[n] = f, peer[n] = &f->fdb[j], role[n++] = 6;
     }
     int ready = poll(p, n, 200);
     if (ready == 0 && pcap) fflush(pcap); // idle: let a reader see the capture so far
@@ -348,10 +448,10 @@ int main(int argc, char **argv) {
         accept_uml(f);
       } else if (role[k] == 2) {
         char b[64];
-        if (read(f->ctl, b, sizeof b) <= 0) close(f->ctl), f->ctl = -1, f->uml_known = 0;
+        if (read(f->ctl, b, sizeof b) <= 0) close(f->ctl), f->ctl = -1, forget_uml(f);
       } else if (role[k] == 3) {
-        // drain the queue: a unix datagram socket holds only net.unix.max_dgram_qlen (often 10) frames, and UML
-        // drops what does not fit
+        if (p[k].revents & POLLOUT) queue_flush(&f->to_uml, f->data, NULL);
+        // take all the guest sent: what its socket's send buffer does not hold, UML drops
         for (;;) {
           struct sockaddr_un from;
           socklen_t fl = sizeof from;
@@ -361,8 +461,10 @@ int main(int argc, char **argv) {
           if (!f->uml_known || fl != sizeof f->uml || memcmp(&from, &f->uml, fl)) continue;
           from_guest(f, frame, (size_t)len);
         }
+      } else if (role[k] == 6) {
+        if (queue_flush(&peer[k]->q, f->lan, &peer[k]->addr) < 0) forget_peer(peer[k]);
       } else if (role[k] == 5) {
-        if (read_frames(&f->guest, f, from_guest, "the guest") < 0) close(f->guest.fd), f->guest.fd = -1, f->uml_known = 0;
+        if (read_frames(&f->guest, f, from_guest, "the guest") < 0) close(f->guest.fd), f->guest.fd = -1, forget_uml(f);
       } else if (f->user) {
         if (read_frames(&f->passt, f, to_uml, "passt") < 0) {
           fprintf(stderr, "passt closed its socket\n");
