@@ -1,11 +1,11 @@
-// Guest networking throughput and latency: UML guests and kwb's rv64 machine on a kwb LAN and through passt, against
-// the same transfer between two QEMU riscv64 `virt` guests on a socket netdev (and one on QEMU's user network,
-// libslirp), in the same run. QEMU is the reference the issue names; this host has no KVM and no x86 QEMU, so its
-// guests run under TCG: for UML the comparison says what a kwb user gets against what QEMU gives on the same machine,
-// not transport against transport; the rv64 rows run QEMU's very kernel and /init on kwb's machine. Every side runs
-// one workload (net-probe.c, the same source built for each): a TCP stream (100 MiB; 20 MiB through passt, 10 MiB
-// for rv64) and 500 one-byte TCP round trips. A UML row uses UML's own mcast transport, the alternative to kwb's
-// plug. A transfer that fails gives a row with no figure that says why.
+// Guest networking throughput and latency: UML guests and kwb's rv64 machine on a kwb LAN and through kwb's libslirp
+// NAT, against the same transfer between two QEMU riscv64 `virt` guests on a socket netdev (and one on QEMU's user
+// network, libslirp too), in the same run. QEMU is the reference the issue names; this host has no KVM and no x86
+// QEMU, so its guests run under TCG: for UML the comparison says what a kwb user gets against what QEMU gives on the
+// same machine, not transport against transport; the rv64 rows run QEMU's very kernel and /init on kwb's machine.
+// Every side runs one workload (net-probe.c, the same source built for each): a TCP stream (100 MiB; 10 MiB for rv64)
+// and 500 one-byte TCP round trips. A UML row uses UML's own mcast transport, the alternative to kwb's plug. A
+// transfer that fails gives a row with no figure that says why.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -15,9 +15,6 @@ import { fixtureTree, rv64Init } from '../test/helpers/fixtures.js';
 import type { BenchRow } from './row.js';
 
 const MIB = Number(process.env.KWB_BENCH_NET_MIB ?? 100);
-/** Through passt: its 2023 build resets a one-way stream from the guest 24 s after it opened (docs/ARCHITECTURE.md,
- *  "The bulk-NAT limit"), so the user-network rows move less, their reference the same amount. */
-const NAT_MIB = Number(process.env.KWB_BENCH_NET_NAT_MIB ?? 20);
 /** The rv64 rows' transfer (kwb's rv64 machine is an interpreter: 100 MiB would take many minutes). */
 const RV_MIB = Number(process.env.KWB_BENCH_NET_RV_MIB ?? 10);
 const CLI = join(__dirname, '..', 'dist', 'cli.js');
@@ -147,7 +144,7 @@ export async function benchNet(): Promise<BenchRow[]> {
     p = port();
     const umlNat = await pair(
       hostServe(p),
-      () => finished(uml(['--net', 'user'], ['send', '10.0.2.2', `${p}`, `${NAT_MIB}`]), 'client'),
+      () => finished(uml(['--net', 'user'], ['send', '10.0.2.2', `${p}`, `${MIB}`]), 'client'),
       'UML user network',
     );
     // UML's own multicast transport, the alternative to kwb's plug (TTL 0: the frames stay on this host)
@@ -210,10 +207,10 @@ export async function benchNet(): Promise<BenchRow[]> {
       );
     };
     const qemuLan = await qemuLanFor(MIB);
-    const qemuNat = await qemuNatFor(NAT_MIB);
+    const qemuNat = await qemuNatFor(MIB);
     // the rv64 rows move less (kwb's machine interprets every instruction); their reference moves the same amount
     const qemuLanRv = RV_MIB === MIB ? qemuLan : await qemuLanFor(RV_MIB);
-    const qemuNatRv = RV_MIB === NAT_MIB ? qemuNat : await qemuNatFor(RV_MIB);
+    const qemuNatRv = RV_MIB === MIB ? qemuNat : await qemuNatFor(RV_MIB);
 
     const row = (x: Outcome, ref: Outcome, name: string, kind: 'mbps' | 'rtt', note: string): BenchRow => {
       const value = (o: Outcome) => ('failed' in o ? NaN : kind === 'mbps' ? o.mbps : o.rttUs);
@@ -235,7 +232,7 @@ export async function benchNet(): Promise<BenchRow[]> {
     return [
       row(umlLan, qemuLan, 'net: TCP guest->guest, kwb LAN (UML)', 'mbps', lanNote(MIB)),
       row(umlMcast, qemuLan, 'net: TCP guest->guest, UML mcast', 'mbps', `not used by kwb; ${lanNote(MIB)}`),
-      row(umlNat, qemuNat, 'net: TCP guest->host, --net user (UML, passt)', 'mbps', natNote(NAT_MIB)),
+      row(umlNat, qemuNat, 'net: TCP guest->host, --net user (UML)', 'mbps', natNote(MIB)),
       row(
         rvLan,
         qemuLanRv,
@@ -243,7 +240,7 @@ export async function benchNet(): Promise<BenchRow[]> {
         'mbps',
         `same kernel and init; ${lanNote(RV_MIB)}`,
       ),
-      row(rvNat, qemuNatRv, 'net: TCP guest->host, --net user (rv64, passt)', 'mbps', natNote(RV_MIB)),
+      row(rvNat, qemuNatRv, 'net: TCP guest->host, --net user (rv64)', 'mbps', natNote(RV_MIB)),
       row(umlLan, qemuLan, 'net: TCP round trip guest<->guest, kwb LAN (UML)', 'rtt', rtt),
       row(umlMcast, qemuLan, 'net: TCP round trip guest<->guest, UML mcast', 'rtt', `not used by kwb; ${rtt}`),
       row(umlNat, qemuNat, 'net: TCP round trip guest<->host, --net user (UML)', 'rtt', rtt),

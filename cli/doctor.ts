@@ -7,6 +7,7 @@ import { xstateShim } from '../engine/uml/shim.js';
 import { BUSYBOX } from '../engine/rootfs/hostroot.js';
 import { DEBIAN_UML } from '../engine/kernel.js';
 import { findOnPath } from '../engine/which.js';
+import { natProblem } from '../engine/net-host.js';
 import { checkDistccHost, distccFarm, distccHostsFrom, type DistccFarm } from '../engine/build/distcc.js';
 import { one, type OptionTable, type ParsedArgs } from './args.js';
 
@@ -95,7 +96,7 @@ export function hostChecks(): Check[] {
   }
   checks.push(tool('gdb', 'gdb', 'kwb gdb, VS Code'));
   checks.push(tool('gdbserver', 'gdbserver', 'debugging UML'));
-  checks.push(tool('passt', 'passt', 'guest networks: --net user', 'default', true));
+  checks.push({ name: "libslirp (guest networks: --net user, kwb's NAT)", problem: natProblem(), optional: true });
   checks.push(tool('make', 'make', 'kwb build', 'default', true));
   for (const t of ['flex', 'bison', 'bc']) checks.push(tool(t, t, 'kernel builds', 'default', true));
   checks.push(tool('ccache', 'ccache', 'faster rebuilds in kwb build and bisect', 'default', true));

@@ -1,7 +1,7 @@
 // A guest's network on the host, for either engine: kwb's plug (uml/net-plug.c) takes each interface's frames (UML
 // by its `daemon` transport, uml_switch's protocol; the rv64 machine by one stream per interface) and carries them to
-// passt (`user`) or to the LAN's other plugs, and records them (--pcap). Nothing here needs privileges or creates a
-// host interface.
+// kwb's libslirp NAT (`user`, uml/net-slirp.c) or to the LAN's other plugs, and records them (--pcap). Nothing here
+// needs privileges or creates a host interface.
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import type { ChildProcess } from 'node:child_process';
@@ -11,13 +11,12 @@ import { killGroup, runtimeDir, spawnGroup } from './host.js';
 import type { HostForward, NetSetup, NetSpec } from './net.js';
 import { USER_NET } from './net.js';
 import { ExitCode, KwbError } from './results.js';
-import { findOnPath } from './which.js';
 import { compiledHelper } from './uml/cc.js';
 
 export interface HostNetwork {
   /** Each interface's control socket, in the order of the --net options: where the guest's side connects. */
   controls: string[];
-  /** Stop the plug and passt; resolves when they are gone and their sockets removed. */
+  /** Stop the plug and the NAT; resolves when they are gone and their sockets removed. */
   stop(): Promise<void>;
 }
 
@@ -38,7 +37,7 @@ function describe(f: HostForward): string {
   return `hostfwd=${f.proto}:${f.hostAddr}:${f.hostPort}:${f.guestPort}`;
 }
 
-/** A forward's host port must be free now: passt 2023 skips a port it cannot bind without a word. */
+/** A forward's host port must be free before anything starts (the NAT would refuse it later, with less said). */
 async function checkPortFree(f: HostForward): Promise<void> {
   const busy = await new Promise<string | undefined>((resolve) => {
     if (f.proto === 'udp') {
@@ -90,28 +89,42 @@ function ended(child: ChildProcess): Promise<void> {
     : new Promise((r) => child.once('exit', () => r()));
 }
 
-function startPasst(socket: string, forwards: HostForward[]): ChildProcess & { pid: number } {
-  const u = USER_NET;
-  const id = `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`;
-  const args = ['--foreground', '--quiet', '--stderr', '--one-off', '--runas', id, '--socket', socket];
-  // the guest's addresses are fixed (kwb's init sets them); passt answers for the gateway and forwards DNS
-  args.push('--address', u.address, '--netmask', String(u.prefix), '--gateway', u.gateway);
-  args.push('--dns-forward', u.dns, '--mtu', '1500');
-  for (const f of forwards) args.push(f.proto === 'tcp' ? '-t' : '-u', `${f.hostAddr}/${f.hostPort}:${f.guestPort}`);
-  return spawnGroup('passt', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+/** kwb's NAT helper, compiled against libslirp on first use; or what to install for it. */
+function compileNat(): { path: string } | { error: string } {
+  const nat = compiledHelper('net-slirp.c', 'net-slirp', '', { before: ['-O2'], after: ['-lslirp'] });
+  return 'error' in nat ? { error: `install libslirp-dev and a C compiler (scripts/setup.sh): ${nat.error}` } : nat;
 }
 
-/** What can be checked before anything starts: passt is there for a user network, its forwards' ports are free. */
+/** Why `--net user` cannot work on this host (for kwb doctor), or undefined. */
+export function natProblem(): string | undefined {
+  const nat = compileNat();
+  return 'error' in nat ? nat.error : undefined;
+}
+
+function natHelper(): string {
+  const nat = compileNat();
+  if ('error' in nat) throw new KwbError(`--net user needs kwb's NAT helper: ${nat.error}`);
+  return nat.path;
+}
+
+function startNat(socket: string, forwards: HostForward[]): ChildProcess & { pid: number } {
+  const u = USER_NET;
+  const args = [socket, `${u.address}/${u.prefix}`, u.gateway, u.dns];
+  for (const f of forwards) args.push('--hostfwd', `${f.proto}:${f.hostAddr}:${f.hostPort}:${f.guestPort}`);
+  // stdin open while kwb lives: the NAT ends with it even if the plug never connected
+  return spawnGroup(natHelper(), args, { stdio: ['pipe', 'pipe', 'pipe'] });
+}
+
+/** What can be checked before anything starts: the NAT helper builds for a user network, its forwards' ports are
+ *  free. */
 export async function checkNetwork(nets: readonly NetSpec[]): Promise<void> {
   const user = nets.find((n) => n.kind === 'user');
-  if (user && !findOnPath('passt')) {
-    throw new KwbError('--net user needs passt (apt-get install passt, or scripts/setup.sh)');
-  }
+  if (user) natHelper();
   for (const f of user?.forwards ?? []) await checkPortFree(f);
 }
 
 /**
- * Start the guest's network (after checkNetwork): passt for a `user` interface, the plug for all of them. `session`
+ * Start the guest's network (after checkNetwork): the NAT for a `user` interface, the plug for all of them. `session`
  * is the guest's session directory (the plug's control sockets go in it). A `stream` guest (rv64) connects to each
  * control socket and exchanges length-prefixed frames on it; otherwise the guest is UML and speaks `daemon`.
  */
@@ -127,15 +140,15 @@ export async function startNetwork(o: {
 
   const dir = join(o.session, 'net');
   mkdirSync(dir, { recursive: true });
-  let passt: (ChildProcess & { pid: number }) | undefined;
+  let nat: (ChildProcess & { pid: number }) | undefined;
   let plugChild: (ChildProcess & { pid: number }) | undefined;
   const stop = async () => {
-    const children = [plugChild, passt].filter((c) => c !== undefined);
+    const children = [plugChild, nat].filter((c) => c !== undefined);
     const grace = setTimeout(() => children.forEach((c) => killGroup(c.pid, 'SIGKILL')), 3000);
-    // the plug removes its sockets when its stdin closes; passt (--one-off) ends when the plug is gone
+    // the plug removes its sockets when its stdin closes; the NAT ends when the plug is gone, or its own stdin closes
     plugChild?.stdin?.end();
     if (plugChild) await ended(plugChild);
-    if (passt) killGroup(passt.pid, 'SIGTERM');
+    nat?.stdin?.end();
     await Promise.all(children.map(ended));
     clearTimeout(grace);
   };
@@ -146,9 +159,9 @@ export async function startNetwork(o: {
       const setup = o.setups[i]!;
       const ctl = join(dir, `${setup.device}.ctl`);
       if (net.kind === 'user') {
-        const socket = join(dir, 'passt.sock');
-        passt = startPasst(socket, net.forwards);
-        await waitFor(passt, 'stderr', /UNIX domain socket bound/, 'passt');
+        const socket = join(dir, 'nat.sock');
+        nat = startNat(socket, net.forwards);
+        await waitFor(nat, 'stdout', /^ready$/m, "kwb's user-mode NAT (libslirp)");
         plugArgs.push('--user', ctl, socket);
       } else {
         plugArgs.push('--lan', ctl, lanDir(net.name));

@@ -1,5 +1,5 @@
 // Guest network interfaces (`--net`), engine-neutral: what each one is, and the addresses kwb's init gives it.
-//   user[,hostfwd=tcp|udp:[ADDR:]HOSTPORT:GUESTPORT]...   NAT to the host and beyond through passt
+//   user[,hostfwd=tcp|udp:[ADDR:]HOSTPORT:GUESTPORT]...   NAT to the host and beyond through libslirp (uml/net-slirp.c)
 //   lan=NAME[,ip=ADDR/PREFIX][,mac=MAC]                    the L2 segment NAME, shared by every guest naming it
 // The n-th --net is the guest's eth(n-1).
 import { randomBytes } from 'node:crypto';

@@ -83,7 +83,7 @@ export const BOOT_OPTIONS = [
     name: 'net',
     kind: 'list',
     value: 'user[,hostfwd=tcp:[ADDR:]HPORT:GPORT]|lan=NAME[,ip=A/N][,mac=M]',
-    help: 'a network interface (eth0, eth1, ... in order): NAT through passt (the host is 10.0.2.2), or the LAN NAME shared by the guests naming it',
+    help: 'a network interface (eth0, eth1, ... in order): NAT through libslirp (the host is 10.0.2.2), or the LAN NAME shared by the guests naming it',
     engines: ['uml'],
     launch: true,
     check: (text) => void parseNet(text),

@@ -27,7 +27,7 @@ await Promise.all(
 );
 
 // kwb compiles these C helpers on the user's machine (engine/uml/cc.ts); they ship beside the bundle
-for (const helper of ['xstate-shim.c', 'hw-watch-probe.c', 'net-plug.c'])
+for (const helper of ['xstate-shim.c', 'hw-watch-probe.c', 'net-plug.c', 'net-slirp.c'])
   copyFileSync(`engine/uml/${helper}`, `dist/${helper}`);
 
 // the launch.json schema VS Code reads from package.json is generated from kwb's boot option table

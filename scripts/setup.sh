@@ -11,8 +11,8 @@ minimal=(
   gdb gdbserver
   # the uml engine: Debian's ready-made UML kernel, busybox for kwb's guest root, cc for kwb's xstate shim
   user-mode-linux busybox-static gcc libc6-dev e2fsprogs
-  # --net user: the guest's NAT to the host, a user-mode network stack
-  passt
+  # --net user: libslirp (QEMU's user-mode network stack), which kwb's NAT helper is compiled against
+  libslirp-dev
   # kwb build: the kernel's build tools, ccache for repeated builds, distcc for build farms (its daemon stays off)
   make flex bison bc cpio xz-utils libelf-dev libssl-dev dwarves python3 rsync ccache distcc
   # kwb build installs modules for the guest (depmod), kwb rootfs makes Debian roots (unshare mode: no root needed)

@@ -78,7 +78,7 @@ export class Rv64Guest implements Guest, MachineControl {
     private readonly opts: BootOptions,
     private readonly realtimeIdle: boolean,
     private readonly keeping: RunKeeping = {},
-    /** The guest's network on the host (plug, passt), stopped when the guest ends. */
+    /** The guest's network on the host (plug, NAT), stopped when the guest ends. */
     private readonly network?: { stop(): Promise<void> },
   ) {
     this.held = !!opts.debug;
@@ -322,7 +322,7 @@ export function startMachine(
   return sink.guest;
 }
 
-/** A guest's network on the host: the plug (and passt) started, one link per interface. */
+/** A guest's network on the host: the plug (and the NAT) started, one link per interface. */
 interface HostNetwork {
   nics: { mac: string; transmit: (frame: Uint8Array) => void }[];
   /** Frames from the links go to `guest` from now on. */

@@ -3,7 +3,8 @@
 // --stream, takes one stream connection per interface on CTL carrying the frames in QEMU's stream netdev framing
 // (kwb's rv64 machine, which runs in a Node process: Node has no unix datagram sockets), and carries the frames to
 // where the interface belongs:
-//   --user CTL SOCK   passt's socket (QEMU's stream netdev framing: a 32-bit big-endian length, then the frame);
+//   --user CTL SOCK   the NAT's socket (net-slirp.c; QEMU's stream netdev framing: a 32-bit big-endian length, then
+//                     the frame);
 //   --lan  CTL DIR    a LAN: every plug on it binds a datagram socket in DIR; frames go to the peer that owns the
 //                     destination MAC (learnt from the frames it sent), broadcasts and unknown ones to every peer.
 // --pcap FILE records every frame of every interface of the guest (classic pcap, Ethernet), as UML sent or got it.
@@ -42,9 +43,9 @@ struct request_v3 {
 
 // Frames on their way to a socket that has not taken them yet. A unix datagram socket holds only
 // net.unix.max_dgram_qlen frames (10 by default) from senders it is not connected to, so a guest or a peer plug that
-// was not scheduled for a moment lost the rest, and TCP fell back to retransmission timeouts (5 MiB through passt took
-// 22 s, 917 of 4106 segments resent). They wait here instead and go as the receiver drains (POLLOUT); while too many
-// wait for a guest, the plug stops reading what feeds them (passt, the LAN), so senders slow down rather than lose.
+// was not scheduled for a moment lost the rest, and TCP fell back to retransmission timeouts (5 MiB through the NAT
+// took 22 s, 917 of 4106 segments resent). They wait here instead and go as the receiver drains (POLLOUT); while too many
+// wait for a guest, the plug stops reading what feeds them (the NAT, the LAN), so senders slow down rather than lose.
 #define QUEUE_FRAMES 512
 struct queue {
   unsigned char *frame[QUEUE_FRAMES];
@@ -59,7 +60,7 @@ struct peer {
   int watch;      // -1, or a socket connected to the peer's: POLLOUT on it says the peer's socket has room
 };
 
-// a stream of frames, each after its 32-bit big-endian length (QEMU's stream netdev, passt)
+// a stream of frames, each after its 32-bit big-endian length (QEMU's stream netdev, the NAT)
 struct stream {
   int fd;
   unsigned char rx[FRAME_MAX + 4];
@@ -67,14 +68,14 @@ struct stream {
 };
 
 struct iface {
-  int user; // 1: passt, 0: LAN
+  int user; // 1: the NAT, 0: LAN
   char ctl_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
   int ctl_listen, ctl, data;
   struct sockaddr_un data_addr, uml;
   int uml_known;
   struct queue to_uml; // frames the guest's socket has not taken yet
   struct stream guest; // --stream: the guest's frames come and go on the connection accepted on CTL
-  struct stream passt;
+  struct stream nat;
   // LAN
   int lan;
   char lan_dir[96], lan_name[32];
@@ -269,13 +270,13 @@ static int read_frames(struct stream *s, struct iface *f, void (*deliver)(struct
   return 0;
 }
 
-static void to_passt(struct iface *f, const unsigned char *frame, size_t len) { write_frame(f->passt.fd, frame, len); }
+static void to_nat(struct iface *f, const unsigned char *frame, size_t len) { write_frame(f->nat.fd, frame, len); }
 
 /** A frame the guest sent on interface f. */
 static void from_guest(struct iface *f, const unsigned char *frame, size_t len) {
   if (len < 14) return;
   pcap_frame(frame, len);
-  if (f->user) to_passt(f, frame, len);
+  if (f->user) to_nat(f, frame, len);
   else to_lan(f, frame, len);
 }
 
@@ -339,12 +340,12 @@ static void open_iface(struct iface *f, int index, const char *target) {
   if (bind(f->data, (struct sockaddr *)&f->data_addr, sizeof f->data_addr) < 0) die("cannot bind", "data socket");
   if (f->user) {
     struct sockaddr_un a = unix_addr(target);
-    f->passt.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (connect(f->passt.fd, (struct sockaddr *)&a, sizeof a) < 0) die("cannot connect to passt at", target);
-    // room for a burst while passt is not scheduled (up to net.core.wmem_max): the plug waits for passt when this is
+    f->nat.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (connect(f->nat.fd, (struct sockaddr *)&a, sizeof a) < 0) die("cannot connect to the NAT at", target);
+    // room for a burst while the NAT is not scheduled (up to net.core.wmem_max): the plug waits for it when this is
     // full, and meanwhile the guest's frames pile up in its own send buffer, which holds fewer
     int buf = 4 << 20;
-    setsockopt(f->passt.fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
+    setsockopt(f->nat.fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
     return;
   }
   snprintf(f->lan_dir, sizeof f->lan_dir, "%s", target);
@@ -431,7 +432,7 @@ int main(int argc, char **argv) {
       p[n] = (struct pollfd){f->data, POLLIN | (f->to_uml.count ? POLLOUT : 0), 0}, owner[n] = f, role[n++] = 3;
       // the guest's side is backed up: leave the frames for it where they are (their senders wait or slow down)
       if (f->to_uml.count < QUEUE_FRAMES / 2)
-        p[n] = (struct pollfd){f->user ? f->passt.fd : f->lan, POLLIN, 0}, owner[n] = f, role[n++] = 4;
+        p[n] = (struct pollfd){f->user ? f->nat.fd : f->lan, POLLIN, 0}, owner[n] = f, role[n++] = 4;
       for (int j = 0; j < FDB_SIZE && !f->user; j++)
         if (f->fdb[j].q.count) p[n] = (struct pollfd){f->fdb[j].watch, POLLOUT, 0}, owner[n] = f, peer[n] = &f->fdb[j], role[n++] = 6;
     }
@@ -466,9 +467,9 @@ int main(int argc, char **argv) {
       } else if (role[k] == 5) {
         if (read_frames(&f->guest, f, from_guest, "the guest") < 0) close(f->guest.fd), f->guest.fd = -1, forget_uml(f);
       } else if (f->user) {
-        if (read_frames(&f->passt, f, to_uml, "passt") < 0) {
-          fprintf(stderr, "passt closed its socket\n");
-          stopping = 1; // passt --one-off is gone; the guest has no network left
+        if (read_frames(&f->nat, f, to_uml, "the NAT") < 0) {
+          fprintf(stderr, "the NAT closed its socket\n");
+          stopping = 1; // it served this guest alone; the guest has no network left
         }
       } else {
         for (;;) {

@@ -1,6 +1,6 @@
 // Networked rv64 guests: kwb's built-in RISC-V machine with its virtio-net device on the same segments as UML guests.
 // An rv64 guest (the riscv fixture kernel, bench/net-probe.c as its /init) serves TCP on a LAN to a UML guest's
-// busybox nc while a pcap records it (read by tcpdump); an rv64 guest reaches a host service at 10.0.2.2 through passt.
+// busybox nc while a pcap records it (read by tcpdump); an rv64 guest reaches a host service at 10.0.2.2 through the NAT.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';

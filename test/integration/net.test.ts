@@ -1,6 +1,6 @@
-// Networked UML guests, unprivileged: two guests on a LAN, a user network through passt both ways, bad input, and
-// gdb stopping one guest in tcp_v4_rcv when another sends to it. Real fixture kernel, real kwb CLI, real passt,
-// busybox and tcpdump; the host's interfaces must be the same afterwards.
+// Networked UML guests, unprivileged: two guests on a LAN, a user network through kwb's libslirp NAT both ways, bad
+// input, and gdb stopping one guest in tcp_v4_rcv when another sends to it. Real fixture kernel, real kwb CLI, real
+// libslirp, busybox and tcpdump; the host's interfaces must be the same afterwards.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -146,7 +146,7 @@ describe('networked uml guests', { timeout: FIXTURE_TIMEOUT_MS }, () => {
     }
   });
 
-  it('bad --net input, a busy host port, a missing passt: one line, exit 2 (125 under kwb test), nothing left', async () => {
+  it('bad --net input, a busy host port, no NAT helper: one line, exit 2 (125 under kwb test), nothing left', async () => {
     box = new Sandbox();
     const busy = createServer();
     await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
@@ -155,7 +155,12 @@ describe('networked uml guests', { timeout: FIXTURE_TIMEOUT_MS }, () => {
       const cases: [string[], RegExp, NodeJS.ProcessEnv?][] = [
         [['--net', 'tap0'], /^kwb run: --net tap0: unknown network 'tap0'; give user/],
         [['--net', `user,hostfwd=tcp:${port}:80`], new RegExp(`tcp port ${port} on 127\\.0\\.0\\.1 is in use`)],
-        [['--net', 'user'], /^kwb run: --net user needs passt/, { PATH: '/nonexistent' }],
+        // no C compiler (or no libslirp-dev) for a cache that has no NAT helper built yet
+        [
+          ['--net', 'user'],
+          /^kwb run: --net user needs kwb's NAT helper: install libslirp-dev/,
+          { CC: '/nonexistent/cc', KWB_CACHE: join(scratch, 'fresh-cache') },
+        ],
         [['--pcap', join(scratch, 'none', 'x.pcap'), '--net', 'lan=x'], /^kwb run: --pcap .*: cannot write it/],
       ];
       for (const [args, message, env] of cases) {
@@ -218,7 +223,8 @@ describe('networked uml guests', { timeout: FIXTURE_TIMEOUT_MS }, () => {
     ]);
     const g = await gdb;
     const [c, s] = await Promise.all([client, server]);
-    assert.match(g.out, /Breakpoint 1, tcp_v4_rcv \(skb=/, g.out + g.err);
+    const guests = `\nserver (${s.code}): ${s.stdout}${s.stderr}\nclient (${c.code}): ${c.stdout}${c.stderr}`;
+    assert.match(g.out, /Breakpoint 1, tcp_v4_rcv \(skb=/, g.out + g.err + guests);
     assert.match(g.out, /ip_protocol_deliver_rcu|ip_local_deliver/);
     // 10.2.0.2 in network byte order, read on little-endian x86-64
     assert.match(g.out, /^\$1 = 0x200020a$/m);

@@ -1,5 +1,5 @@
 // virtio-net device (virtio 1.x, device ID 1): a receive and a transmit queue and a MAC address, no offloads: every
-// frame is a whole Ethernet frame of at most 1514 bytes, as the LAN's other guests (UML's daemon transport) and passt
+// frame is a whole Ethernet frame of at most 1514 bytes, as the LAN's other guests (UML's daemon transport) and the NAT
 // take them. Frames from the host wait in the device until the driver posts receive buffers; they are part of its
 // state, so a replay sees the same ones. Frames the guest sends go to `transmit`, except those a replay sends again.
 import type { Stateful } from '../state.js';
