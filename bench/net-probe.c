@@ -2,13 +2,18 @@
 // a static x86-64 program (run in UML guests, from a share, and on the host) and as a RISC-V /init for the QEMU
 // reference guests, so both sides run the same instructions' worth of work per byte.
 //   net-probe [--ip ADDR/PREFIX] serve PORT            serve until a client says quit
-//   net-probe [--ip ADDR/PREFIX] send ADDR PORT MIB    stream MIB MiB, then 500 one-byte round trips; tell it to quit
+//   net-probe [--ip ADDR/PREFIX] send ADDR PORT MIB    stream MIB MiB, then 500 one-byte round trips, then 200 pings
+//                                                      (ICMP echo: ADDR's kernel, or a NAT's gateway, answers); quit
 // --ip configures eth0 (the QEMU guests have no other init). As PID 1 it powers the machine off at the end.
-// Prints "probe: stream BYTES bytes in USEC us" and "probe: rtt USEC_TIMES_10 (x0.1 us) over N round trips".
+// Prints "probe: stream BYTES bytes in USEC us", "probe: rtt USEC_TIMES_10 (x0.1 us) over N round trips" and
+// "probe: ping USEC_TIMES_10 (x0.1 us) over N echoes".
 #define SIN_SIZE 16
 #define AF_INET 2
 #define SOCK_STREAM 1
 #define SOCK_DGRAM 2
+#define SOCK_RAW 3
+#define IPPROTO_ICMP 1
+#define SO_RCVTIMEO 20
 #define SOL_SOCKET 1
 #define SO_REUSEADDR 2
 #define IPPROTO_TCP 6
@@ -20,6 +25,7 @@
 #define SIOCSIFNETMASK 0x891c
 #define IFF_UP 0x1
 #define ROUND_TRIPS 500
+#define PINGS 200
 
 struct sin {
   unsigned short family, port;
@@ -43,6 +49,11 @@ static long sc_connect(long s, struct sin *a) { return my_syscall3(__NR_connect,
 static long sc_shutdown(long s, long how) { return my_syscall2(__NR_shutdown, s, how); }
 static long sc_setsockopt(long s, long level, long name, int value) {
   return my_syscall5(__NR_setsockopt, s, level, name, &value, sizeof value);
+}
+
+static long sc_timeout(long s, long seconds) {
+  struct timeval tv = {seconds, 0};
+  return my_syscall5(__NR_setsockopt, s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 }
 
 static void fail(const char *what) {
@@ -147,6 +158,38 @@ static int dial(unsigned int addr, unsigned port, char mode) {
   }
 }
 
+static unsigned short inet_sum(const unsigned char *p, int n) {
+  unsigned long sum = 0;
+  for (int i = 0; i + 1 < n; i += 2) sum += (unsigned)p[i] << 8 | p[i + 1];
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return (unsigned short)~sum;
+}
+
+/** PINGS ICMP echoes to addr, one at a time, on a raw socket (the guest runs this as root). */
+static void ping(unsigned int addr) {
+  int s = (int)sc_socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
+  struct sin a = {AF_INET, 0, addr, {0}};
+  if (s < 0 || sc_connect(s, &a) < 0 || sc_timeout(s, 5) < 0) fail("ping socket");
+  static unsigned char req[64], reply[1500];
+  long t0 = now_us();
+  for (int seq = 0; seq < PINGS; seq++) {
+    memset(req, 'k', sizeof req);
+    req[0] = 8, req[1] = req[2] = req[3] = 0;                     // echo request, checksum 0 while summing
+    req[4] = 'k', req[5] = 'w', req[6] = (unsigned char)(seq >> 8), req[7] = (unsigned char)seq; // id, sequence
+    unsigned short sum = inet_sum(req, sizeof req);
+    req[2] = (unsigned char)(sum >> 8), req[3] = (unsigned char)sum;
+    if (write(s, req, sizeof req) != sizeof req) fail("ping write");
+    for (;;) { // a raw socket also sees other ICMP: wait for this echo's reply
+      long n = read(s, (char *)reply, sizeof reply);
+      if (n < 0) fail("ping");
+      int at = (reply[0] & 15) * 4;
+      if (n >= at + 8 && reply[at] == 0 && !memcmp(reply + at + 4, req + 4, 4)) break;
+    }
+  }
+  printf("probe: ping %ld (x0.1 us) over %d echoes\n", (now_us() - t0) * 10 / PINGS, PINGS);
+  close(s);
+}
+
 static void send_to(unsigned int addr, unsigned port, long mib) {
   int s = dial(addr, port, 'S');
   long t0 = now_us(), total = 0;
@@ -165,7 +208,11 @@ static void send_to(unsigned int addr, unsigned port, long mib) {
     if (write(s, "p", 1) != 1 || read_full(s, buf, 1) < 0) fail("round trip");
   printf("probe: rtt %ld (x0.1 us) over %d round trips\n", (now_us() - t0) * 10 / ROUND_TRIPS, ROUND_TRIPS);
   close(s);
-  close(dial(addr, port, 'Q'));
+  ping(addr);
+  // wait for the server to close: as PID 1 this probe powers its machine off next, which could drop the 'Q' unsent
+  s = dial(addr, port, 'Q');
+  read(s, buf, 1);
+  close(s);
 }
 
 int main(int argc, char **argv) {

@@ -4,7 +4,8 @@
 // QEMU, so its guests run under TCG: for UML the comparison says what a kwb user gets against what QEMU gives on the
 // same machine, not transport against transport; the rv64 rows run QEMU's very kernel and /init on kwb's machine.
 // Every side runs one workload (net-probe.c, the same source built for each): a TCP stream (100 MiB; 10 MiB for rv64)
-// and 500 one-byte TCP round trips. A UML row uses UML's own mcast transport, the alternative to kwb's plug. A
+// 500 one-byte TCP round trips and 200 pings (ICMP echo: the peer guest's kernel answers, or the NAT's gateway,
+// which libslirp answers itself in kwb and in QEMU alike). A UML row uses UML's own mcast transport, the alternative to kwb's plug. A
 // transfer that fails gives a row with no figure that says why.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -21,16 +22,18 @@ const CLI = join(__dirname, '..', 'dist', 'cli.js');
 const PROBE = join(__dirname, 'net-probe.c');
 
 interface Probe {
-  /** MB/s of the stream, and the mean round trip in microseconds. */
+  /** MB/s of the stream, the mean TCP round trip and the mean ping, in microseconds. */
   mbps: number;
   rttUs: number;
+  pingUs: number;
 }
 
 function parseProbe(text: string, what: string): Probe {
   const stream = /probe: stream (\d+) bytes in (\d+) us/.exec(text);
   const rtt = /probe: rtt (\d+) \(x0\.1 us\)/.exec(text);
-  if (!stream || !rtt) throw new Error(`${what}: no probe results in:\n${text.slice(-1500)}`);
-  return { mbps: Number(stream[1]) / Number(stream[2]), rttUs: Number(rtt[1]) / 10 };
+  const ping = /probe: ping (\d+) \(x0\.1 us\)/.exec(text);
+  if (!stream || !rtt || !ping) throw new Error(`${what}: no probe results in:\n${text.slice(-1500)}`);
+  return { mbps: Number(stream[1]) / Number(stream[2]), rttUs: Number(rtt[1]) / 10, pingUs: Number(ping[1]) / 10 };
 }
 
 /** The probe as a static x86-64 program (the UML guests run it from a share; the host serves with it). */
@@ -212,8 +215,8 @@ export async function benchNet(): Promise<BenchRow[]> {
     const qemuLanRv = RV_MIB === MIB ? qemuLan : await qemuLanFor(RV_MIB);
     const qemuNatRv = RV_MIB === MIB ? qemuNat : await qemuNatFor(RV_MIB);
 
-    const row = (x: Outcome, ref: Outcome, name: string, kind: 'mbps' | 'rtt', note: string): BenchRow => {
-      const value = (o: Outcome) => ('failed' in o ? NaN : kind === 'mbps' ? o.mbps : o.rttUs);
+    const row = (x: Outcome, ref: Outcome, name: string, kind: 'mbps' | 'rttUs' | 'pingUs', note: string): BenchRow => {
+      const value = (o: Outcome) => ('failed' in o ? NaN : o[kind]);
       const failed = [x, ref].map((o) => ('failed' in o ? o.failed : undefined)).filter(Boolean);
       return {
         name,
@@ -229,6 +232,7 @@ export async function benchNet(): Promise<BenchRow[]> {
     const natNote = (mib: number) =>
       `${mib} MiB to a host server on 127.0.0.1; ref: QEMU riscv64 TCG, user netdev (slirp)`;
     const rtt = 'mean of 500 one-byte round trips';
+    const ping = 'mean of 200 ICMP echoes';
     return [
       row(umlLan, qemuLan, 'net: TCP guest->guest, kwb LAN (UML)', 'mbps', lanNote(MIB)),
       row(umlMcast, qemuLan, 'net: TCP guest->guest, UML mcast', 'mbps', `not used by kwb; ${lanNote(MIB)}`),
@@ -241,11 +245,15 @@ export async function benchNet(): Promise<BenchRow[]> {
         `same kernel and init; ${lanNote(RV_MIB)}`,
       ),
       row(rvNat, qemuNatRv, 'net: TCP guest->host, --net user (rv64)', 'mbps', natNote(RV_MIB)),
-      row(umlLan, qemuLan, 'net: TCP round trip guest<->guest, kwb LAN (UML)', 'rtt', rtt),
-      row(umlMcast, qemuLan, 'net: TCP round trip guest<->guest, UML mcast', 'rtt', `not used by kwb; ${rtt}`),
-      row(umlNat, qemuNat, 'net: TCP round trip guest<->host, --net user (UML)', 'rtt', rtt),
-      row(rvLan, qemuLanRv, 'net: TCP round trip guest<->guest, kwb LAN (rv64)', 'rtt', rtt),
-      row(rvNat, qemuNatRv, 'net: TCP round trip guest<->host, --net user (rv64)', 'rtt', rtt),
+      row(umlLan, qemuLan, 'net: TCP round trip guest<->guest, kwb LAN (UML)', 'rttUs', rtt),
+      row(umlMcast, qemuLan, 'net: TCP round trip guest<->guest, UML mcast', 'rttUs', `not used by kwb; ${rtt}`),
+      row(umlNat, qemuNat, 'net: TCP round trip guest<->host, --net user (UML)', 'rttUs', rtt),
+      row(rvLan, qemuLanRv, 'net: TCP round trip guest<->guest, kwb LAN (rv64)', 'rttUs', rtt),
+      row(rvNat, qemuNatRv, 'net: TCP round trip guest<->host, --net user (rv64)', 'rttUs', rtt),
+      row(umlLan, qemuLan, 'net: ping guest->guest, kwb LAN (UML)', 'pingUs', ping),
+      row(umlNat, qemuNat, 'net: ping guest->gateway, --net user (UML)', 'pingUs', `${ping}; libslirp answers`),
+      row(rvLan, qemuLanRv, 'net: ping guest->guest, kwb LAN (rv64)', 'pingUs', ping),
+      row(rvNat, qemuNatRv, 'net: ping guest->gateway, --net user (rv64)', 'pingUs', `${ping}; libslirp answers`),
     ];
   } finally {
     removeTempDir(tmp);
