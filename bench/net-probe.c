@@ -209,8 +209,10 @@ static void send_to(unsigned int addr, unsigned port, long mib) {
   printf("probe: rtt %ld (x0.1 us) over %d round trips\n", (now_us() - t0) * 10 / ROUND_TRIPS, ROUND_TRIPS);
   close(s);
   ping(addr);
-  // wait for the server to close: as PID 1 this probe powers its machine off next, which could drop the 'Q' unsent
+  // end our side and wait for the server's: as PID 1 this probe powers its machine off next, which could drop the
+  // 'Q' unsent
   s = dial(addr, port, 'Q');
+  sc_shutdown(s, SHUT_WR);
   read(s, buf, 1);
   close(s);
 }

@@ -208,8 +208,8 @@ export class UmlGuest implements Guest {
   }
 
   private decide(): GuestResult {
-    if (this.stopping) return this.stopping;
     const marker = (name: string) => !!this.initDir && existsSync(join(this.initDir, name));
+    if (this.stopping) return { ...this.stopping, detail: this.stopping.detail + this.reached(marker) };
     if (this.initDir && marker('status')) {
       const code = Number.parseInt(readFileSync(join(this.initDir, 'status'), 'utf8').trim(), 10);
       if (Number.isInteger(code)) return { kind: 'exited', code };
@@ -238,6 +238,14 @@ export class UmlGuest implements Guest {
       };
     }
     return { kind: 'exited', code: exit?.code ?? 0 };
+  }
+
+  /** How far a guest stopped from outside (a timeout, a signal) had got: where a hang was. */
+  private reached(marker: (name: string) => boolean): string {
+    if (!this.initDir) return '';
+    if (marker('running')) return ', while the command ran';
+    if (marker('started')) return ", after kwb's init started, before the command ran";
+    return ", before kwb's init started: the kernel was still booting";
   }
 
   wait(): Promise<GuestResult> {
