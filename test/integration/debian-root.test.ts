@@ -81,9 +81,14 @@ describe('Debian root', { timeout: FIXTURE_TIMEOUT_MS }, () => {
     parts.push('tools/testing/selftests/size', 'linux');
     for (const part of parts) cpSync(join(tree, part), join(copy, part), { recursive: true });
     try {
-      // seconds here; a hang (seen once in CI, never here) fails in minutes with what kwb printed
-      const r = await box.run(example[1]!.split(' '), { cwd: copy, timeoutMs: 10 * 60 * 1000 });
-      assert.equal(r.code, 0, `${r.signal ?? r.code}\n${r.stdout}${r.stderr}`);
+      // seconds here; a hang (seen twice in full runs, never alone) fails in minutes with what kwb printed, how far
+      // the guest got and its console (--log: the only addition to the example)
+      const args = example[1]!.split(' ');
+      const log = join(copy, 'console.log');
+      args.splice(args.indexOf('--'), 0, '--log', log);
+      const r = await box.run(args, { cwd: copy, timeoutMs: 10 * 60 * 1000 });
+      const consoleText = existsSync(log) ? readFileSync(log, 'utf8').slice(-3000) : '(no console log)';
+      assert.equal(r.code, 0, `${r.signal ?? r.code}\n${r.stdout}${r.stderr}\nconsole:\n${consoleText}`);
       assert.match(r.stdout, /^ok 1 selftests: size: get_size$/m);
     } finally {
       rmSync(copy, { recursive: true, force: true });
