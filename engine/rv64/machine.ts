@@ -64,10 +64,11 @@ export interface MachineConfig {
   nics?: { mac: string; transmit: (frame: Uint8Array) => void }[];
   /** Console output (UART and SBI console), handed over in batches between run slices. */
   console: (bytes: Uint8Array) => void;
-  /** Compile hot code to JS functions (default true), only code that stays hot: a block is compiled after its first
+  /** Compile hot code to JS functions (default false), only code that stays hot: a block is compiled after its first
    *  instruction ran KERNEL_JIT_HEAT times interpreted. A kernel runs thousands of lukewarm blocks, and V8 runs each
    *  new function unoptimized for its first thousands of calls, slower than the already-optimized interpreter; what
-   *  stays that hot (an inflate loop, memset) runs faster compiled. See README.md, "Where the time goes". */
+   *  stays that hot (an inflate loop) runs faster compiled. Off by default: counting heat costs the plain boot, which
+   *  has no code that hot, ~10%. See README.md, "Where the time goes". */
   jit?: boolean;
 }
 
@@ -129,7 +130,7 @@ export class Machine {
     const ramBase = VIRT.ram.base;
     this.bus = new MemoryBus(ramBase, cfg.memBytes);
     this.cpu = new Cpu(this.bus);
-    this.cpu.jitEnabled = cfg.jit ?? true;
+    this.cpu.jitEnabled = cfg.jit ?? false;
     this.cpu.jitThreshold = KERNEL_JIT_HEAT;
     this.builtinSbi = cfg.firmware === undefined;
     this.clint = new Clint(this.cpu, INSTRUCTIONS_PER_TICK, this.builtinSbi ? 5 : 7);
