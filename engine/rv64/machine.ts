@@ -64,9 +64,11 @@ export interface MachineConfig {
   nics?: { mac: string; transmit: (frame: Uint8Array) => void }[];
   /** Console output (UART and SBI console), handed over in batches between run slices. */
   console: (bytes: Uint8Array) => void;
-  /** Compile hot code to JS functions (default false). Measured on the 6.1 fixture's boot (54M instructions): 3.3 s
-   *  interpreted, 5.7-22 s with the block compiler. A kernel runs thousands of lukewarm blocks, and V8 runs each new
-   *  function unoptimized for its first thousands of calls, slower than the already-optimized interpreter. */
+  /** Compile hot code to JS functions (default false), only code that stays hot: a block is compiled after its first
+   *  instruction ran KERNEL_JIT_HEAT times interpreted. A kernel runs thousands of lukewarm blocks, and V8 runs each
+   *  new function unoptimized for its first thousands of calls, slower than the already-optimized interpreter; what
+   *  stays that hot (an inflate loop) runs faster compiled. Off by default: counting heat costs the plain boot, which
+   *  has no code that hot, ~10%. See README.md, "Where the time goes". */
   jit?: boolean;
 }
 
@@ -84,6 +86,9 @@ export type MachineStop =
 /** Instructions per mtime tick: 10 MHz of timebase at 100 MIPS, and time is a pure function of the instruction count. */
 const INSTRUCTIONS_PER_TICK = 10;
 const SLICE = 1_000_000;
+/** Interpreted runs of a block's first instruction before the block is compiled, on a kernel: high, so that only code
+ *  that stays hot is compiled (the fixture's plain boot compiles none, the gzipped-initramfs boot ~30 blocks). */
+const KERNEL_JIT_HEAT = 250_000;
 const ISA = 'rv64imafdc_zicsr_zifencei';
 /** OpenSBI's fw_dynamic handshake (include/sbi/fw_dynamic.h): where to go next and in which mode. */
 const FW_DYNAMIC_MAGIC = 0x4942534f;
@@ -126,6 +131,7 @@ export class Machine {
     this.bus = new MemoryBus(ramBase, cfg.memBytes);
     this.cpu = new Cpu(this.bus);
     this.cpu.jitEnabled = cfg.jit ?? false;
+    this.cpu.jitThreshold = KERNEL_JIT_HEAT;
     this.builtinSbi = cfg.firmware === undefined;
     this.clint = new Clint(this.cpu, INSTRUCTIONS_PER_TICK, this.builtinSbi ? 5 : 7);
     this.plic = new Plic(this.cpu);

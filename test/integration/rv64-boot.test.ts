@@ -119,6 +119,7 @@ describe('rv64 engine on the RISC-V fixture', { skip: rv64QemuSkipReason(), time
         console: (bytes) => marks.push(`${m.cpu.retired()}:${Buffer.from(bytes).toString('latin1')}`),
         jit,
       });
+      m.cpu.jitThreshold = 16; // compile lukewarm code too, as much of the boot as the compiler takes
       // every access to the UART and every SBI call (the early console), with the instruction count it happened at
       const uart = m.uart.store.bind(m.uart);
       m.uart.store = (offset, size, value) => {

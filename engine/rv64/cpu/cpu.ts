@@ -195,7 +195,7 @@ export class Cpu {
   /** Compile hot straight-line code into JS functions (off while breakpoints or watchpoints are set). */
   jitEnabled = true;
   private readonly jitPages: (Array<Block | undefined> | undefined)[];
-  private readonly jitHeat: (Uint16Array | undefined)[];
+  private readonly jitHeat: (Uint32Array | undefined)[];
   /** Per RAM page: bumped whenever decoded code in the page is invalidated; blocks remember it. */
   private readonly jitGen: Uint32Array;
   /** Index within the running block of the instruction in a slow path (set by generated code before it may trap). */
@@ -252,7 +252,7 @@ export class Cpu {
     this.blocks = new Array<Int32Array | undefined>(this.ramLen / 4096);
     this.codeMark = new Uint8Array(this.ramLen / 4096);
     this.jitPages = new Array<Array<Block | undefined> | undefined>(this.ramLen / 4096);
-    this.jitHeat = new Array<Uint16Array | undefined>(this.ramLen / 4096);
+    this.jitHeat = new Array<Uint32Array | undefined>(this.ramLen / 4096);
     this.jitGen = new Uint32Array(this.ramLen / 4096);
     this.rTag = this.tlbTag[0]!;
     this.rHi = this.tlbHi[0]!;
@@ -1031,7 +1031,7 @@ export class Cpu {
     const jitOn = this.jitEnabled && !bpOn && this.watches.length === 0;
     const jitGen = this.jitGen;
     let jp: Array<Block | undefined> | undefined,
-      jh: Uint16Array | undefined,
+      jh: Uint32Array | undefined,
       jpage = -1;
     let jb: Block | undefined,
       jpc0 = 0;
@@ -1525,7 +1525,7 @@ export class Cpu {
     if (!jp) {
       jp = new Array<Block | undefined>(2048);
       this.jitPages[page] = jp;
-      this.jitHeat[page] = new Uint16Array(2048);
+      this.jitHeat[page] = new Uint32Array(2048);
     }
     return jp;
   }

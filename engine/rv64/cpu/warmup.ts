@@ -1,7 +1,11 @@
 // JIT warm-up for the interpreter. V8 compiles exec()'s big switch with deoptimization points in every case that
 // has not run yet, so a guest that reaches new instruction kinds one by one makes V8 throw the optimized code away
 // and recompile it again and again. Running every instruction kind once on a scratch hart, while exec() is still
-// interpreted, gives V8 complete type feedback up front. Costs a few milliseconds, once per process.
+// interpreted, gives V8 complete type feedback up front. The same holds for the run loop's calls of compiled blocks:
+// a short loop run by several harts with the compiler on, each with blocks of its own, makes that call site see many
+// functions (V8 would otherwise specialize exec() to the first block and throw it away at the next: with the block
+// compiler on, a kernel boot paid that several times, at a quarter to half a second of compiling each), and a trap in
+// a compiled load. Costs a few milliseconds, once per process.
 import { MemoryBus } from '../bus.js';
 import { Cpu } from './cpu.js';
 
@@ -79,6 +83,20 @@ function program(): number[] {
   return p;
 }
 
+/** For the passes with the compiler on: csrw mtvec, x24 / loop: addi x5, x5, -1 / ld x6, 0(x10) / sd x6, 8(x10) /
+ *  bne x5, x0, loop / ld x12, 0(x0) (an access fault: the handler steps over it) / wfi. */
+const JIT_PROGRAM = [
+  i(0x73, 1, 0, 24, 0x305),
+  i(0x13, 0, 5, 5, -1),
+  i(0x03, 3, 6, 10, 0),
+  s(0x23, 3, 10, 6, 8),
+  (0x7f << 25) | (5 << 15) | (1 << 12) | (0x15 << 7) | 0x63, // bne x5, x0, -12
+  i(0x03, 3, 12, 0, 0),
+  0x10500073,
+];
+/** Harts run with the compiler on (each compiles blocks of its own). */
+const JIT_PASSES = 5;
+
 let done = false;
 
 /** Run once per process, before the first real guest. */
@@ -91,6 +109,9 @@ export function warmUp(): void {
   const mretAt = base + 0x8000;
   for (let k = 0; k < code.length; k++) bus.ramView.setInt32(k * 4, code[k]!, true);
   bus.ramView.setInt32(0x8000, 0x30200073, true); // mret
+  // the compiler passes' program, and a trap handler that steps mepc past the trapping instruction
+  const handler = [i(0x73, 2, 5, 0, 0x341), i(0x13, 0, 5, 5, 4), i(0x73, 1, 0, 5, 0x341), 0x30200073];
+  [...JIT_PROGRAM, ...handler].forEach((w, k) => bus.ramView.setInt32(0x9000 + 4 * k, w, true));
   for (let pass = 0; pass < 3; pass++) {
     const cpu = new Cpu(bus);
     cpu.reset(base);
@@ -112,5 +133,15 @@ export function warmUp(): void {
       if (stop !== 1 /* Breakpoint */) break;
       cpu.writeCsr(0x341, (cpu.readCsr(0x341) ?? 0n) + 4n);
     }
+  }
+
+  for (let pass = 0; pass < JIT_PASSES; pass++) {
+    const cpu = new Cpu(bus);
+    cpu.jitThreshold = 1;
+    cpu.reset(base + 0x9000);
+    cpu.setX(5, 3n);
+    cpu.setX(10, BigInt(base + 0x4000));
+    cpu.setX(24, BigInt(base + 0x9000 + 4 * JIT_PROGRAM.length));
+    cpu.run(1000);
   }
 }

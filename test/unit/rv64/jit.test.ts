@@ -83,6 +83,30 @@ describe('rv64 block compiler', () => {
     assert.deepEqual(compiled, stop(false));
   });
 
+  it('a load that faults in the middle of a compiled block traps precisely (mepc, registers, instruction count)', () => {
+    // auipc t2, 0 / addi t2, t2, 32 / csrw mtvec, t2 / loop: addi a0, a0, 1 / ld t1, 0(zero) / addi a1, a1, 1 /
+    // j loop / nop / handler: csrr a2, mepc / j .
+    const program = [
+      0x00000397, 0x02038393, 0x30539073, 0x00150513, 0x00003303, 0x00158593, 0xff5ff06f, 0x00000013, 0x34102673,
+      0x0000006f,
+    ];
+    const result = (jit: boolean) => {
+      const { cpu } = hart(program, jit);
+      cpu.run(50);
+      return {
+        a0: cpu.getX(10),
+        a1: cpu.getX(11),
+        a2: cpu.getX(12),
+        mcause: cpu.readCsr(0x342),
+        pc: cpu.pc,
+        retired: cpu.retired(),
+      };
+    };
+    const compiled = result(true);
+    assert.deepEqual(compiled, { a0: 1n, a1: 0n, a2: BigInt(BASE + 16), mcause: 5n, pc: BASE + 36, retired: 50 });
+    assert.deepEqual(compiled, result(false));
+  });
+
   it('a store over the next instruction of the running block takes effect (no fence.i needed, as interpreted)', () => {
     // auipc t0, 0 / lw t1, 24(t0) / sw t1, 16(t0) / addi a0, zero, 0 / addi a0, zero, 1 / j . / .word addi a0, zero, 2
     const program = [0x00000297, 0x0182a303, 0x0062a823, 0x00000513, 0x00100513, 0x0000006f, 0x00200513];
