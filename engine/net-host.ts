@@ -89,10 +89,15 @@ function ended(child: ChildProcess): Promise<void> {
     : new Promise((r) => child.once('exit', () => r()));
 }
 
-/** kwb's NAT helper, compiled against libslirp on first use; or what to install for it. */
+let natBuild: { path: string } | { error: string } | undefined;
+
+/** kwb's NAT helper, compiled against libslirp on first use; or what to install for it. Decided once per process:
+ *  checkNetwork and startNetwork both need it. */
 function compileNat(): { path: string } | { error: string } {
+  if (natBuild) return natBuild;
   const nat = compiledHelper('net-slirp.c', 'net-slirp', '', { before: ['-O2'], after: ['-lslirp'] });
-  return 'error' in nat ? { error: `install libslirp-dev and a C compiler (scripts/setup.sh): ${nat.error}` } : nat;
+  natBuild = 'error' in nat ? { error: `install libslirp-dev and a C compiler (scripts/setup.sh): ${nat.error}` } : nat;
+  return natBuild;
 }
 
 /** Why `--net user` cannot work on this host (for kwb doctor), or undefined. */
